@@ -1,0 +1,128 @@
+"""The one reader of the environment: a frozen `Settings` passed down to every stage."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from functions.core.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_PORTS = {"ingest": 8080, "gateway": 8081, "process": 8082, "query": 50051}
+DEFAULT_METRICS_PORTS = {
+    "ingest": 9464,
+    "gateway": 9465,
+    "process": 9466,
+    "query": 9467,
+    "dispatcher": 9468,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    service: str
+    port: int
+    metrics_port: int
+    kafka_bootstrap_servers: str
+    kafka_topic: str
+    database_url: str
+    redis_url: str
+    query_addr: str
+    cache_ttl_s: int
+    db_pool_max: int
+    process_url: str
+    dead_letter_url: str
+    delivery_retry: int
+    delivery_backoff_delay_s: float
+    delivery_ordering: str
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(name, f"must not be negative, got {value}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, value: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ConfigError(name, f"must be a {'/'.join(schemes)} URL, got {value!r}")
+    return value
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    if env.get("REDIS_URL"):
+        return _url(env, "REDIS_URL", env["REDIS_URL"], ("redis", "rediss", "unix"))
+    if env.get("REDIS_ADDR"):
+        return f"redis://{env['REDIS_ADDR']}/0"
+    if env.get("REDIS_HOST"):
+        port = _int(env, "REDIS_PORT", 6379, 1, 65535)
+        return f"redis://{env['REDIS_HOST']}:{port}/0"
+    return DEFAULT_REDIS_URL
+
+
+def load_settings(service: str, env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings of `service` from `env` (default: the process environment)."""
+    env = os.environ if env is None else env
+    port = _int(env, "PORT", DEFAULT_PORTS.get(service, 8080), 1, 65535)
+    ordering = env.get("DELIVERY_ORDERING", "unordered")
+    if ordering not in ("ordered", "unordered"):
+        raise ConfigError("DELIVERY_ORDERING", f"must be ordered or unordered, got {ordering!r}")
+    process_url = env.get("PROCESS_URL", f"http://127.0.0.1:{DEFAULT_PORTS['process']}/")
+    return Settings(
+        service=service,
+        port=port,
+        metrics_port=_int(env, "METRICS_PORT", DEFAULT_METRICS_PORTS.get(service, 9464), 0, 65535),
+        kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or env.get("KAFKA_BROKER", ""),
+        kafka_topic=env.get("KAFKA_TOPIC", "clicks"),
+        database_url=_url(
+            env,
+            "DATABASE_URL",
+            env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            ("postgresql", "postgres"),
+        ),
+        redis_url=_redis_url(env),
+        query_addr=env.get("QUERY_ADDR", f"127.0.0.1:{DEFAULT_PORTS['query']}"),
+        cache_ttl_s=_int(env, "CACHE_TTL_SECONDS", 300, 1, 86400),
+        db_pool_max=_int(env, "DB_POOL_MAX", 8, 1, 512),
+        process_url=_url(env, "PROCESS_URL", process_url, ("http", "https")),
+        dead_letter_url=_url(
+            env,
+            "DEAD_LETTER_URL",
+            env.get("DEAD_LETTER_URL", process_url.rstrip("/") + "/dead-letters"),
+            ("http", "https"),
+        ),
+        delivery_retry=_int(env, "DELIVERY_RETRY", 10, 0, 100),
+        delivery_backoff_delay_s=_float(env, "DELIVERY_BACKOFF_DELAY_SECONDS", 0.3),
+        delivery_ordering=ordering,
+    )
+
+
+def require_kafka(settings: Settings) -> str:
+    """The bootstrap servers, or a one-line start-up failure naming the variable."""
+    if not settings.kafka_bootstrap_servers:
+        raise ConfigError("KAFKA_BOOTSTRAP_SERVERS", "must be set (host:port[,host:port])")
+    return settings.kafka_bootstrap_servers

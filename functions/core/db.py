@@ -1,0 +1,44 @@
+"""PostgreSQL access: one async pool per process, errors mapped to the platform's tree."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from functions.core.errors import DependencyUnavailable
+
+# errors that a retry can cure: connection loss, server shutdown, deadlock, serialization
+TRANSIENT = (
+    psycopg.OperationalError,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+)
+
+
+async def open_pool(database_url: str, max_size: int) -> AsyncConnectionPool:
+    """An open pool; start-up does not wait for the database (readiness reports it)."""
+    pool = AsyncConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        timeout=5,
+        kwargs={"autocommit": False},
+    )
+    await pool.open(wait=False)
+    return pool
+
+
+async def database_ready(pool: AsyncConnectionPool) -> bool:
+    try:
+        async with pool.connection(timeout=2) as conn:
+            await conn.execute("SELECT 1")
+    except (psycopg.Error, TimeoutError, OSError):
+        return False
+    return True
+
+
+def unavailable(error: Exception) -> DependencyUnavailable:
+    return DependencyUnavailable(
+        "postgresql", str(error).splitlines()[0] if str(error) else type(error).__name__
+    )

@@ -1,0 +1,151 @@
+"""The click event: one typed model holding every rule, and its CloudEvent/Kafka mappings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import msgspec
+from cloudevents.abstract import AnyCloudEvent
+from cloudevents.http import CloudEvent
+from cloudevents.kafka import KafkaMessage, to_binary
+
+from functions.core.errors import InvalidEvent, Problem
+
+EVENT_TYPE = "io.clickstream.event.v1"
+DEFAULT_SOURCE = "/clickstream/ingest"
+MAX_FUTURE = timedelta(minutes=5)
+MAX_PROPERTIES_BYTES = 4096
+
+PageUrl = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^(https?://[^\s/]+[^\s]*|/[^\s]*)$")
+]
+
+
+class ClickEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A validated click; `event_id` is the idempotency key end to end."""
+
+    event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    user_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    event_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_.:-]{1,64}$")]
+    page_url: PageUrl
+    time_stamp: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
+    referrer: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    session_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    properties: dict[str, Any] | None = None
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)] = DEFAULT_SOURCE
+
+
+_FIELDS = msgspec.structs.fields(ClickEvent)
+_encoder = msgspec.json.Encoder()
+
+
+def _rule(error: msgspec.ValidationError) -> str:
+    message = str(error)
+    return message.split(" - at `", 1)[0]
+
+
+def _semantic_problems(values: Mapping[str, Any], received_at: datetime) -> list[tuple[str, str]]:
+    problems = []
+    stamp = values.get("time_stamp")
+    if stamp is not None and stamp - received_at > MAX_FUTURE:
+        problems.append(("time_stamp", "must not be more than 5 minutes in the future"))
+    props = values.get("properties")
+    if props is not None and len(_encoder.encode(props)) > MAX_PROPERTIES_BYTES:
+        problems.append(("properties", f"must encode to at most {MAX_PROPERTIES_BYTES} bytes"))
+    return problems
+
+
+def parse_event(
+    raw: object,
+    *,
+    received_at: datetime,
+    index: int | None = None,
+    source: str | None = None,
+    renames: Mapping[str, str] | None = None,
+) -> ClickEvent:
+    """Validate one decoded JSON object, reporting every broken rule at once.
+
+    `renames` maps model fields to the names the sender used (CloudEvents' `id`, `time`).
+    """
+    renames = renames or {}
+    if not isinstance(raw, dict):
+        raise InvalidEvent([Problem("$", "must be a JSON object", index)])
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    for field in _FIELDS:
+        name = renames.get(field.name, field.name)
+        value = raw.get(field.name)
+        if value is None:
+            if field.required:
+                problems.append(Problem(name, "required", index))
+            continue
+        try:
+            values[field.name] = msgspec.convert(value, field.type)
+        except msgspec.ValidationError as error:
+            problems.append(Problem(name, _rule(error), index))
+    problems += [
+        Problem(renames.get(f, f), rule, index)
+        for f, rule in _semantic_problems(values, received_at)
+    ]
+    if problems:
+        raise InvalidEvent(problems)
+    values.setdefault("time_stamp", received_at)
+    if source is not None:
+        values["source"] = source
+    return ClickEvent(**values)
+
+
+_CE_RENAMES = {"event_id": "id", "time_stamp": "time", "source": "source"}
+
+
+def from_cloudevent(
+    event: AnyCloudEvent, *, received_at: datetime, index: int | None = None
+) -> ClickEvent:
+    """The click carried by a CloudEvent (`id` is the event id, `time` the timestamp)."""
+    if event["type"] != EVENT_TYPE:
+        raise InvalidEvent([Problem("type", f"must be {EVENT_TYPE}", index)])
+    data = event.get_data()
+    if isinstance(data, bytes | str):
+        try:
+            data = msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            raise InvalidEvent([Problem("data", "must be a JSON object", index)]) from None
+    if not isinstance(data, dict):
+        raise InvalidEvent([Problem("data", "must be a JSON object", index)])
+    raw = {**data, "event_id": event["id"], "time_stamp": event.get("time")}
+    return parse_event(
+        raw, received_at=received_at, index=index, source=event["source"], renames=_CE_RENAMES
+    )
+
+
+def event_data(event: ClickEvent) -> dict[str, Any]:
+    """The CloudEvent `data` of a click: every field but the ones CloudEvents carries itself."""
+    data: dict[str, Any] = {
+        "user_id": event.user_id,
+        "event_type": event.event_type,
+        "page_url": event.page_url,
+    }
+    for name in ("referrer", "session_id", "properties"):
+        value = getattr(event, name)
+        if value is not None:
+            data[name] = value
+    return data
+
+
+def to_cloudevent(event: ClickEvent) -> CloudEvent:
+    stamp = (event.time_stamp or datetime.now(UTC)).astimezone(UTC)
+    attributes = {
+        "id": event.event_id,
+        "source": event.source,
+        "type": EVENT_TYPE,
+        "time": stamp.isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+    }
+    return CloudEvent(attributes, event_data(event))
+
+
+def to_kafka(event: ClickEvent) -> KafkaMessage:
+    """The Kafka protocol binding, binary mode, keyed by `user_id` (DESIGN.md: "Kafka")."""
+    return to_binary(to_cloudevent(event), key_mapper=lambda _: event.user_id)

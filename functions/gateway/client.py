@@ -1,0 +1,40 @@
+"""The gateway's long-lived gRPC channel to `query`, with deadlines and retries."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
+
+DEADLINE_S = 2.0
+
+# gRPC retries UNAVAILABLE itself (query scaling from zero, a pod replaced)
+_SERVICE_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{"service": "clickstream.analytics.v1.AnalyticsService"}],
+                "retryPolicy": {
+                    "maxAttempts": 4,
+                    "initialBackoff": "0.05s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
+
+
+class QueryClient:
+    def __init__(self, address: str) -> None:
+        self.channel = grpc.aio.insecure_channel(
+            address,
+            options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)],
+        )
+        self.stub = pb_grpc.AnalyticsServiceStub(self.channel)  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        await self.channel.close()

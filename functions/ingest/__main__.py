@@ -1,0 +1,49 @@
+"""`python -m functions.ingest`: serve the ingest function on `PORT`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+
+from functions.core.config import Settings, load_settings, require_kafka
+from functions.core.kafka import AsyncProducer
+from functions.core.serving import function_app, probe_routes, serve
+from functions.core.telemetry import init_metrics
+from functions.ingest.service import IngestService
+
+log = logging.getLogger("clickstream.ingest")
+
+
+def build_app(settings: Settings) -> Starlette:
+    bootstrap = require_kafka(settings)
+    meter = init_metrics("ingest", settings.metrics_port)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        producer = AsyncProducer(bootstrap)
+        app.state.ingest = IngestService(producer, settings.kafka_topic, meter)
+        yield
+        unsent = producer.close()
+        if unsent:
+            log.error("%d events were not acknowledged by Kafka at shutdown", unsent)
+
+    async def readiness(request: Request) -> dict[str, bool]:
+        return {"kafka": await request.app.state.ingest.ready()}
+
+    return function_app(
+        Path(__file__).with_name("main.py"), "ingest", lifespan, probe_routes(readiness)
+    )
+
+
+def main() -> None:
+    settings = load_settings("ingest")
+    serve(build_app(settings), settings.port)
+
+
+if __name__ == "__main__":
+    main()

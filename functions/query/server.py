@@ -1,0 +1,121 @@
+"""query: the AnalyticsService gRPC server (health and reflection included)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from clickstream.analytics.v1 import analytics_pb2 as pb
+from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.metrics import Histogram
+
+from functions.core.cache import Cache
+from functions.core.config import Settings, load_settings
+from functions.core.db import database_ready, open_pool
+from functions.core.errors import DependencyUnavailable, InvalidArgument
+from functions.core.telemetry import init_metrics
+from functions.query import validate
+from functions.query.reads import Reads
+
+log = logging.getLogger("clickstream.query")
+Response = TypeVar("Response")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
+
+
+def rpc(
+    method: Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Response]],
+) -> Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Response]]:
+    """The one place errors become gRPC statuses; also times every call."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Response:
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            return await method(self, request, context)
+        except InvalidArgument as error:
+            code = grpc.StatusCode.INVALID_ARGUMENT
+            context.set_trailing_metadata((("field", error.field),))
+            await context.abort(code, str(error))
+        except DependencyUnavailable as error:
+            code = grpc.StatusCode.UNAVAILABLE
+            await context.abort(code, str(error))
+        finally:
+            self.duration.record(
+                time.perf_counter() - started, {"rpc": method.__name__, "code": code.name}
+            )
+        raise AssertionError("unreachable: abort raises")
+
+    return wrapper
+
+
+class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
+    def __init__(self, reads: Reads, duration: Histogram) -> None:
+        self.reads = reads
+        self.duration = duration
+
+    @rpc
+    async def GetEventCount(
+        self, request: pb.GetEventCountRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetEventCountResponse:
+        user_id = validate.text("user_id", request.user_id, 256)
+        page_url = validate.text("page_url", request.page_url, 2048)
+        count = await self.reads.event_count(user_id, page_url)
+        return pb.GetEventCountResponse(user_id=user_id, page_url=page_url, count=count)
+
+
+async def serve(settings: Settings) -> None:
+    meter = init_metrics("query", settings.metrics_port)
+    pool = await open_pool(settings.database_url, settings.db_pool_max)
+    cache = Cache(settings.redis_url)
+    duration = meter.create_histogram(
+        "clickstream.query.duration", unit="s", description="AnalyticsService call duration"
+    )
+    server = grpc.aio.server()
+    pb_grpc.add_AnalyticsServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        AnalyticsService(Reads(pool, cache, settings.cache_ttl_s, meter), duration), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    server.add_insecure_port(f"[::]:{settings.port}")
+    await server.start()
+
+    async def watch_readiness() -> None:
+        # SERVING follows PostgreSQL; Redis down only slows answers, so it does not count
+        while True:
+            up = await database_ready(pool)
+            status = (
+                health_pb2.HealthCheckResponse.SERVING
+                if up
+                else (health_pb2.HealthCheckResponse.NOT_SERVING)
+            )
+            await health_servicer.set("", status)
+            await health_servicer.set(SERVICE_NAME, status)
+            await asyncio.sleep(5)
+
+    watcher = asyncio.create_task(watch_readiness())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    watcher.cancel()
+    await server.stop(grace=10)
+    await cache.close()
+    await pool.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(serve(load_settings("query")))

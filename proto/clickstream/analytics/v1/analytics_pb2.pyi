@@ -1,0 +1,138 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Bucket(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BUCKET_UNSPECIFIED: _ClassVar[Bucket]
+    BUCKET_MINUTE: _ClassVar[Bucket]
+    BUCKET_HOUR: _ClassVar[Bucket]
+BUCKET_UNSPECIFIED: Bucket
+BUCKET_MINUTE: Bucket
+BUCKET_HOUR: Bucket
+
+class TimeRange(_message.Message):
+    __slots__ = ("to",)
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    to: _timestamp_pb2.Timestamp
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
+
+class GetEventCountRequest(_message.Message):
+    __slots__ = ("user_id", "page_url")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    page_url: str
+    def __init__(self, user_id: _Optional[str] = ..., page_url: _Optional[str] = ...) -> None: ...
+
+class GetEventCountResponse(_message.Message):
+    __slots__ = ("user_id", "page_url", "count")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    page_url: str
+    count: int
+    def __init__(self, user_id: _Optional[str] = ..., page_url: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class GetOverviewRequest(_message.Message):
+    __slots__ = ("range",)
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    range: TimeRange
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ...) -> None: ...
+
+class PageCount(_message.Message):
+    __slots__ = ("page_url", "count")
+    PAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    page_url: str
+    count: int
+    def __init__(self, page_url: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class GetOverviewResponse(_message.Message):
+    __slots__ = ("to", "total_events", "distinct_users", "events_per_minute", "top_page")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    DISTINCT_USERS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    TOP_PAGE_FIELD_NUMBER: _ClassVar[int]
+    to: _timestamp_pb2.Timestamp
+    total_events: int
+    distinct_users: int
+    events_per_minute: float
+    top_page: PageCount
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., total_events: _Optional[int] = ..., distinct_users: _Optional[int] = ..., events_per_minute: _Optional[float] = ..., top_page: _Optional[_Union[PageCount, _Mapping]] = ..., **kwargs) -> None: ...
+
+class GetTopPagesRequest(_message.Message):
+    __slots__ = ("range", "limit")
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    range: TimeRange
+    limit: int
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class GetTopPagesResponse(_message.Message):
+    __slots__ = ("to", "pages")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    to: _timestamp_pb2.Timestamp
+    pages: _containers.RepeatedCompositeFieldContainer[PageCount]
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ..., **kwargs) -> None: ...
+
+class GetTimeSeriesRequest(_message.Message):
+    __slots__ = ("range", "bucket", "page_url")
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    PAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    range: TimeRange
+    bucket: Bucket
+    page_url: str
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., bucket: _Optional[_Union[Bucket, str]] = ..., page_url: _Optional[str] = ...) -> None: ...
+
+class TimeSeriesPoint(_message.Message):
+    __slots__ = ("t", "count")
+    T_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    t: _timestamp_pb2.Timestamp
+    count: int
+    def __init__(self, t: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class GetTimeSeriesResponse(_message.Message):
+    __slots__ = ("to", "bucket", "points")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    to: _timestamp_pb2.Timestamp
+    bucket: Bucket
+    points: _containers.RepeatedCompositeFieldContainer[TimeSeriesPoint]
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket: _Optional[_Union[Bucket, str]] = ..., points: _Optional[_Iterable[_Union[TimeSeriesPoint, _Mapping]]] = ..., **kwargs) -> None: ...
+
+class GetUserActivityRequest(_message.Message):
+    __slots__ = ("user_id", "range")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    range: TimeRange
+    def __init__(self, user_id: _Optional[str] = ..., range: _Optional[_Union[TimeRange, _Mapping]] = ...) -> None: ...
+
+class GetUserActivityResponse(_message.Message):
+    __slots__ = ("user_id", "total", "pages")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    total: int
+    pages: _containers.RepeatedCompositeFieldContainer[PageCount]
+    def __init__(self, user_id: _Optional[str] = ..., total: _Optional[int] = ..., pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ...) -> None: ...
