@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -21,6 +23,19 @@ def _digest(*parts: str) -> str:
 def count_key(user_id: str, page_url: str) -> str:
     """The all-time count of one user on one page (GetEventCount)."""
     return f"{PREFIX}count:{_digest(user_id, page_url)}"
+
+
+class Written(Protocol):
+    """What a committed event tells invalidation: who, where, when."""
+
+    user_id: str
+    page_url: str
+    time_stamp: datetime
+
+
+def stale_keys(written: Iterable[Written]) -> set[str]:
+    """Exactly the cache entries that newly committed events made stale."""
+    return {count_key(row.user_id, row.page_url) for row in written}
 
 
 class Cache:

@@ -10,12 +10,12 @@ from cloudevents.abstract import AnyCloudEvent
 from opentelemetry.metrics import Meter
 from psycopg_pool import AsyncConnectionPool
 
-from functions.core.cache import Cache, count_key
+from functions.core.cache import Cache, stale_keys
 from functions.core.db import TRANSIENT, unavailable
 from functions.core.errors import InvalidEvent
 from functions.core.events import ClickEvent, from_cloudevent
 from functions.process.group_commit import GroupCommitter
-from functions.process.store import Inserted, write_events
+from functions.process.store import write_events
 
 log = logging.getLogger("clickstream.process")
 
@@ -65,11 +65,6 @@ class ProcessService:
         committed_at = time.time()
         for row in inserted:
             self._freshness.record(max(0.0, committed_at - row.time_stamp.timestamp()))
-        if not await self._cache.invalidate(_stale_keys(inserted)):
+        if not await self._cache.invalidate(stale_keys(inserted)):
             self._invalidation_failures.add(1)
         return {row.event_id for row in inserted}
-
-
-def _stale_keys(inserted: list[Inserted]) -> set[str]:
-    """Exactly the cache entries the committed rows changed."""
-    return {count_key(row.user_id, row.page_url) for row in inserted}
