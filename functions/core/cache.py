@@ -28,9 +28,12 @@ def count_key(user_id: str, page_url: str) -> str:
 class Written(Protocol):
     """What a committed event tells invalidation: who, where, when."""
 
-    user_id: str
-    page_url: str
-    time_stamp: datetime
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def page_url(self) -> str: ...
+    @property
+    def time_stamp(self) -> datetime: ...
 
 
 def stale_keys(written: Iterable[Written]) -> set[str]:
