@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.stack"]
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.stack", "tests.fixtures.functions"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -38,6 +40,8 @@ class Settings:
     delivery_retry: int
     delivery_backoff_delay_s: float
     delivery_ordering: str
+    ingest_write_keys: Mapping[str, str]
+    cors_origins: tuple[str, ...]
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -84,6 +88,29 @@ def _redis_url(env: Mapping[str, str]) -> str:
     return DEFAULT_REDIS_URL
 
 
+def _write_keys(env: Mapping[str, str]) -> dict[str, str]:
+    """`INGEST_WRITE_KEYS=key1:site-a,key2:site-b`: each key and the site (source) it names."""
+    keys: dict[str, str] = {}
+    for entry in filter(
+        None, (part.strip() for part in env.get("INGEST_WRITE_KEYS", "").split(","))
+    ):
+        key, _, site = entry.partition(":")
+        if len(key) < 16 or not site:
+            raise ConfigError(
+                "INGEST_WRITE_KEYS", "entries must be key:site with keys of 16+ characters"
+            )
+        keys[key] = site
+    return keys
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    origins = tuple(filter(None, (o.strip().rstrip("/") for o in env.get(name, "").split(","))))
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ConfigError(name, f"origins must be * or http(s)://host[:port], got {origin!r}")
+    return origins
+
+
 def load_settings(service: str, env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings of `service` from `env` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -118,7 +145,22 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         delivery_retry=_int(env, "DELIVERY_RETRY", 10, 0, 100),
         delivery_backoff_delay_s=_float(env, "DELIVERY_BACKOFF_DELAY_SECONDS", 0.3),
         delivery_ordering=ordering,
+        ingest_write_keys=_write_keys(env),
+        cors_origins=_origins(env, "CORS_ALLOWED_ORIGINS"),
     )
+
+
+def fails_fast(main: Callable[[], None]) -> Callable[[], None]:
+    """Turn a configuration error at start-up into one line naming the variable, exit 2."""
+
+    @functools.wraps(main)
+    def guarded() -> None:
+        try:
+            main()
+        except ConfigError as error:
+            sys.exit(f"configuration error: {error}")
+
+    return guarded
 
 
 def require_kafka(settings: Settings) -> str:

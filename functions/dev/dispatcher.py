@@ -21,7 +21,7 @@ from cloudevents.kafka import KafkaMessage
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-from functions.core.config import Settings, load_settings, require_kafka
+from functions.core.config import Settings, fails_fast, load_settings, require_kafka
 from functions.core.kafka import consumer_config, ensure_topic
 from functions.core.telemetry import init_metrics
 from functions.dev.delivery import (
@@ -236,6 +236,7 @@ async def run(settings: Settings) -> None:
         await dispatcher.run()
 
 
+@fails_fast
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per POST otherwise

@@ -11,7 +11,7 @@ import grpc
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from functions.core.config import Settings, load_settings
+from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.telemetry import init_metrics
 from functions.gateway.client import QueryClient
@@ -41,6 +41,7 @@ def build_app(settings: Settings) -> Starlette:
     )
 
 
+@fails_fast
 def main() -> None:
     settings = load_settings("gateway")
     serve(build_app(settings), settings.port)

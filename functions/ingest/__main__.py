@@ -10,7 +10,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from functions.core.config import Settings, load_settings, require_kafka
+from functions.core.config import Settings, fails_fast, load_settings, require_kafka
 from functions.core.kafka import AsyncProducer
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.telemetry import init_metrics
@@ -27,6 +27,7 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         producer = AsyncProducer(bootstrap)
         app.state.ingest = IngestService(producer, settings.kafka_topic, meter)
+        app.state.settings = settings
         yield
         unsent = producer.close()
         if unsent:
@@ -40,6 +41,7 @@ def build_app(settings: Settings) -> Starlette:
     )
 
 
+@fails_fast
 def main() -> None:
     settings = load_settings("ingest")
     serve(build_app(settings), settings.port)

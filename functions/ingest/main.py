@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import time
+from importlib import resources
 
 from functions_framework import aio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from functions.core.config import Settings
 from functions.core.errors import DependencyUnavailable, InvalidEvent
+from functions.ingest.access import (
+    Unauthorized,
+    cors_headers,
+    preflight_headers,
+    presented_key,
+    site_for,
+)
 from functions.ingest.decode import MAX_BODY_BYTES, PayloadTooLarge, UnsupportedMediaType
 from functions.ingest.service import IngestService
 
 INGEST_PATHS = ("/", "/ingest")
+TRACKER = (resources.files("functions.ingest") / "tracker.js").read_bytes()
 
 
 def _errors(status: int, problems: list[dict[str, object]]) -> JSONResponse:
     return JSONResponse({"errors": problems}, status_code=status)
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "field": field}}, status_code=status
+    )
 
 
 async def _body(request: Request) -> bytes:
@@ -34,46 +50,58 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+async def _accept(request: Request, service: IngestService, settings: Settings) -> Response:
+    """The one place ingest's errors become HTTP statuses."""
+    try:
+        source = site_for(
+            settings.ingest_write_keys, presented_key(request.headers, request.query_params)
+        )
+        accepted = await service.accept(dict(request.headers), await _body(request), source=source)
+        return JSONResponse(
+            {"accepted": accepted.count, "rejected": [p.as_json() for p in accepted.rejected]},
+            status_code=202,
+        )
+    except Unauthorized as error:
+        return _error(401, "UNAUTHENTICATED", str(error), "authorization")
+    except InvalidEvent as error:
+        return _errors(400, [p.as_json() for p in error.problems])
+    except PayloadTooLarge as error:
+        return _errors(413, [{"index": None, "field": error.field, "rule": error.rule}])
+    except UnsupportedMediaType as error:
+        rule = (
+            f"{error.content_type} is not accepted; use application/json, text/plain or"
+            " application/cloudevents+json, application/cloudevents-batch+json"
+        )
+        return _errors(415, [{"index": None, "field": "content-type", "rule": rule}])
+    except DependencyUnavailable as error:
+        response = _error(503, "UNAVAILABLE", str(error))
+        response.headers["Retry-After"] = "1"
+        return response
+
+
 @aio.http
 async def ingest(request: Request) -> Response:
     """Accept click events in every supported form; 202 once Kafka has them."""
     service: IngestService = request.app.state.ingest
-    if request.url.path not in INGEST_PATHS:
-        return JSONResponse({"error": {"code": "NOT_FOUND", "message": "no such path"}}, 404)
+    settings: Settings = request.app.state.settings
+    origin = request.headers.get("origin")
+    path = request.url.path
+    if path == "/tracker.js" and request.method in ("GET", "HEAD"):
+        return Response(
+            TRACKER,
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+    if path not in INGEST_PATHS:
+        return _error(404, "NOT_FOUND", f"no route {path}")
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers=preflight_headers(settings.cors_origins, origin))
     if request.method != "POST":
-        return JSONResponse(
-            {"error": {"code": "METHOD_NOT_ALLOWED", "message": "use POST"}},
-            status_code=405,
-            headers={"Allow": "POST"},
-        )
+        refusal = _error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed; use POST")
+        refusal.headers["Allow"] = "POST, OPTIONS"
+        return refusal
     started = time.perf_counter()
-    status = 500
-    try:
-        accepted = await service.accept(dict(request.headers), await _body(request))
-        status = 202
-        return JSONResponse(
-            {"accepted": accepted.count, "rejected": [p.as_json() for p in accepted.rejected]},
-            status_code=status,
-        )
-    except InvalidEvent as error:
-        status = 400
-        return _errors(status, [p.as_json() for p in error.problems])
-    except PayloadTooLarge as error:
-        status = 413
-        return _errors(status, [{"index": None, "field": error.field, "rule": error.rule}])
-    except UnsupportedMediaType as error:
-        status = 415
-        rule = (
-            f"{error.content_type} is not accepted; use application/json, text/plain or"
-            " application/cloudevents(+json|-batch+json)"
-        )
-        return _errors(status, [{"index": None, "field": "content-type", "rule": rule}])
-    except DependencyUnavailable as error:
-        status = 503
-        return JSONResponse(
-            {"error": {"code": "UNAVAILABLE", "message": str(error), "field": None}},
-            status_code=status,
-            headers={"Retry-After": "1"},
-        )
-    finally:
-        service.record_request(status, time.perf_counter() - started)
+    response = await _accept(request, service, settings)
+    response.headers.update(cors_headers(settings.cors_origins, origin))
+    service.record_request(response.status_code, time.perf_counter() - started)
+    return response

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from functions.core.cache import Cache
-from functions.core.config import Settings, load_settings
+from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.db import database_ready, open_pool
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.telemetry import init_metrics
@@ -53,6 +53,7 @@ def build_app(settings: Settings) -> Starlette:
     return function_app(Path(__file__).with_name("main.py"), "process", lifespan, routes)
 
 
+@fails_fast
 def main() -> None:
     settings = load_settings("process")
     serve(build_app(settings), settings.port)

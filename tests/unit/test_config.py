@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from functions.core.config import load_settings, require_kafka
+from functions.core.errors import ConfigError
+
+
+def test_local_defaults() -> None:
+    settings = load_settings("ingest", {})
+    assert settings.port == 8080
+    assert settings.kafka_topic == "clicks"
+    assert settings.database_url.startswith("postgresql://")
+
+
+def test_aliases() -> None:
+    settings = load_settings(
+        "query", {"KAFKA_BROKER": "k:9092", "REDIS_HOST": "r", "REDIS_PORT": "7000"}
+    )
+    assert settings.kafka_bootstrap_servers == "k:9092"
+    assert settings.redis_url == "redis://r:7000/0"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"PORT": "eighty"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ({"REDIS_URL": "http://r"}, "REDIS_URL"),
+        ({"DELIVERY_ORDERING": "random"}, "DELIVERY_ORDERING"),
+    ],
+)
+def test_misconfiguration_names_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings("gateway", env)
+    assert caught.value.variable == variable
+
+
+def test_kafka_required_where_used() -> None:
+    with pytest.raises(ConfigError) as caught:
+        require_kafka(load_settings("ingest", {}))
+    assert caught.value.variable == "KAFKA_BOOTSTRAP_SERVERS"

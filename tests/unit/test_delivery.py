@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import base64
+
+import pytest
+from cloudevents.kafka import KafkaMessage
+
+from functions.dev.delivery import (
+    DeliveryPolicy,
+    acknowledged,
+    dead_letter_event,
+    record_event,
+    retryable,
+)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 404, 408, 409, 429, None])
+def test_retried_like_kafkasource(status: int | None) -> None:
+    assert retryable(status)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 413, 415, 422])
+def test_other_4xx_go_straight_to_dead_letters(status: int) -> None:
+    assert not retryable(status)
+    assert not acknowledged(status)
+
+
+def test_backoff_policies() -> None:
+    exponential = DeliveryPolicy(backoff_delay_s=0.3)
+    assert [exponential.backoff(n) for n in range(3)] == pytest.approx([0.6, 1.2, 2.4])
+    linear = DeliveryPolicy(backoff_policy="linear", backoff_delay_s=0.5)
+    assert [linear.backoff(n) for n in range(3)] == pytest.approx([0.5, 1.0, 1.5])
+
+
+def test_cloudevent_record_is_forwarded_unchanged() -> None:
+    message = KafkaMessage(
+        {
+            "ce_id": b"e1",
+            "ce_source": b"/s",
+            "ce_type": b"t",
+            "ce_specversion": b"1.0",
+            "content-type": b"application/json",
+        },
+        "u1",
+        b'{"a": 1}',
+    )
+    event = record_event(message, "clicks", 0, 5)
+    assert event["id"] == "e1"
+    assert event.get_data() == b'{"a": 1}'
+
+
+def test_plain_record_is_wrapped_like_kafkasource() -> None:
+    event = record_event(KafkaMessage({}, None, b"raw"), "clicks", 2, 9)
+    assert event["type"] == "dev.knative.kafka.event"
+    assert event["id"] == "partition:2/offset:9"
+
+
+def test_dead_letter_carries_knative_error_extensions() -> None:
+    event = record_event(KafkaMessage({}, None, b"raw"), "clicks", 0, 1)
+    letter = dead_letter_event(event, "http://process/", 400, b'{"errors": []}')
+    assert letter["knativeerrordest"] == "http://process/"
+    assert letter["knativeerrorcode"] == "400"
+    assert base64.b64decode(letter["knativeerrordata"]) == b'{"errors": []}'
