@@ -1,20 +1,82 @@
-"""Serving a functions-framework function: its ASGI app, our probes, lifespan and uvicorn."""
+"""Serving a functions-framework function: its ASGI app, our probes, golden-signal metrics,
+lifespan and uvicorn."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import uvicorn
 from functions_framework import aio
+from opentelemetry import metrics
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED_ROUTE = "unmatched"
+
+
+class HttpMetrics:
+    """ASGI middleware: `clickstream.http.server.request.duration` for every request.
+
+    Labels stay low-cardinality: `route` is a template, never the URL: the one a handler
+    names in `request.state.route` (a function serving several paths behind one catch-all),
+    else the matched Starlette route's path (`/healthz`, `/{path:path}`), else `unmatched`;
+    `method` is one of `METHODS` or `other`; `status_class` is `2xx`..`5xx`. A request that
+    fails before its response starts counts as `5xx`, as the server error it becomes.
+    """
+
+    def __init__(self, app: ASGIApp, meter: metrics.Meter | None = None) -> None:
+        self.app = app
+        meter = meter or metrics.get_meter("clickstream.http")
+        self._duration = meter.create_histogram(
+            "clickstream.http.server.request.duration",
+            unit="s",
+            description="HTTP request duration by route template, method and status class",
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self._duration.record(
+                time.perf_counter() - started,
+                {
+                    "route": route_template(scope),
+                    "method": method,
+                    "status_class": f"{status // 100}xx",
+                },
+            )
+
+
+def route_template(scope: Scope) -> str:
+    """The route label of a finished request (see `HttpMetrics`)."""
+    named = scope.get("state", {}).get("route")
+    if isinstance(named, str):
+        return named
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
 def probe_routes(
@@ -44,10 +106,12 @@ def probe_routes(
 def function_app(
     source: Path, target: str, lifespan: Lifespan, routes: list[BaseRoute]
 ) -> Starlette:
-    """functions-framework's ASGI app for `target` in `source`, with `routes` served first."""
+    """functions-framework's ASGI app for `target` in `source`, with `routes` served first and
+    every request measured by `HttpMetrics`."""
     app: Starlette = aio.create_asgi_app(target=target, source=str(source))  # type: ignore[no-untyped-call]
     app.router.routes[:0] = routes
     app.router.lifespan_context = lifespan
+    app.add_middleware(HttpMetrics)
     return app
 
 

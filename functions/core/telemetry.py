@@ -31,8 +31,25 @@ FRESHNESS_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 30
 SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
 
 
+_serving: set[int] = set()
+
+
 def init_metrics(service: str, metrics_port: int) -> metrics.Meter:
-    """Install the meter provider once and serve `/metrics`; port 0 serves nothing (tests)."""
+    """Install the meter provider once per process and serve `/metrics` on `metrics_port`
+    (once; port 0 serves nothing, for tests); returns the meter `clickstream.<service>`.
+
+    A later call (a test building a second app) reuses the provider and the server, so the
+    SDK is initialised exactly once.
+    """
+    if not isinstance(metrics.get_meter_provider(), MeterProvider):
+        _install_provider(service)
+    if metrics_port and metrics_port not in _serving:
+        start_http_server(metrics_port, addr="0.0.0.0")
+        _serving.add(metrics_port)
+    return metrics.get_meter(f"clickstream.{service}")
+
+
+def _install_provider(service: str) -> None:
     reader = PrometheusMetricReader()
     views = [
         View(
@@ -55,6 +72,3 @@ def init_metrics(service: str, metrics_port: int) -> metrics.Meter:
     metrics.set_meter_provider(
         MeterProvider(resource=resource, metric_readers=[reader], views=views)
     )
-    if metrics_port:
-        start_http_server(metrics_port, addr="0.0.0.0")
-    return metrics.get_meter(f"clickstream.{service}")
