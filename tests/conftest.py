@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.stack", "tests.fixtures.functions"]
+pytest_plugins = [
+    "tests.fixtures.services",
+    "tests.fixtures.stack",
+    "tests.fixtures.functions",
+    "tests.fixtures.pipeline",
+]

@@ -40,8 +40,13 @@ class Settings:
     delivery_retry: int
     delivery_backoff_delay_s: float
     delivery_ordering: str
+    delivery_backoff_policy: str
+    delivery_timeout_s: float
+    delivery_max_in_flight: int
+    consumer_group: str
     ingest_write_keys: Mapping[str, str]
     cors_origins: tuple[str, ...]
+    gateway_read_tokens: frozenset[str]
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -103,6 +108,16 @@ def _write_keys(env: Mapping[str, str]) -> dict[str, str]:
     return keys
 
 
+def _read_tokens(env: Mapping[str, str]) -> frozenset[str]:
+    """`GATEWAY_READ_TOKENS=token1,token2`: when set, every API read needs one of them."""
+    tokens = frozenset(
+        filter(None, (t.strip() for t in env.get("GATEWAY_READ_TOKENS", "").split(",")))
+    )
+    if any(len(token) < 16 for token in tokens):
+        raise ConfigError("GATEWAY_READ_TOKENS", "tokens must be at least 16 characters")
+    return tokens
+
+
 def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     origins = tuple(filter(None, (o.strip().rstrip("/") for o in env.get(name, "").split(","))))
     for origin in origins:
@@ -118,6 +133,11 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
     ordering = env.get("DELIVERY_ORDERING", "unordered")
     if ordering not in ("ordered", "unordered"):
         raise ConfigError("DELIVERY_ORDERING", f"must be ordered or unordered, got {ordering!r}")
+    policy = env.get("DELIVERY_BACKOFF_POLICY", "exponential")
+    if policy not in ("exponential", "linear"):
+        raise ConfigError(
+            "DELIVERY_BACKOFF_POLICY", f"must be exponential or linear, got {policy!r}"
+        )
     process_url = env.get("PROCESS_URL", f"http://127.0.0.1:{DEFAULT_PORTS['process']}/")
     return Settings(
         service=service,
@@ -145,8 +165,13 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         delivery_retry=_int(env, "DELIVERY_RETRY", 10, 0, 100),
         delivery_backoff_delay_s=_float(env, "DELIVERY_BACKOFF_DELAY_SECONDS", 0.3),
         delivery_ordering=ordering,
+        delivery_backoff_policy=policy,
+        delivery_timeout_s=_float(env, "DELIVERY_TIMEOUT_SECONDS", 10.0),
+        delivery_max_in_flight=_int(env, "DELIVERY_MAX_IN_FLIGHT", 50, 1, 10_000),
+        consumer_group=env.get("CONSUMER_GROUP", "clickstream-process"),
         ingest_write_keys=_write_keys(env),
         cors_origins=_origins(env, "CORS_ALLOWED_ORIGINS"),
+        gateway_read_tokens=_read_tokens(env),
     )
 
 

@@ -34,9 +34,11 @@ from functions.dev.delivery import (
 from functions.dev.offsets import PartitionOffsets
 
 log = logging.getLogger("clickstream.dispatcher")
-CONSUMER_GROUP = "clickstream-process"
-MAX_IN_FLIGHT = 50  # KafkaSource's max.poll.records in unordered mode
 DEAD_LETTER_MAX_BACKOFF_S = 5.0
+# while deliveries are in flight and nothing is fetched: how long to wait before polling again
+IDLE_WAIT_S = 0.005
+# every slot busy this long: keep polling (group liveness) with the partitions paused
+STUCK_AFTER_S = 1.0
 
 
 class Dispatcher:
@@ -51,7 +53,7 @@ class Dispatcher:
         policy: DeliveryPolicy,
         ordered: bool,
         meter: Meter,
-        max_in_flight: int = MAX_IN_FLIGHT,
+        max_in_flight: int,
     ) -> None:
         self._consumer = consumer
         self._http = http
@@ -73,6 +75,11 @@ class Dispatcher:
         self._retries = meter.create_counter(
             "clickstream.dispatcher.retries", unit="{attempt}", description="Delivery retries"
         )
+        self._retries.add(0)  # every series exists from start, so increase() sees the first
+        for outcome in ("delivered", "dead_lettered"):
+            self._deliveries.add(0, {"outcome": outcome})
+        # per partition: the offset up to which records were acknowledged (stored for commit)
+        self._acknowledged: dict[int, int] = {}
         meter.create_observable_gauge(
             "clickstream.dispatcher.lag",
             callbacks=[self._observe_lag],
@@ -88,23 +95,42 @@ class Dispatcher:
         self._consumer.subscribe([self._topic], on_revoke=self._on_revoke)
         paused = False
         while not self._stopping.is_set():
-            records = await asyncio.to_thread(self._consumer.consume, 500, 0.2)
-            for record in records:
-                if record.error():
-                    log.warning("consume error: %s", record.error())
-                    continue
-                self._start(record)
-            busy = len(self._tasks) >= self._max_in_flight
-            if busy != paused:
-                assignment = self._consumer.assignment()
-                (self._consumer.pause if busy else self._consumer.resume)(assignment)
-                paused = busy
-            if busy:
-                # keep polling (the group's liveness) while deliveries drain
-                await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED, timeout=0.2)
+            capacity = self._max_in_flight - len(self._tasks)
+            if capacity > 0:
+                if paused:
+                    self._consumer.resume(self._consumer.assignment())
+                    paused = False
+                if self._tasks:  # busy: take what is already fetched, without blocking
+                    records = self._consumer.consume(capacity, 0)
+                else:
+                    records = await asyncio.to_thread(self._consumer.consume, capacity, 0.5)
+                self._start_all(records)
+                if not records and self._tasks:
+                    await asyncio.wait(
+                        self._tasks, timeout=IDLE_WAIT_S, return_when=asyncio.FIRST_COMPLETED
+                    )
+                continue
+            done, _ = await asyncio.wait(
+                self._tasks, timeout=STUCK_AFTER_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                # every slot waits on retries: stay in the group (poll) without taking records;
+                # pausing drops librdkafka's prefetched records, so only here, not on every fill
+                if not paused:
+                    self._consumer.pause(self._consumer.assignment())
+                    paused = True
+                self._start_all(await asyncio.to_thread(self._consumer.consume, 1, 0.1))
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=self._policy.timeout_s)
         self._consumer.close()
+
+    def _start_all(self, records: list[Message]) -> None:
+        for record in records:
+            error = record.error()
+            if error is not None:
+                log.warning("consume error: %s", error)
+                continue
+            self._start(record)
 
     def _start(self, record: Message) -> None:
         partition, offset = _position(record)
@@ -173,6 +199,7 @@ class Dispatcher:
         position = self._offsets[partition].finished(offset)
         if position is None:
             return
+        self._acknowledged[partition] = position
         try:
             self._consumer.store_offsets(offsets=[TopicPartition(self._topic, partition, position)])
         except KafkaException as error:  # partition revoked meanwhile: its new owner redelivers
@@ -181,19 +208,23 @@ class Dispatcher:
     def _on_revoke(self, _: Consumer, partitions: Iterable[TopicPartition]) -> None:
         for tp in partitions:
             self._offsets.pop(tp.partition, None)
+            self._acknowledged.pop(tp.partition, None)
             self._partition_tails.pop(tp.partition, None)
 
     def _observe_lag(self, _: CallbackOptions) -> Iterable[Observation]:
+        """Records behind the high watermark, from cached watermarks: no broker round trip
+        inside a scrape."""
         observations = []
         for tp in self._consumer.assignment():
             try:
-                high = self._consumer.get_watermark_offsets(tp, cached=True)[1]
-                committed = self._consumer.committed([tp], timeout=1)[0].offset
+                low, high = self._consumer.get_watermark_offsets(tp, cached=True)
             except KafkaException:
                 continue
-            if high >= 0:
-                lag = high - max(committed, 0)
-                observations.append(Observation(max(lag, 0), {"partition": str(tp.partition)}))
+            if high < 0:
+                continue
+            acknowledged = self._acknowledged.get(tp.partition, max(low, 0))
+            lag = max(high - acknowledged, 0)
+            observations.append(Observation(lag, {"partition": str(tp.partition)}))
         return observations
 
 
@@ -214,11 +245,15 @@ async def run(settings: Settings) -> None:
     bootstrap = require_kafka(settings)
     meter = init_metrics("dispatcher", settings.metrics_port)
     await asyncio.to_thread(ensure_topic, bootstrap, settings.kafka_topic)
-    consumer = Consumer(consumer_config(bootstrap, CONSUMER_GROUP))
+    consumer = Consumer(consumer_config(bootstrap, settings.consumer_group))
     policy = DeliveryPolicy(
-        retry=settings.delivery_retry, backoff_delay_s=settings.delivery_backoff_delay_s
+        retry=settings.delivery_retry,
+        backoff_policy="linear" if settings.delivery_backoff_policy == "linear" else "exponential",
+        backoff_delay_s=settings.delivery_backoff_delay_s,
+        timeout_s=settings.delivery_timeout_s,
     )
-    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
+    in_flight = settings.delivery_max_in_flight
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     async with httpx.AsyncClient(limits=limits) as http:
         dispatcher = Dispatcher(
             consumer,
@@ -229,6 +264,7 @@ async def run(settings: Settings) -> None:
             policy=policy,
             ordered=settings.delivery_ordering == "ordered",
             meter=meter,
+            max_in_flight=in_flight,
         )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -34,6 +34,8 @@ class IngestService:
             unit="s",
             description="From produce to the broker's acknowledgement of a request's events",
         )
+        for outcome in ("accepted", "rejected", "failed"):  # every series exists from start
+            self._events.add(0, {"outcome": outcome})
         self._duration = meter.create_histogram(
             "clickstream.ingest.request.duration", unit="s", description="Ingest request duration"
         )
@@ -48,7 +50,9 @@ class IngestService:
         """
         decoded = decode(headers, body, received_at=datetime.now(UTC), source=source)
         if decoded.problems:
-            self._events.add(len(decoded.problems), {"outcome": "rejected"})
+            # one event with three bad fields is one rejected event
+            rejected = len({p.index for p in decoded.problems})
+            self._events.add(rejected, {"outcome": "rejected"})
         if not decoded.events:
             raise InvalidEvent(decoded.problems)
         started = time.perf_counter()

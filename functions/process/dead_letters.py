@@ -35,6 +35,7 @@ class DeadLetterSink:
         self._stored = meter.create_counter(
             "clickstream.deadletters", unit="{event}", description="Dead letters stored"
         )
+        self._stored.add(0, {"code": "unknown"})  # the series exists before the first letter
 
     async def receive(self, request: Request) -> Response:
         try:

@@ -1,0 +1,54 @@
+"""Crashes mid-stream (kill -9 of process, then of the dispatcher): stored exactly once."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from tests.fixtures.pipeline import (
+    PipelineFactory,
+    aggregate_differences,
+    make_events,
+    produce,
+    stored,
+    wait_committed,
+    wait_stored,
+)
+
+pytestmark = pytest.mark.integration
+
+TOTAL = 50_000
+
+
+def wait_progress(database_url: str, run: str, at_least: int, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while stored(database_url, run) < at_least:
+        assert time.monotonic() < deadline, f"stuck below {at_least} stored events"
+        time.sleep(0.1)
+
+
+def test_kill_9_of_process_and_dispatcher_loses_and_doubles_nothing(
+    pipelines: PipelineFactory, database_url: str
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    pipeline, topic = pipelines()
+    pipeline.start("process")
+    pipeline.start("dispatcher")
+    produce(pipelines.bootstrap, topic, make_events(run, TOTAL))
+
+    wait_progress(database_url, run, TOTAL // 4)
+    pipeline.kill("process")
+    time.sleep(1)  # deliveries fail meanwhile and are retried
+    pipeline.start("process")
+
+    wait_progress(database_url, run, TOTAL // 2)
+    pipeline.kill("dispatcher")  # its uncommitted offsets are redelivered
+    pipeline.start("dispatcher")
+
+    assert wait_stored(database_url, run, TOTAL, timeout_s=600) == TOTAL
+    assert wait_committed(pipelines.bootstrap, topic, TOTAL, timeout_s=120) == TOTAL
+    assert aggregate_differences(database_url) == dict.fromkeys(
+        ("page_clicks", "page_minute_counts", "type_minute_counts"), 0
+    )
