@@ -1,0 +1,49 @@
+"""The one image of the functions, tagged by the content of its build context.
+
+A content tag makes a re-deploy of unchanged code a no-op (same tag, same Knative revision)
+and a changed one a new revision, without a registry: Knative skips tag resolution for
+`dev.local/` images and `kind load` puts them on the node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+REPOSITORY = "dev.local/clickstream"
+# the Dockerfile's COPY sources, plus the two files that shape the build
+BUILD_INPUTS = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "proto", "functions")
+# dev-only packages that .dockerignore keeps out of the image
+EXCLUDED = ("functions/dev", "functions/deploy", "functions/bench")
+_SKIPPED_PARTS = frozenset({"__pycache__"})
+_TAG_HEX_DIGITS = 16
+
+
+def _context_files(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for name in BUILD_INPUTS:
+        path = root / name
+        candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in candidates:
+            relative = file.relative_to(root)
+            if (
+                file.is_file()
+                and not _SKIPPED_PARTS.intersection(relative.parts)
+                and file.suffix != ".pyc"
+                and not any(relative.is_relative_to(excluded) for excluded in EXCLUDED)
+            ):
+                files.append(file)
+    return files
+
+
+def content_tag(root: Path) -> str:
+    """A tag that changes exactly when a file the image is built from changes."""
+    digest = hashlib.sha256()
+    for file in _context_files(root):
+        digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()[:_TAG_HEX_DIGITS]
+
+
+def image_name(root: Path) -> str:
+    return f"{REPOSITORY}:{content_tag(root)}"
