@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.stack",
     "tests.fixtures.functions",
     "tests.fixtures.pipeline",
+    "tests.fixtures.browser",
 ]

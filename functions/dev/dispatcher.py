@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import httpx
+import uvloop
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 from cloudevents.kafka import KafkaMessage
@@ -276,7 +277,7 @@ async def run(settings: Settings) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per POST otherwise
-    asyncio.run(run(load_settings("dispatcher")))
+    uvloop.run(run(load_settings("dispatcher")))
 
 
 if __name__ == "__main__":
