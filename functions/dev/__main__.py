@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from functions.core.errors import ClickstreamError
+from functions.core.errors import ClickstreamError, DependencyUnavailable
+from functions.dev.dashboard import ensure_built
+from functions.dev.prometheus import start_prometheus, stop_prometheus
 from functions.dev.stack import Stack
 
 DEMO = """
@@ -33,6 +35,12 @@ Ctrl-C stops everything.
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s dev", description=__doc__)
     parser.add_argument("--log-dir", type=Path, default=Path(".dev-logs"))
+    parser.add_argument(
+        "--with-prometheus",
+        action="store_true",
+        help="also run a local Prometheus (Debian's package) with the cluster's rules",
+    )
+    parser.add_argument("--prometheus-port", type=int, default=9090)
     args = parser.parse_args(argv)
     stack = Stack(log_dir=args.log_dir)
 
@@ -41,8 +49,20 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, terminate)
     try:
+        ensure_built()
+    except DependencyUnavailable as error:
+        # the API is useful without the dashboard: say why `/` answers 503, and go on
+        print(f"clickstream: {error}", file=sys.stderr)
+    prometheus = None
+    try:
         stack.start()
+        if args.with_prometheus:
+            prometheus = start_prometheus(
+                stack.ports.metrics, args.prometheus_port, args.log_dir / "prometheus"
+            )
+            print(f"  prometheus http://127.0.0.1:{args.prometheus_port}/alerts", flush=True)
     except ClickstreamError as error:
+        stack.stop()
         print(f"clickstream: {error}", file=sys.stderr)
         return 1
     metrics = ", ".join(f"{n}:{p}" for n, p in stack.ports.metrics.items())
@@ -63,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stopping ...", flush=True)
     finally:
+        if prometheus is not None:
+            stop_prometheus(prometheus)
         stack.stop()
     return 0
 

@@ -42,7 +42,11 @@ def record_event(message: KafkaMessage, topic: str, partition: int, offset: int)
     """The CloudEvent KafkaSource sends for a record: itself when it is one (binary binding),
     else a `dev.knative.kafka.event` wrapping the value."""
     if any(name.startswith("ce_") for name in message.headers):
-        return from_binary(message, data_unmarshaller=lambda value: value)
+        event = from_binary(message, data_unmarshaller=lambda value: value)
+        key = event.get("partitionkey")
+        if isinstance(key, bytes):  # the record key: an HTTP header carries text only
+            event["partitionkey"] = key.decode(errors="replace")
+        return event
     return CloudEvent(
         {
             "id": f"partition:{partition}/offset:{offset}",

@@ -14,7 +14,7 @@ import signal
 from collections import defaultdict
 from collections.abc import Iterable
 
-import httpx
+import aiohttp
 import uvloop
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
@@ -46,7 +46,7 @@ class Dispatcher:
     def __init__(
         self,
         consumer: Consumer,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         *,
         topic: str,
         sink: str,
@@ -62,6 +62,7 @@ class Dispatcher:
         self._sink = sink
         self._dead_letter_sink = dead_letter_sink
         self._policy = policy
+        self._timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
         self._ordered = ordered
         self._max_in_flight = max_in_flight
         self._offsets: dict[int, PartitionOffsets] = defaultdict(PartitionOffsets)
@@ -188,13 +189,13 @@ class Dispatcher:
     async def _post(self, url: str, event: CloudEvent) -> tuple[int | None, bytes]:
         headers, data = to_binary(event, data_marshaller=_as_bytes)
         try:
-            response = await self._http.post(
-                url, content=data, headers=headers, timeout=self._policy.timeout_s
-            )
-        except httpx.HTTPError as error:
-            log.info("POST %s failed: %s", url, error)
-            return None, str(error).encode()
-        return response.status_code, response.content
+            async with self._http.post(
+                url, data=data, headers=headers, timeout=self._timeout
+            ) as response:
+                return response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.info("POST %s failed: %r", url, error)
+            return None, repr(error).encode()
 
     def _finished(self, partition: int, offset: int) -> None:
         position = self._offsets[partition].finished(offset)
@@ -254,8 +255,9 @@ async def run(settings: Settings) -> None:
         timeout_s=settings.delivery_timeout_s,
     )
     in_flight = settings.delivery_max_in_flight
-    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
-    async with httpx.AsyncClient(limits=limits) as http:
+    # aiohttp: about a third of httpx's CPU per request, and the dispatcher shares 2 cores
+    connector = aiohttp.TCPConnector(limit=in_flight)
+    async with aiohttp.ClientSession(connector=connector) as http:
         dispatcher = Dispatcher(
             consumer,
             http,
@@ -276,7 +278,6 @@ async def run(settings: Settings) -> None:
 @fails_fast
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per POST otherwise
     uvloop.run(run(load_settings("dispatcher")))
 
 

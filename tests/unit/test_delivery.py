@@ -44,8 +44,9 @@ def test_cloudevent_record_is_forwarded_unchanged() -> None:
         "u1",
         b'{"a": 1}',
     )
-    event = record_event(message, "clicks", 0, 5)
+    event = record_event(message._replace(key=b"u1"), "clicks", 0, 5)
     assert event["id"] == "e1"
+    assert event["partitionkey"] == "u1"
     assert event.get_data() == b'{"a": 1}'
 
 

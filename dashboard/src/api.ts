@@ -1,0 +1,199 @@
+/** The gateway's REST API (DESIGN.md "REST"): typed calls, typed answers, typed failures. */
+
+import * as d from "./decode";
+import type { Bucket, TimeRange } from "./range";
+
+const pageCount = d.object({ page_url: d.string, count: d.count });
+
+const overviewAnswer = d.object({
+  from: d.timestamp,
+  to: d.timestamp,
+  total_events: d.count,
+  distinct_users: d.count,
+  events_per_minute: d.number,
+  top_page: d.nullable(pageCount),
+});
+const topPagesAnswer = d.object({ from: d.timestamp, to: d.timestamp, pages: d.array(pageCount) });
+const timeSeriesAnswer = d.object({
+  from: d.timestamp,
+  to: d.timestamp,
+  bucket: d.string,
+  points: d.array(d.object({ t: d.timestamp, count: d.count })),
+});
+const eventTypesAnswer = d.object({
+  from: d.timestamp,
+  to: d.timestamp,
+  types: d.array(d.object({ event_type: d.string, count: d.count })),
+});
+const userActivityAnswer = d.object({
+  user_id: d.string,
+  total: d.count,
+  pages: d.array(pageCount),
+});
+const errorAnswer = d.object({
+  error: d.object({ code: d.string, message: d.string, field: d.nullable(d.string) }),
+});
+
+export type PageCount = d.Decoded<typeof pageCount>;
+export type Overview = d.Decoded<typeof overviewAnswer>;
+export type TopPages = d.Decoded<typeof topPagesAnswer>;
+export type TimeSeries = d.Decoded<typeof timeSeriesAnswer>;
+export type EventTypes = d.Decoded<typeof eventTypesAnswer>;
+export type UserActivity = d.Decoded<typeof userActivityAnswer>;
+
+export type Failure =
+  | { kind: "network" }
+  | { kind: "timeout"; seconds: number }
+  | { kind: "http"; status: number; code: string; message: string; field: string | null }
+  | { kind: "decode"; detail: string };
+
+export class ApiError extends Error {
+  constructor(
+    readonly endpoint: string,
+    readonly failure: Failure,
+  ) {
+    super(explain(endpoint, failure));
+    this.name = "ApiError";
+  }
+
+  get status(): number | null {
+    return this.failure.kind === "http" ? this.failure.status : null;
+  }
+}
+
+/** One sentence naming what is unreachable or wrong, for the error banner. */
+export function explain(endpoint: string, failure: Failure): string {
+  switch (failure.kind) {
+    case "network":
+      return `Gateway unreachable: no answer to ${endpoint}.`;
+    case "timeout":
+      return `Gateway too slow: ${endpoint} did not answer within ${failure.seconds} s.`;
+    case "decode":
+      return `Unexpected answer from ${endpoint}: ${failure.detail}.`;
+    case "http": {
+      const said = failure.message ? `: ${failure.message}` : "";
+      const answered = `${failure.status} ${failure.code}`;
+      if (failure.status === 503 || failure.status === 504) {
+        return `Query service unreachable: the gateway answered ${answered} for ${endpoint}${said}.`;
+      }
+      if (failure.status === 401 || failure.status === 403) {
+        return `Not authorised: the gateway answered ${answered} for ${endpoint}${said}.`;
+      }
+      if (failure.status === 400 && failure.field) {
+        return `The gateway rejected ${failure.field}${said}.`;
+      }
+      return `The gateway answered ${answered} for ${endpoint}${said}.`;
+    }
+  }
+}
+
+/** One line per distinct failure, naming every endpoint it hit. */
+export function summarize(errors: readonly ApiError[]): string[] {
+  const groups = new Map<string, { failure: Failure; endpoints: string[] }>();
+  for (const error of errors) {
+    const key = JSON.stringify(error.failure);
+    const group = groups.get(key) ?? { failure: error.failure, endpoints: [] };
+    if (!group.endpoints.includes(error.endpoint)) group.endpoints.push(error.endpoint);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map((group) => explain(group.endpoints.join(", "), group.failure));
+}
+
+type Params = Record<string, string>;
+
+function rangeParams(range: TimeRange): Params {
+  return { from: range.from.toISOString(), to: range.to.toISOString() };
+}
+
+export class Api {
+  constructor(
+    private readonly fetcher: typeof fetch = (input, init) => fetch(input, init),
+    private readonly timeoutS = 8,
+  ) {}
+
+  overview(range: TimeRange, signal: AbortSignal): Promise<Overview> {
+    return this.get("/api/v1/overview", rangeParams(range), overviewAnswer, signal);
+  }
+
+  topPages(range: TimeRange, limit: number, signal: AbortSignal): Promise<TopPages> {
+    const params = { ...rangeParams(range), limit: String(limit) };
+    return this.get("/api/v1/pages/top", params, topPagesAnswer, signal);
+  }
+
+  timeSeries(
+    range: TimeRange,
+    bucket: Bucket,
+    pageUrl: string,
+    signal: AbortSignal,
+  ): Promise<TimeSeries> {
+    const params: Params = { ...rangeParams(range), bucket };
+    if (pageUrl) params.page_url = pageUrl;
+    return this.get("/api/v1/timeseries", params, timeSeriesAnswer, signal);
+  }
+
+  /** Event types per range; `null` when this gateway has no such route (404). */
+  async eventTypes(range: TimeRange, signal: AbortSignal): Promise<EventTypes | null> {
+    try {
+      return await this.get("/api/v1/event-types", rangeParams(range), eventTypesAnswer, signal);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  userActivity(
+    userId: string,
+    range: TimeRange,
+    limit: number,
+    signal: AbortSignal,
+  ): Promise<UserActivity> {
+    const path = `/api/v1/users/${encodeURIComponent(userId)}/activity`;
+    const params = { ...rangeParams(range), limit: String(limit) };
+    return this.get(path, params, userActivityAnswer, signal);
+  }
+
+  private async get<T>(
+    path: string,
+    params: Params,
+    decoder: d.Decoder<T>,
+    signal: AbortSignal,
+  ): Promise<T> {
+    const url = `${path}?${new URLSearchParams(params).toString()}`;
+    const timeout = AbortSignal.timeout(this.timeoutS * 1000);
+    let response: Response;
+    try {
+      response = await this.fetcher(url, {
+        headers: { Accept: "application/json" },
+        // live figures: never an answer from the browser's cache
+        cache: "no-store",
+        signal: AbortSignal.any([signal, timeout]),
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const failure: Failure = timeout.aborted
+        ? { kind: "timeout", seconds: this.timeoutS }
+        : { kind: "network" };
+      throw new ApiError(path, failure);
+    }
+    const body: unknown = await response.json().catch(() => undefined);
+    if (!response.ok) throw new ApiError(path, httpFailure(response, body));
+    try {
+      return decoder(body, "");
+    } catch (error) {
+      if (error instanceof d.DecodeError) {
+        throw new ApiError(path, { kind: "decode", detail: error.message });
+      }
+      throw error;
+    }
+  }
+}
+
+function httpFailure(response: Response, body: unknown): Failure {
+  try {
+    const { error } = errorAnswer(body, "");
+    return { kind: "http", status: response.status, ...error };
+  } catch {
+    const code = response.statusText || `HTTP ${response.status}`;
+    return { kind: "http", status: response.status, code, message: "", field: null };
+  }
+}

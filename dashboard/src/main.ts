@@ -1,0 +1,330 @@
+/** The dashboard: selections, live refresh, rendering, error banner, CSV export. */
+
+import "./styles.css";
+import { Api, summarize } from "./api";
+import { Charts } from "./charts";
+import { csvFileName, snapshotRows, toCsv } from "./csv";
+import { byId, h, setAttribute, setText } from "./dom";
+import { formatAgo, formatMoment } from "./format";
+import { curlLine, INGEST_PLACEHOLDER, ingestUrlFor, trackerSnippet } from "./onboarding";
+import {
+  customRangeProblem,
+  isPresetId,
+  parseLocalInput,
+  resolveRange,
+  toLocalInput,
+} from "./range";
+import { LoadError, loadSnapshot, type Selection, type Snapshot } from "./snapshot";
+import { selectionFromQuery, selectionToQuery } from "./state";
+import { installTheme } from "./theme";
+import { rangeSummary, renderKpis, renderTables, renderUser, seriesSummary } from "./view";
+
+/** While the API fails, retry at least this often, live mode or not. */
+const RETRY_S = 5;
+
+type Part = "kpis" | "series" | "pages" | "share" | "types" | "user";
+const ALL_PARTS: readonly Part[] = ["kpis", "series", "pages", "share", "types", "user"];
+
+class Dashboard {
+  private readonly api = new Api();
+  private readonly charts: Charts;
+  private selection: Selection;
+  private snapshot: Snapshot | null = null;
+  private failure: string | null = null;
+  private inFlight: AbortController | null = null;
+  private generation = 0;
+  private timer: number | undefined;
+  private paused = false;
+  private eventTypes = true;
+
+  private readonly el = {
+    banner: byId("banner", HTMLElement),
+    bannerLines: byId("banner-lines", HTMLUListElement),
+    bannerRetry: byId("banner-retry", HTMLParagraphElement),
+    status: byId("status", HTMLElement),
+    updated: byId("updated", HTMLElement),
+    pause: byId("pause", HTMLButtonElement),
+    interval: byId("interval", HTMLSelectElement),
+    rangeButtons: byId("range-buttons", HTMLElement),
+    customForm: byId("custom-form", HTMLFormElement),
+    customFrom: byId("custom-from", HTMLInputElement),
+    customTo: byId("custom-to", HTMLInputElement),
+    customProblem: byId("custom-problem", HTMLElement),
+    pageForm: byId("page-form", HTMLFormElement),
+    pageInput: byId("page-filter", HTMLInputElement),
+    pageClear: byId("page-clear", HTMLButtonElement),
+    pageOptions: byId("page-options", HTMLDataListElement),
+    exportButton: byId("export", HTMLButtonElement),
+    summary: byId("range-summary", HTMLElement),
+    kpis: byId("kpis", HTMLElement),
+    empty: byId("empty", HTMLElement),
+    charts: byId("charts", HTMLElement),
+    seriesTitle: byId("series-title", HTMLElement),
+    seriesSummary: byId("series-summary", HTMLElement),
+    typesCard: byId("types-card", HTMLElement),
+    userForm: byId("user-form", HTMLFormElement),
+    userInput: byId("user-id", HTMLInputElement),
+    userClear: byId("user-clear", HTMLButtonElement),
+    userPanel: byId("user-panel", HTMLElement),
+    userBody: byId("user-table-body", HTMLTableSectionElement),
+  };
+
+  private readonly cards: Record<Exclude<Part, "kpis" | "user">, HTMLElement> = {
+    series: byId("series-card", HTMLElement),
+    pages: byId("pages-card", HTMLElement),
+    share: byId("share-card", HTMLElement),
+    types: byId("types-card", HTMLElement),
+  };
+
+  constructor() {
+    this.selection = selectionFromQuery(location.search);
+    this.charts = new Charts({
+      series: byId("series-canvas", HTMLCanvasElement),
+      pages: byId("pages-canvas", HTMLCanvasElement),
+      share: byId("share-canvas", HTMLCanvasElement),
+      types: byId("types-canvas", HTMLCanvasElement),
+    });
+    installTheme(byId("theme", HTMLButtonElement), () => this.charts.applyTheme());
+    this.fillOnboarding();
+    this.bindControls();
+    this.showSelection();
+    window.setInterval(() => this.tick(), 1000);
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) this.refresh(false);
+    });
+    this.refresh(true);
+  }
+
+  private bindControls(): void {
+    this.el.rangeButtons.addEventListener("click", (event) => {
+      const button = event.target instanceof Element ? event.target.closest("button") : null;
+      const value = button?.dataset.range ?? "";
+      if (value === "custom") {
+        this.el.customForm.hidden = !this.el.customForm.hidden;
+        if (!this.el.customForm.hidden) {
+          const shown = this.snapshot?.range ?? resolveRange(this.selection.range, new Date());
+          this.el.customFrom.value = toLocalInput(shown.from);
+          this.el.customTo.value = toLocalInput(shown.to);
+          this.el.customFrom.focus();
+        }
+      } else if (isPresetId(value)) {
+        this.el.customForm.hidden = true;
+        this.select({ range: { kind: "preset", preset: value } }, ALL_PARTS);
+      }
+    });
+    this.el.customForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const from = parseLocalInput(this.el.customFrom.value);
+      const to = parseLocalInput(this.el.customTo.value);
+      const problem = customRangeProblem(from, to);
+      setText(this.el.customProblem, problem ?? "");
+      if (problem || !from || !to) return;
+      this.select({ range: { kind: "custom", from, to } }, ALL_PARTS);
+    });
+    this.el.pageForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.select({ pageUrl: this.el.pageInput.value.trim() }, ["series"]);
+    });
+    this.el.pageClear.addEventListener("click", () => {
+      this.el.pageInput.value = "";
+      this.select({ pageUrl: "" }, ["series"]);
+    });
+    this.el.userForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.select({ userId: this.el.userInput.value.trim() }, ["user"]);
+    });
+    this.el.userClear.addEventListener("click", () => {
+      this.el.userInput.value = "";
+      this.select({ userId: "" }, []);
+    });
+    this.el.pause.addEventListener("click", () => {
+      this.paused = !this.paused;
+      this.showLive();
+      if (!this.paused) this.refresh(false);
+      else if (!this.failure) window.clearTimeout(this.timer);
+    });
+    this.el.interval.addEventListener("change", () => this.schedule());
+    this.el.exportButton.addEventListener("click", () => this.exportCsv());
+  }
+
+  private select(change: Partial<Selection>, loading: readonly Part[]): void {
+    this.selection = { ...this.selection, ...change };
+    history.replaceState(null, "", selectionToQuery(this.selection));
+    this.showSelection();
+    for (const part of loading) this.setBusy(part, true);
+    this.refresh(true);
+  }
+
+  /** Controls show the selection (also after a reload from the address bar). */
+  private showSelection(): void {
+    const range = this.selection.range;
+    const current = range.kind === "preset" ? range.preset : "custom";
+    for (const button of this.el.rangeButtons.querySelectorAll("button")) {
+      setAttribute(button, "aria-pressed", String(button.dataset.range === current));
+    }
+    if (range.kind === "custom") {
+      this.el.customFrom.value = toLocalInput(range.from);
+      this.el.customTo.value = toLocalInput(range.to);
+    }
+    this.el.pageInput.value = this.selection.pageUrl;
+    this.el.pageClear.hidden = !this.selection.pageUrl;
+    this.el.userInput.value = this.selection.userId;
+    this.el.userClear.hidden = !this.selection.userId;
+    this.showLive();
+  }
+
+  private showLive(): void {
+    setText(this.el.pause, this.paused ? "Resume" : "Pause");
+    setAttribute(this.el.pause, "aria-pressed", String(this.paused));
+    setAttribute(document.body, "data-live", this.paused ? "paused" : "on");
+  }
+
+  private setBusy(part: Part, busy: boolean): void {
+    const element =
+      part === "kpis" ? this.el.kpis : part === "user" ? this.el.userPanel : this.cards[part];
+    setAttribute(element, "aria-busy", String(busy));
+    if (part === "user" && busy) this.el.userPanel.hidden = false;
+  }
+
+  /**
+   * Loads the current selection. `changed`: the selection changed, so a load in flight for
+   * the old one is abandoned; otherwise a live tick, skipped while a load is still running.
+   */
+  private refresh(changed: boolean): void {
+    if (this.inFlight && !changed) return;
+    this.inFlight?.abort();
+    const controller = new AbortController();
+    const generation = ++this.generation;
+    this.inFlight = controller;
+    const selection = this.selection;
+    loadSnapshot(this.api, selection, new Date(), controller.signal, {
+      eventTypes: this.eventTypes,
+    })
+      .then((snapshot) => {
+        if (generation !== this.generation) return;
+        const quiet = !changed && this.snapshot !== null;
+        this.snapshot = snapshot;
+        this.render(snapshot, quiet);
+        this.recovered();
+      })
+      .catch((error: unknown) => {
+        if (generation !== this.generation || controller.signal.aborted) return;
+        this.failed(error);
+      })
+      .finally(() => {
+        if (generation !== this.generation) return;
+        this.inFlight = null;
+        this.schedule();
+      });
+  }
+
+  private schedule(): void {
+    window.clearTimeout(this.timer);
+    const every = Number(this.el.interval.value) || RETRY_S;
+    if (this.failure) {
+      this.timer = window.setTimeout(() => this.refresh(false), Math.min(every, RETRY_S) * 1000);
+    } else if (!this.paused) {
+      this.timer = window.setTimeout(() => {
+        if (document.hidden) this.schedule();
+        else this.refresh(false);
+      }, every * 1000);
+    }
+  }
+
+  private render(snapshot: Snapshot, quiet: boolean): void {
+    if (snapshot.eventTypes === null) this.eventTypes = false;
+    setText(this.el.summary, rangeSummary(snapshot));
+    setAttribute(this.el.summary, "data-from", snapshot.range.from.toISOString());
+    setAttribute(this.el.summary, "data-to", snapshot.range.to.toISOString());
+    setAttribute(this.el.summary, "data-bucket", snapshot.bucket);
+    renderKpis(this.el.kpis, snapshot);
+    const empty = snapshot.overview.total_events === 0;
+    this.el.empty.hidden = !empty;
+    this.el.charts.hidden = empty;
+    this.el.typesCard.hidden = snapshot.eventTypes === null;
+    const per = snapshot.bucket === "minute" ? "minute" : "hour";
+    const page = snapshot.selection.pageUrl;
+    setText(this.el.seriesTitle, page ? `Events per ${per} on ${page}` : `Events per ${per}`);
+    setText(this.el.seriesSummary, seriesSummary(snapshot));
+    this.charts.update(snapshot, quiet);
+    renderTables(
+      {
+        series: byId("series-table-body", HTMLTableSectionElement),
+        pages: byId("pages-table-body", HTMLTableSectionElement),
+        share: byId("share-table-body", HTMLTableSectionElement),
+        types: byId("types-table-body", HTMLTableSectionElement),
+      },
+      snapshot,
+    );
+    this.el.pageOptions.replaceChildren(
+      ...snapshot.topPages.map((top) => h("option", { value: top.page_url })),
+    );
+    renderUser(this.el.userPanel, this.el.userBody, snapshot);
+    this.el.exportButton.disabled = false;
+    for (const part of ALL_PARTS) this.setBusy(part, false);
+    this.tick();
+  }
+
+  private failed(error: unknown): void {
+    const lines =
+      error instanceof LoadError
+        ? summarize(error.failures)
+        : [error instanceof Error ? error.message : String(error)];
+    const text = lines.join("\n");
+    if (text !== this.failure) {
+      this.el.bannerLines.replaceChildren(...lines.map((line) => h("li", {}, line)));
+    }
+    this.failure = text;
+    const shown = this.snapshot
+      ? `The figures below are from ${formatMoment(this.snapshot.loadedAt)}.`
+      : "Nothing loaded yet.";
+    setText(this.el.bannerRetry, `Retrying every ${RETRY_S} s. ${shown}`);
+    this.el.banner.hidden = false;
+    setAttribute(document.body, "data-state", "error");
+  }
+
+  private recovered(): void {
+    if (this.failure !== null) setText(this.el.status, "Connection restored: live data again.");
+    this.failure = null;
+    this.el.banner.hidden = true;
+    setAttribute(document.body, "data-state", "ok");
+  }
+
+  /** "updated N s ago", once a second. */
+  private tick(): void {
+    if (!this.snapshot) return;
+    const ago = formatAgo(Date.now() - this.snapshot.loadedAt.getTime());
+    setText(this.el.updated, `Updated ${ago}`);
+    setAttribute(this.el.updated, "data-loaded-at", this.snapshot.loadedAt.toISOString());
+  }
+
+  private fillOnboarding(): void {
+    const ingest = ingestUrlFor(location);
+    byId("empty-placeholder", HTMLElement).hidden = ingest !== INGEST_PLACEHOLDER;
+    setText(byId("empty-curl", HTMLElement), curlLine(ingest));
+    setText(byId("empty-tracker", HTMLElement), trackerSnippet(ingest));
+    for (const button of document.querySelectorAll<HTMLButtonElement>("button[data-copy]")) {
+      button.addEventListener("click", () => {
+        const source = document.getElementById(button.dataset.copy ?? "");
+        void navigator.clipboard
+          ?.writeText(source?.textContent ?? "")
+          .then(() => setText(this.el.status, "Copied."));
+      });
+    }
+  }
+
+  private exportCsv(): void {
+    if (!this.snapshot) return;
+    const blob = new Blob(["\uFEFF", toCsv(snapshotRows(this.snapshot))], {
+      type: "text/csv;charset=utf-8",
+    });
+    const url = URL.createObjectURL(blob);
+    const link = h("a", { href: url, download: csvFileName(this.snapshot) });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+}
+
+new Dashboard();

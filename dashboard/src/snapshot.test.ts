@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { Api } from "./api";
+import { LoadError, loadSnapshot, type Selection } from "./snapshot";
+
+const NOW = new Date("2026-01-05T10:20:30Z");
+
+function answers(routes: Record<string, [number, unknown]>, seen: string[] = []): typeof fetch {
+  return (input) => {
+    const url = String(input);
+    seen.push(url);
+    const path = url.split("?")[0] ?? "";
+    const [status, body] = routes[path] ?? [
+      404,
+      { error: { code: "NOT_FOUND", message: path, field: null } },
+    ];
+    return Promise.resolve(new Response(JSON.stringify(body), { status }));
+  };
+}
+
+const range = { from: "2026-01-05T09:21:00Z", to: "2026-01-05T10:21:00Z" };
+const ok: Record<string, [number, unknown]> = {
+  "/api/v1/overview": [
+    200,
+    { ...range, total_events: 2, distinct_users: 1, events_per_minute: 0.03, top_page: null },
+  ],
+  "/api/v1/pages/top": [200, { ...range, pages: [{ page_url: "/a", count: 2 }] }],
+  "/api/v1/timeseries": [200, { ...range, bucket: "minute", points: [] }],
+};
+const selection: Selection = { range: { kind: "preset", preset: "1h" }, pageUrl: "/a", userId: "" };
+
+describe("loadSnapshot", () => {
+  it("loads the range and the period before it, and hides event types when the route is missing", async () => {
+    const seen: string[] = [];
+    const snapshot = await loadSnapshot(
+      new Api(answers(ok, seen)),
+      selection,
+      NOW,
+      new AbortController().signal,
+      {
+        eventTypes: true,
+      },
+    );
+    expect(snapshot.range.to.toISOString()).toBe("2026-01-05T10:21:00.000Z");
+    expect(snapshot.previous.to).toEqual(snapshot.range.from);
+    expect(snapshot.eventTypes).toBeNull();
+    expect(snapshot.user).toBeNull();
+    expect(snapshot.topPages).toEqual([{ page_url: "/a", count: 2 }]);
+    expect(seen.filter((url) => url.startsWith("/api/v1/overview"))).toHaveLength(2);
+    expect(seen.find((url) => url.startsWith("/api/v1/timeseries"))).toContain("page_url=%2Fa");
+  });
+
+  it("does not ask for event types once they are known to be missing", async () => {
+    const seen: string[] = [];
+    await loadSnapshot(new Api(answers(ok, seen)), selection, NOW, new AbortController().signal, {
+      eventTypes: false,
+    });
+    expect(seen.some((url) => url.includes("event-types"))).toBe(false);
+  });
+
+  it("gives a user the API has never seen no activity", async () => {
+    const snapshot = await loadSnapshot(
+      new Api(answers(ok)),
+      { ...selection, userId: "ghost" },
+      NOW,
+      new AbortController().signal,
+      { eventTypes: false },
+    );
+    expect(snapshot.user).toEqual({ user_id: "ghost", total: 0, pages: [] });
+  });
+
+  it("collects every failed call", async () => {
+    const down: [number, unknown] = [
+      503,
+      { error: { code: "UNAVAILABLE", message: "query down", field: null } },
+    ];
+    const routes = { ...ok, "/api/v1/overview": down, "/api/v1/pages/top": down };
+    const error = await loadSnapshot(
+      new Api(answers(routes)),
+      selection,
+      NOW,
+      new AbortController().signal,
+      {
+        eventTypes: false,
+      },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LoadError);
+    expect((error as LoadError).failures.map((failure) => failure.endpoint)).toEqual([
+      "/api/v1/overview",
+      "/api/v1/overview",
+      "/api/v1/pages/top",
+    ]);
+  });
+});

@@ -1,0 +1,111 @@
+/** Everything the dashboard shows at one moment, loaded in one go from the REST API. */
+
+import { type Api, ApiError, type EventTypes, type Overview, type PageCount } from "./api";
+import type { TimeSeries, UserActivity } from "./api";
+import {
+  type Bucket,
+  bucketFor,
+  previousRange,
+  type RangeChoice,
+  resolveRange,
+  type TimeRange,
+} from "./range";
+
+export const TOP_PAGES_LIMIT = 10;
+export const USER_PAGES_LIMIT = 50;
+
+export interface Selection {
+  readonly range: RangeChoice;
+  /** Time series filter; "" for every page. */
+  readonly pageUrl: string;
+  /** User drill-down; "" for none. */
+  readonly userId: string;
+}
+
+export interface Snapshot {
+  readonly selection: Selection;
+  readonly range: TimeRange;
+  readonly previous: TimeRange;
+  readonly bucket: Bucket;
+  readonly overview: Overview;
+  readonly previousOverview: Overview;
+  readonly topPages: readonly PageCount[];
+  readonly series: TimeSeries;
+  /** null when the gateway has no event-types route. */
+  readonly eventTypes: EventTypes | null;
+  readonly user: UserActivity | null;
+  readonly loadedAt: Date;
+}
+
+/** Every failed call of one load, so the banner can name each unreachable part. */
+export class LoadError extends Error {
+  constructor(readonly failures: readonly ApiError[]) {
+    super(failures.map((failure) => failure.message).join(" "));
+    this.name = "LoadError";
+  }
+}
+
+export interface LoadOptions {
+  readonly eventTypes: boolean;
+}
+
+export async function loadSnapshot(
+  api: Api,
+  selection: Selection,
+  now: Date,
+  signal: AbortSignal,
+  options: LoadOptions,
+): Promise<Snapshot> {
+  const range = resolveRange(selection.range, now);
+  const previous = previousRange(range);
+  const bucket = bucketFor(range);
+  const calls = [
+    api.overview(range, signal),
+    api.overview(previous, signal),
+    api.topPages(range, TOP_PAGES_LIMIT, signal),
+    api.timeSeries(range, bucket, selection.pageUrl, signal),
+    options.eventTypes ? api.eventTypes(range, signal) : Promise.resolve(null),
+    selection.userId ? userActivity(api, selection.userId, range, signal) : Promise.resolve(null),
+  ] as const;
+  const settled = await Promise.allSettled(calls);
+  const failures = settled.flatMap((result) =>
+    result.status === "rejected" ? [result.reason] : [],
+  );
+  if (signal.aborted) throw signal.reason;
+  if (failures.length > 0) {
+    const apiErrors = failures.filter((reason): reason is ApiError => reason instanceof ApiError);
+    if (apiErrors.length < failures.length) throw failures[0];
+    throw new LoadError(apiErrors);
+  }
+  const [overview, previousOverview, topPages, series, eventTypes, user] = await Promise.all(calls);
+  return {
+    selection,
+    range,
+    previous,
+    bucket,
+    overview,
+    previousOverview,
+    topPages: topPages.pages,
+    series,
+    eventTypes,
+    user,
+    loadedAt: now,
+  };
+}
+
+/** A user the API has never seen (404) simply has no activity. */
+async function userActivity(
+  api: Api,
+  userId: string,
+  range: TimeRange,
+  signal: AbortSignal,
+): Promise<UserActivity> {
+  try {
+    return await api.userActivity(userId, range, USER_PAGES_LIMIT, signal);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      return { user_id: userId, total: 0, pages: [] };
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,41 @@
+/** The selection in the address bar, so a reload or a shared link shows the same view. */
+
+import { isPresetId, type RangeChoice } from "./range";
+import type { Selection } from "./snapshot";
+
+export const DEFAULT_SELECTION: Selection = {
+  range: { kind: "preset", preset: "1h" },
+  pageUrl: "",
+  userId: "",
+};
+
+function parseTime(text: string | null): Date | null {
+  if (!text) return null;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export function selectionFromQuery(search: string): Selection {
+  const query = new URLSearchParams(search);
+  const preset = query.get("range") ?? "";
+  const from = parseTime(query.get("from"));
+  const to = parseTime(query.get("to"));
+  let range: RangeChoice = DEFAULT_SELECTION.range;
+  if (isPresetId(preset)) range = { kind: "preset", preset };
+  else if (preset === "custom" && from && to && from < to) range = { kind: "custom", from, to };
+  return { range, pageUrl: query.get("page") ?? "", userId: query.get("user") ?? "" };
+}
+
+export function selectionToQuery(selection: Selection): string {
+  const query = new URLSearchParams();
+  if (selection.range.kind === "preset") {
+    query.set("range", selection.range.preset);
+  } else {
+    query.set("range", "custom");
+    query.set("from", selection.range.from.toISOString());
+    query.set("to", selection.range.to.toISOString());
+  }
+  if (selection.pageUrl) query.set("page", selection.pageUrl);
+  if (selection.userId) query.set("user", selection.userId);
+  return `?${query.toString()}`;
+}
