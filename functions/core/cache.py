@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from functions.core.spans import GRAINS, floor, spans
+
 PREFIX = "clickstream:"
+# every range answer is tagged with the scope of the events it counts
+ALL_EVENTS = "all"
 log = logging.getLogger("clickstream.cache")
 
 
@@ -23,6 +28,30 @@ def _digest(*parts: str) -> str:
 def count_key(user_id: str, page_url: str) -> str:
     """The all-time count of one user on one page (GetEventCount)."""
     return f"{PREFIX}count:{_digest(user_id, page_url)}"
+
+
+def range_key(kind: str, *params: str) -> str:
+    """One range answer (overview, top pages, series, activity) with its parameters."""
+    return f"{PREFIX}range:{kind}:{_digest(kind, *params)}"
+
+
+def user_scope(user_id: str) -> str:
+    return f"u.{_digest(user_id)}"
+
+
+def page_scope(page_url: str) -> str:
+    return f"p.{_digest(page_url)}"
+
+
+def tag_key(scope: str, grain: str, bucket: datetime) -> str:
+    """The version of one aligned span of one scope; deleting it makes every answer
+    counting that span stale."""
+    return f"{PREFIX}tag:{scope}:{grain}:{int(bucket.timestamp()) // 60}"
+
+
+def range_tags(scope: str, start: datetime, end: datetime) -> list[str]:
+    """The tags of [start, end): one per aligned day, hour and minute span it is cut into."""
+    return [tag_key(scope, grain, bucket) for grain, bucket in spans(start, end)]
 
 
 class Written(Protocol):
@@ -37,8 +66,15 @@ class Written(Protocol):
 
 
 def stale_keys(written: Iterable[Written]) -> set[str]:
-    """Exactly the cache entries that newly committed events made stale."""
-    return {count_key(row.user_id, row.page_url) for row in written}
+    """Exactly the cache entries that newly committed events made stale: the count of each
+    (user, page), and the tags of the minute, hour and day holding each event, for all
+    events, its user and its page (a range answer is stale iff it covers one of them)."""
+    keys: set[str] = set()
+    for row in written:
+        keys.add(count_key(row.user_id, row.page_url))
+        for scope in (ALL_EVENTS, user_scope(row.user_id), page_scope(row.page_url)):
+            keys.update(tag_key(scope, grain, floor(row.time_stamp, grain)) for grain in GRAINS)
+    return keys
 
 
 class Cache:
@@ -54,6 +90,34 @@ class Cache:
             log.warning("cache read failed: %s", error)
             return None
         return value.encode() if isinstance(value, str) else value
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None] | None:
+        """The values of `keys` in one round trip; None when Redis could not be reached."""
+        try:
+            values = await self._redis.mget(keys)
+        except (RedisError, OSError) as error:
+            log.warning("cache read failed: %s", error)
+            return None
+        return [v.encode() if isinstance(v, str) else v for v in values]
+
+    async def claim_tags(self, keys: Sequence[str], ttl_s: int) -> list[bytes] | None:
+        """Give each missing tag a fresh random version (first writer wins) and return every
+        tag's current version; None when Redis could not be reached."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.set(key, secrets.token_bytes(8), nx=True, ex=ttl_s)
+                    # an older tag lives at least as long as the answer about to be stored
+                    pipe.expire(key, ttl_s, gt=True)
+                pipe.mget(keys)
+                answers = await pipe.execute()
+        except (RedisError, OSError) as error:
+            log.warning("cache tag write failed: %s", error)
+            return None
+        versions: list[bytes | None] = answers[-1]
+        # a tag deleted between SET NX and MGET: that answer must not be stored
+        present = [v for v in versions if v is not None]
+        return present if len(present) == len(versions) else None
 
     async def put(self, key: str, value: bytes, ttl_s: int) -> None:
         try:

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import grpc
+from grpc_health.v1 import health_pb2
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 
 from functions.core.config import Settings, fails_fast, load_settings
@@ -25,20 +27,32 @@ def build_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.query = QueryClient(settings.query_addr)
+        app.state.read_tokens = settings.gateway_read_tokens
         yield
         await app.state.query.close()
 
     async def readiness(request: Request) -> dict[str, bool]:
+        """Ready when `query` reports SERVING (it follows PostgreSQL)."""
         client: QueryClient = request.app.state.query
         try:
-            await asyncio.wait_for(client.channel.channel_ready(), READY_TIMEOUT_S)
+            answer = await asyncio.wait_for(client.health(), READY_TIMEOUT_S)
         except (TimeoutError, grpc.aio.AioRpcError):
             return {"query": False}
-        return {"query": True}
+        return {"query": answer.status == health_pb2.HealthCheckResponse.SERVING}
 
-    return function_app(
+    app = function_app(
         Path(__file__).with_name("main.py"), "gateway", lifespan, probe_routes(readiness)
     )
+    if settings.cors_origins:
+        # the dashboard served from another origin (e.g. its dev server)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    return app
 
 
 @fails_fast

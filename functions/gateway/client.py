@@ -6,15 +6,17 @@ import json
 
 import grpc
 from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 DEADLINE_S = 2.0
+_SERVICE = "clickstream.analytics.v1.AnalyticsService"
 
 # gRPC retries UNAVAILABLE itself (query scaling from zero, a pod replaced)
 _SERVICE_CONFIG = json.dumps(
     {
         "methodConfig": [
             {
-                "name": [{"service": "clickstream.analytics.v1.AnalyticsService"}],
+                "name": [{"service": _SERVICE}],
                 "retryPolicy": {
                     "maxAttempts": 4,
                     "initialBackoff": "0.05s",
@@ -35,6 +37,15 @@ class QueryClient:
             options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)],
         )
         self.stub = pb_grpc.AnalyticsServiceStub(self.channel)  # type: ignore[no-untyped-call]
+        self._health = health_pb2_grpc.HealthStub(self.channel)
+
+    async def health(self) -> health_pb2.HealthCheckResponse:
+        """`query`'s own readiness (grpc.health.v1), SERVING while PostgreSQL answers."""
+        request = health_pb2.HealthCheckRequest(service=_SERVICE)
+        answer: health_pb2.HealthCheckResponse = await self._health.Check(
+            request, timeout=DEADLINE_S
+        )
+        return answer
 
     async def close(self) -> None:
         await self.channel.close()

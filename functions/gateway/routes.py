@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 import msgspec
 from clickstream.analytics.v1 import analytics_pb2 as pb
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from functions.core.errors import InvalidArgument
+
+MAX_LIMIT = 1000
+BUCKETS = {"minute": pb.BUCKET_MINUTE, "hour": pb.BUCKET_HOUR}
+BUCKET_NAMES = {pb.BUCKET_MINUTE: "minute", pb.BUCKET_HOUR: "hour"}
 
 
 def event_count_request(query: Mapping[str, str], body: bytes) -> pb.GetEventCountRequest:
@@ -30,5 +36,137 @@ def event_count_request(query: Mapping[str, str], body: bytes) -> pb.GetEventCou
     return pb.GetEventCountRequest(**values)
 
 
+def _moment(query: Mapping[str, str], name: str) -> Timestamp | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        # an unencoded `+` in a query string arrives as a space: `...T10:00:00 02:00`
+        try:
+            moment = datetime.fromisoformat(raw.replace(" ", "+"))
+        except ValueError:
+            raise InvalidArgument(name, "must be an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise InvalidArgument(name, "must be an RFC 3339 time with an offset (e.g. Z)")
+    value = Timestamp()
+    try:
+        value.FromDatetime(moment)
+    except (ValueError, OverflowError):
+        raise InvalidArgument(name, "is out of range") from None
+    return value
+
+
+def time_range(query: Mapping[str, str]) -> pb.TimeRange:
+    """`from`/`to` (RFC 3339); each missing one is left to the API's default (the last 24 h)."""
+    answer = pb.TimeRange()
+    start, end = _moment(query, "from"), _moment(query, "to")
+    if start is not None:
+        getattr(answer, "from").CopyFrom(start)
+    if end is not None:
+        answer.to.CopyFrom(end)
+    return answer
+
+
+def limit(query: Mapping[str, str]) -> int:
+    """`limit`: default 10 (sent as 0), else an integer 1..1000."""
+    raw = query.get("limit")
+    if raw is None:
+        return 0
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidArgument("limit", f"must be an integer between 1 and {MAX_LIMIT}")
+    return int(raw)
+
+
+def overview_request(query: Mapping[str, str]) -> pb.GetOverviewRequest:
+    return pb.GetOverviewRequest(range=time_range(query))
+
+
+def top_pages_request(query: Mapping[str, str]) -> pb.GetTopPagesRequest:
+    return pb.GetTopPagesRequest(range=time_range(query), limit=limit(query))
+
+
+def time_series_request(query: Mapping[str, str]) -> pb.GetTimeSeriesRequest:
+    bucket = query.get("bucket", "minute")
+    if bucket not in BUCKETS:
+        raise InvalidArgument("bucket", "must be minute or hour")
+    request = pb.GetTimeSeriesRequest(range=time_range(query), bucket=BUCKETS[bucket])
+    if "page_url" in query:
+        request.page_url = query["page_url"]
+    return request
+
+
+def user_activity_request(user_id: str, query: Mapping[str, str]) -> pb.GetUserActivityRequest:
+    return pb.GetUserActivityRequest(user_id=user_id, range=time_range(query), limit=limit(query))
+
+
+def dead_letters_request(query: Mapping[str, str]) -> pb.ListDeadLettersRequest:
+    return pb.ListDeadLettersRequest(limit=limit(query), cursor=query.get("cursor", ""))
+
+
+def _time(value: Timestamp) -> str:
+    return value.ToJsonString()
+
+
+def _pages(pages: list[pb.PageCount]) -> list[dict[str, object]]:
+    return [{"page_url": p.page_url, "count": p.count} for p in pages]
+
+
 def event_count_json(response: pb.GetEventCountResponse) -> dict[str, object]:
     return {"user_id": response.user_id, "page_url": response.page_url, "count": response.count}
+
+
+def overview_json(response: pb.GetOverviewResponse) -> dict[str, object]:
+    top = response.top_page if response.HasField("top_page") else None
+    return {
+        "from": _time(getattr(response, "from")),
+        "to": _time(response.to),
+        "total_events": response.total_events,
+        "distinct_users": response.distinct_users,
+        "events_per_minute": response.events_per_minute,
+        "top_page": None if top is None else {"page_url": top.page_url, "count": top.count},
+    }
+
+
+def top_pages_json(response: pb.GetTopPagesResponse) -> dict[str, object]:
+    return {
+        "from": _time(getattr(response, "from")),
+        "to": _time(response.to),
+        "pages": _pages(list(response.pages)),
+    }
+
+
+def time_series_json(response: pb.GetTimeSeriesResponse) -> dict[str, object]:
+    return {
+        "from": _time(getattr(response, "from")),
+        "to": _time(response.to),
+        "bucket": BUCKET_NAMES.get(response.bucket, "minute"),
+        "points": [{"t": _time(p.t), "count": p.count} for p in response.points],
+    }
+
+
+def user_activity_json(response: pb.GetUserActivityResponse) -> dict[str, object]:
+    return {
+        "user_id": response.user_id,
+        "total": response.total,
+        "pages": _pages(list(response.pages)),
+    }
+
+
+def dead_letters_json(response: pb.ListDeadLettersResponse) -> dict[str, object]:
+    return {
+        "items": [
+            {
+                "id": item.id,
+                "event_id": item.event_id or None,
+                "event": msgspec.json.decode(item.event_json),
+                "knativeerrordest": item.knativeerrordest or None,
+                "knativeerrorcode": item.knativeerrorcode or None,
+                "knativeerrordata": item.knativeerrordata or None,
+                "received_at": _time(item.received_at),
+            }
+            for item in response.items
+        ],
+        "next": response.next_cursor if response.HasField("next_cursor") else None,
+    }

@@ -28,6 +28,8 @@ class ProcessService:
         self._events = meter.create_counter(
             "clickstream.process.events", unit="{event}", description="Events by outcome"
         )
+        for outcome in ("inserted", "duplicate", "rejected"):  # every series exists from start
+            self._events.add(0, {"outcome": outcome})
         self._group_size = meter.create_histogram(
             "clickstream.process.batch.size",
             unit="{event}",

@@ -41,6 +41,24 @@ WITH new AS (
     SELECT date_trunc('minute', time_stamp, 'UTC'), event_type, count(*)
     FROM new GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (bucket, event_type) DO UPDATE SET count = t.count + EXCLUDED.count
+), page_rollup_up AS (  -- migration 0002: hour and day roll-ups for long-range reads
+    INSERT INTO page_rollups AS t (grain, bucket, page_url, count)
+    SELECT g.grain, date_trunc(g.grain, time_stamp, 'UTC'), page_url, count(*)
+    FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (grain, bucket, page_url) DO UPDATE SET count = t.count + EXCLUDED.count
+), total_rollup_up AS (
+    INSERT INTO total_rollups AS t (grain, bucket, count)
+    SELECT g.grain, date_trunc(g.grain, time_stamp, 'UTC'), count(*)
+    FROM new CROSS JOIN (VALUES ('minute'), ('hour'), ('day')) AS g(grain)
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (grain, bucket) DO UPDATE SET count = t.count + EXCLUDED.count
+), user_hll_up AS (
+    INSERT INTO user_hll AS t (grain, bucket, register, rank)
+    SELECT g.grain, date_trunc(g.grain, time_stamp, 'UTC'), hll_register(user_id),
+           max(hll_rank(user_id))
+    FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (grain, bucket, register) DO UPDATE SET rank = EXCLUDED.rank
+    WHERE t.rank < EXCLUDED.rank
 )
 SELECT event_id, user_id, page_url, time_stamp FROM new
 """

@@ -1,16 +1,47 @@
-"""Cache-aside reads: Redis first, PostgreSQL on a miss, one database read per key at a time."""
+"""Cache-aside reads: Redis first, PostgreSQL on a miss, one database read per key at a time.
+
+A range answer is stored with a stamp of the versions of the span tags it covers
+(`functions.core.cache.range_tags`); `process` deletes the tags of the spans it wrote to, so
+the answer stops matching exactly when an event landed inside its range. The answer and its
+tags are read in one MGET.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import psycopg
+from clickstream.analytics.v1 import analytics_pb2 as pb
+from google.protobuf.message import Message
 from opentelemetry.metrics import Meter
 from psycopg_pool import AsyncConnectionPool
 
-from functions.core.cache import Cache, count_key
+from functions.core.cache import (
+    ALL_EVENTS,
+    Cache,
+    count_key,
+    page_scope,
+    range_key,
+    range_tags,
+    user_scope,
+)
 from functions.core.db import unavailable
+from functions.core.spans import Grain
+from functions.query import loads
+from functions.query.loads import Connection
+from functions.query.validate import Window
+
+Answer = TypeVar("Answer", bound=Message)
+_STAMP_BYTES = 8
+# a tag outlives the answers stamped with it, so answers expire by their own TTL
+_TAG_GRACE_S = 60
+
+
+def _stamp(versions: Sequence[bytes]) -> bytes:
+    return hashlib.blake2b(b"".join(versions), digest_size=_STAMP_BYTES).digest()
 
 
 class SingleFlight:
@@ -60,18 +91,58 @@ class Reads:
         self._lookups.add(1, {"result": "miss", "kind": kind})
 
         async def load_and_store() -> bytes:
-            value = await self._query(load)
+            value = await self._query(kind, load)
             await self._cache.put(key, value, self._ttl_s)
             return value
 
         return await self._flight.run(key, load_and_store)
 
-    async def _query(self, load: Callable[[], Awaitable[bytes]]) -> bytes:
-        self._db_reads.add(1)
+    async def ranged(
+        self, key: str, tags: Sequence[str], kind: str, load: Callable[[], Awaitable[bytes]]
+    ) -> bytes:
+        """Like `cached`, for an answer that stays valid while none of `tags` changes."""
+        values = await self._cache.get_many([key, *tags])
+        if values is not None:
+            answer, versions = values[0], values[1:]
+            if answer is not None and all(versions):
+                current = _stamp([v for v in versions if v is not None])
+                if answer[:_STAMP_BYTES] == current:
+                    self._lookups.add(1, {"result": "hit", "kind": kind})
+                    return answer[_STAMP_BYTES:]
+        self._lookups.add(1, {"result": "miss", "kind": kind})
+
+        async def load_and_store() -> bytes:
+            # versions are taken before the read: a write after it deletes one of them
+            claimed = None
+            if values is not None:
+                claimed = await self._cache.claim_tags(tags, self._ttl_s + _TAG_GRACE_S)
+            value = await self._query(kind, load)
+            if claimed is not None:
+                await self._cache.put(key, _stamp(claimed) + value, self._ttl_s)
+            return value
+
+        return await self._flight.run(key, load_and_store)
+
+    async def _query(self, kind: str, load: Callable[[], Awaitable[bytes]]) -> bytes:
+        self._db_reads.add(1, {"kind": kind})
         try:
             return await load()
         except psycopg.OperationalError as error:
             raise unavailable(error) from error
+
+    async def _answer(
+        self,
+        kind: str,
+        key: str,
+        tags: Sequence[str],
+        answer_type: type[Answer],
+        build: Callable[[Connection], Awaitable[Answer]],
+    ) -> Answer:
+        async def load() -> bytes:
+            async with self._pool.connection() as conn:
+                return (await build(conn)).SerializeToString()
+
+        return answer_type.FromString(await self.ranged(key, tags, kind, load))
 
     async def event_count(self, user_id: str, page_url: str) -> int:
         async def load() -> bytes:
@@ -84,3 +155,79 @@ class Reads:
             return str(row[0] if row else 0).encode()
 
         return int(await self.cached(count_key(user_id, page_url), "count", load))
+
+    async def overview(self, window: Window) -> pb.GetOverviewResponse:
+        return await self._answer(
+            "overview",
+            range_key("overview", window.start.isoformat(), window.end.isoformat()),
+            range_tags(ALL_EVENTS, window.start, window.end),
+            pb.GetOverviewResponse,
+            lambda conn: loads.overview(conn, window),
+        )
+
+    async def top_pages(self, window: Window, limit: int) -> pb.GetTopPagesResponse:
+        async def build(conn: Connection) -> pb.GetTopPagesResponse:
+            answer = pb.GetTopPagesResponse(pages=await loads.top_pages(conn, window, limit))
+            getattr(answer, "from").CopyFrom(loads.timestamp(window.start))
+            answer.to.CopyFrom(loads.timestamp(window.end))
+            return answer
+
+        return await self._answer(
+            "top_pages",
+            range_key("top_pages", window.start.isoformat(), window.end.isoformat(), str(limit)),
+            range_tags(ALL_EVENTS, window.start, window.end),
+            pb.GetTopPagesResponse,
+            build,
+        )
+
+    async def time_series(
+        self, window: Window, grain: Grain, bucket: pb.Bucket, page_url: str | None
+    ) -> pb.GetTimeSeriesResponse:
+        async def build(conn: Connection) -> pb.GetTimeSeriesResponse:
+            points = await loads.time_series(conn, window, grain, page_url)
+            answer = pb.GetTimeSeriesResponse(bucket=bucket, points=points)
+            getattr(answer, "from").CopyFrom(loads.timestamp(window.start))
+            answer.to.CopyFrom(loads.timestamp(window.end))
+            return answer
+
+        scope = ALL_EVENTS if page_url is None else page_scope(page_url)
+        params = (window.start.isoformat(), window.end.isoformat(), grain, page_url or "")
+        return await self._answer(
+            "time_series",
+            range_key("time_series", scope, *params),
+            range_tags(scope, window.start, window.end),
+            pb.GetTimeSeriesResponse,
+            build,
+        )
+
+    async def user_activity(
+        self, user_id: str, window: Window, limit: int
+    ) -> pb.GetUserActivityResponse:
+        async def build(conn: Connection) -> pb.GetUserActivityResponse:
+            total, pages = await loads.user_activity(conn, user_id, window, limit)
+            answer = pb.GetUserActivityResponse(user_id=user_id, total=total, pages=pages)
+            getattr(answer, "from").CopyFrom(loads.timestamp(window.start))
+            answer.to.CopyFrom(loads.timestamp(window.end))
+            return answer
+
+        params = (user_id, window.start.isoformat(), window.end.isoformat(), str(limit))
+        return await self._answer(
+            "user_activity",
+            range_key("user_activity", *params),
+            range_tags(user_scope(user_id), window.start, window.end),
+            pb.GetUserActivityResponse,
+            build,
+        )
+
+    async def dead_letters(self, limit: int, before_id: int | None) -> pb.ListDeadLettersResponse:
+        """Not cached: nothing invalidates it, and operators want what is there now."""
+        self._db_reads.add(1, {"kind": "dead_letters"})
+        try:
+            async with self._pool.connection() as conn:
+                items, last = await loads.dead_letters(conn, limit, before_id)
+        except psycopg.OperationalError as error:
+            raise unavailable(error) from error
+        answer = pb.ListDeadLettersResponse(items=items)
+        if last is not None:
+            answer.next_cursor = str(last)
+        return answer

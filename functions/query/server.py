@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.metrics import Histogram
 
 from functions.core.cache import Cache
-from functions.core.config import Settings, load_settings
+from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.db import database_ready, open_pool
 from functions.core.errors import DependencyUnavailable, InvalidArgument
 from functions.core.telemetry import init_metrics
@@ -48,6 +48,10 @@ def rpc(
         except DependencyUnavailable as error:
             code = grpc.StatusCode.UNAVAILABLE
             await context.abort(code, str(error))
+        except Exception:
+            code = grpc.StatusCode.INTERNAL
+            log.exception("%s failed", method.__name__)
+            await context.abort(code, "internal error")
         finally:
             self.duration.record(
                 time.perf_counter() - started, {"rpc": method.__name__, "code": code.name}
@@ -70,6 +74,49 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
         page_url = validate.text("page_url", request.page_url, 2048)
         count = await self.reads.event_count(user_id, page_url)
         return pb.GetEventCountResponse(user_id=user_id, page_url=page_url, count=count)
+
+    @rpc
+    async def GetOverview(
+        self, request: pb.GetOverviewRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetOverviewResponse:
+        return await self.reads.overview(validate.window(request.range))
+
+    @rpc
+    async def GetTopPages(
+        self, request: pb.GetTopPagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetTopPagesResponse:
+        limit = validate.limit(request.limit)
+        return await self.reads.top_pages(validate.window(request.range), limit)
+
+    @rpc
+    async def GetTimeSeries(
+        self, request: pb.GetTimeSeriesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetTimeSeriesResponse:
+        grain = validate.grain(request.bucket)
+        window = validate.window(request.range, grain)
+        validate.points(window, grain)
+        page_url = (
+            validate.text("page_url", request.page_url, 2048)
+            if request.HasField("page_url")
+            else None
+        )
+        bucket = pb.BUCKET_HOUR if grain == "hour" else pb.BUCKET_MINUTE
+        return await self.reads.time_series(window, grain, bucket, page_url)
+
+    @rpc
+    async def GetUserActivity(
+        self, request: pb.GetUserActivityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetUserActivityResponse:
+        user_id = validate.text("user_id", request.user_id, 256)
+        limit = validate.limit(request.limit)
+        return await self.reads.user_activity(user_id, validate.window(request.range), limit)
+
+    @rpc
+    async def ListDeadLetters(
+        self, request: pb.ListDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDeadLettersResponse:
+        limit = validate.limit(request.limit)
+        return await self.reads.dead_letters(limit, validate.cursor(request.cursor))
 
 
 async def serve(settings: Settings) -> None:
@@ -116,6 +163,7 @@ async def serve(settings: Settings) -> None:
     await pool.close()
 
 
+@fails_fast
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     asyncio.run(serve(load_settings("query")))

@@ -26,8 +26,11 @@ if _version_not_supported:
 
 
 class AnalyticsServiceStub:
-    """Reads over the clicks `process` stored. Every range is half-open, [from, to), resolved
-    on minute buckets: events count in the minute their time_stamp falls in.
+    """Reads over the clicks `process` stored. Every range is half-open, [from, to), widened to
+    whole buckets (minutes; hours for an hourly series): an event counts in the bucket its
+    time_stamp falls in. Responses carry the range actually read. A range spans at most 366
+    days. Bad arguments fail with INVALID_ARGUMENT, the field named in the message and in the
+    `field` trailing metadata; PostgreSQL down fails with UNAVAILABLE.
     """
 
     def __init__(self, channel):
@@ -61,11 +64,19 @@ class AnalyticsServiceStub:
                 request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetUserActivityRequest.SerializeToString,
                 response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetUserActivityResponse.FromString,
                 _registered_method=True)
+        self.ListDeadLetters = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/ListDeadLetters',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
-    """Reads over the clicks `process` stored. Every range is half-open, [from, to), resolved
-    on minute buckets: events count in the minute their time_stamp falls in.
+    """Reads over the clicks `process` stored. Every range is half-open, [from, to), widened to
+    whole buckets (minutes; hours for an hourly series): an event counts in the bucket its
+    time_stamp falls in. Responses carry the range actually read. A range spans at most 366
+    days. Bad arguments fail with INVALID_ARGUMENT, the field named in the message and in the
+    `field` trailing metadata; PostgreSQL down fails with UNAVAILABLE.
     """
 
     def GetEventCount(self, request, context):
@@ -103,6 +114,13 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDeadLetters(self, request, context):
+        """The records the dead-letter sink stored, newest first, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -131,6 +149,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetUserActivityRequest.FromString,
                     response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetUserActivityResponse.SerializeToString,
             ),
+            'ListDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeadLetters,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'clickstream.analytics.v1.AnalyticsService', rpc_method_handlers)
@@ -140,8 +163,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AnalyticsService:
-    """Reads over the clicks `process` stored. Every range is half-open, [from, to), resolved
-    on minute buckets: events count in the minute their time_stamp falls in.
+    """Reads over the clicks `process` stored. Every range is half-open, [from, to), widened to
+    whole buckets (minutes; hours for an hourly series): an event counts in the bucket its
+    time_stamp falls in. Responses carry the range actually read. A range spans at most 366
+    days. Bad arguments fail with INVALID_ARGUMENT, the field named in the message and in the
+    `field` trailing metadata; PostgreSQL down fails with UNAVAILABLE.
     """
 
     @staticmethod
@@ -269,6 +295,33 @@ class AnalyticsService:
             '/clickstream.analytics.v1.AnalyticsService/GetUserActivity',
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetUserActivityRequest.SerializeToString,
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetUserActivityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/ListDeadLetters',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,87 @@
+"""The REST routes: each a path template and a call to `query` (DESIGN.md "REST")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from starlette.requests import Request
+
+from functions.gateway import routes
+from functions.gateway.client import DEADLINE_S, QueryClient
+
+Json = dict[str, object]
+Call = Callable[[QueryClient, Request, Mapping[str, str]], Awaitable[Json]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    template: str  # as in the OpenAPI document and the `route` metric attribute
+    methods: tuple[str, ...]
+    call: Call
+    cache_control: str = "private, max-age=5"
+
+
+async def _event_count(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = routes.event_count_request(request.query_params, await request.body())
+    return routes.event_count_json(await client.stub.GetEventCount(call, timeout=DEADLINE_S))
+
+
+async def _overview(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = routes.overview_request(request.query_params)
+    return routes.overview_json(await client.stub.GetOverview(call, timeout=DEADLINE_S))
+
+
+async def _top_pages(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = routes.top_pages_request(request.query_params)
+    return routes.top_pages_json(await client.stub.GetTopPages(call, timeout=DEADLINE_S))
+
+
+async def _time_series(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = routes.time_series_request(request.query_params)
+    return routes.time_series_json(await client.stub.GetTimeSeries(call, timeout=DEADLINE_S))
+
+
+async def _user_activity(client: QueryClient, request: Request, path: Mapping[str, str]) -> Json:
+    call = routes.user_activity_request(path["user_id"], request.query_params)
+    return routes.user_activity_json(await client.stub.GetUserActivity(call, timeout=DEADLINE_S))
+
+
+async def _dead_letters(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = routes.dead_letters_request(request.query_params)
+    return routes.dead_letters_json(await client.stub.ListDeadLetters(call, timeout=DEADLINE_S))
+
+
+EXACT = {
+    "/analytics/events": Route("/analytics/events", ("GET", "POST"), _event_count),
+    "/api/v1/overview": Route("/api/v1/overview", ("GET",), _overview),
+    "/api/v1/pages/top": Route("/api/v1/pages/top", ("GET",), _top_pages),
+    "/api/v1/timeseries": Route("/api/v1/timeseries", ("GET",), _time_series),
+    "/api/v1/dead-letters": Route(
+        "/api/v1/dead-letters", ("GET",), _dead_letters, cache_control="no-store"
+    ),
+}
+USER_ACTIVITY = Route("/api/v1/users/{user_id}/activity", ("GET",), _user_activity)
+# matched on the raw path, so a user id may hold an encoded `/`
+_USER_ACTIVITY_PATH = re.compile(r"/api/v1/users/([^/]+)/activity")
+
+
+Found = tuple[Route, dict[str, str]]
+
+
+def match(path: str, raw_path: bytes) -> Found | None:
+    """The route for `path` and its path parameters, or None."""
+    route = EXACT.get(path)
+    if route is not None:
+        return route, {}
+    found = _USER_ACTIVITY_PATH.fullmatch(raw_path.decode("latin-1"))
+    if found is not None:
+        return USER_ACTIVITY, {"user_id": unquote(found[1])}
+    return None
+
+
+def protected(path: str) -> bool:
+    """Paths that need a read token when tokens are configured."""
+    return path.startswith(("/api/", "/analytics/"))

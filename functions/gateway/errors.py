@@ -1,0 +1,19 @@
+"""The gateway's own refusals, beside the platform's `InvalidArgument`/`DependencyUnavailable`."""
+
+from __future__ import annotations
+
+from functions.core.errors import ClickstreamError
+
+
+class RouteNotFound(ClickstreamError, LookupError):
+    """No route, or no file of the dashboard, at this path."""
+
+
+class MethodNotAllowed(ClickstreamError, ValueError):
+    def __init__(self, allowed: tuple[str, ...]) -> None:
+        self.allowed = allowed
+        super().__init__(f"use {' or '.join(allowed)}")
+
+
+class Unauthorized(ClickstreamError, PermissionError):
+    """Read tokens are configured and the request carried none of them."""

@@ -1,0 +1,164 @@
+"""The gateway's HTTP behaviour with real `query` and `gateway` processes: read tokens, CORS,
+error statuses naming the parameter, Cache-Control, its request-duration metric."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from functions.dev.broker import free_port
+from tests.fixtures.functions import running_function
+from tests.fixtures.query_server import running_query
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "read-token-0123456789abcdef"
+ORIGIN = "https://dashboard.example"
+
+
+@pytest.fixture(scope="module")
+def query_addr(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    with running_query(env, tmp_path_factory.mktemp("query") / "query.log") as server:
+        yield server.address
+
+
+@pytest.fixture(scope="module")
+def metrics_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    query_addr: str, metrics_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    env = {
+        "QUERY_ADDR": query_addr,
+        "GATEWAY_READ_TOKENS": f"other-token-0123456789,{TOKEN}",
+        "CORS_ALLOWED_ORIGINS": ORIGIN,
+        "METRICS_PORT": str(metrics_port),
+    }
+    log = tmp_path_factory.mktemp("gateway") / "gateway.log"
+    with (
+        running_function("functions.gateway", env, log) as url,
+        httpx.Client(base_url=url, timeout=10) as client,
+    ):
+        yield client
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/overview", "/api/v1/pages/top", "/analytics/events?user_id=u&page_url=/"]
+)
+def test_reads_need_a_token(gateway: httpx.Client, path: str) -> None:
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token-0123456789"},
+        {"Authorization": TOKEN},
+    ):
+        answer = gateway.get(path, headers=headers)
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == "UNAUTHENTICATED"
+        assert answer.headers["www-authenticate"] == "Bearer"
+    assert gateway.get(path, headers=AUTH).status_code == 200
+
+
+def test_open_routes_need_no_token(gateway: httpx.Client) -> None:
+    assert gateway.get("/openapi.json").json()["openapi"] == "3.1.0"
+    assert gateway.get("/healthz").status_code == 200
+    assert gateway.get("/readyz").json()["checks"] == {"query": True}
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/pages/top?limit=abc", "limit"),
+        ("/api/v1/pages/top?limit=1001", "limit"),
+        ("/api/v1/pages/top?limit=0", "limit"),
+        ("/api/v1/overview?from=yesterday", "from"),
+        ("/api/v1/overview?to=2025-01-01T00:00:00", "to"),
+        ("/api/v1/overview?from=2025-01-02T00:00:00Z&to=2025-01-01T00:00:00Z", "to"),
+        ("/api/v1/timeseries?bucket=day", "bucket"),
+        ("/api/v1/timeseries?from=2025-01-01T00:00:00Z&to=2025-03-01T00:00:00Z", "bucket"),
+        ("/api/v1/users/a%00b/activity", "user_id"),
+        ("/api/v1/dead-letters?cursor=x", "cursor"),
+        ("/analytics/events?page_url=/", "user_id"),
+    ],
+)
+def test_bad_parameters_are_400_naming_them(gateway: httpx.Client, path: str, field: str) -> None:
+    answer = gateway.get(path, headers=AUTH)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "INVALID_ARGUMENT"
+    assert error["field"] == field
+    assert answer.headers["cache-control"] == "no-store"
+
+
+def test_unknown_routes_and_methods(gateway: httpx.Client) -> None:
+    assert gateway.get("/api/v1/nothing", headers=AUTH).status_code == 404
+    wrong = gateway.post("/api/v1/overview", headers=AUTH)
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "GET"
+
+
+def test_successes_carry_cache_control(gateway: httpx.Client) -> None:
+    assert gateway.get("/api/v1/overview", headers=AUTH).headers["cache-control"] == (
+        "private, max-age=5"
+    )
+    assert gateway.get("/api/v1/dead-letters", headers=AUTH).headers["cache-control"] == "no-store"
+
+
+def test_cors_for_the_dashboard_origin(gateway: httpx.Client) -> None:
+    preflight = gateway.options(
+        "/api/v1/overview",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == ORIGIN
+    answer = gateway.get("/api/v1/overview", headers={**AUTH, "Origin": ORIGIN})
+    assert answer.headers["access-control-allow-origin"] == ORIGIN
+    other = gateway.get("/api/v1/overview", headers={**AUTH, "Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_request_duration_metric_per_route_template(
+    gateway: httpx.Client, metrics_port: int
+) -> None:
+    gateway.get("/api/v1/users/someone/activity", headers=AUTH)
+    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    series = re.findall(r"clickstream_gateway_request_duration_seconds_count\{(.*)\} (\S+)", text)
+    labels = [dict(re.findall(r'(\w+)="([^"]*)"', found)) for found, _ in series]
+    template = "/api/v1/users/{user_id}/activity"
+    assert any(d.get("route") == template and d.get("status") == "200" for d in labels), text
+
+
+def alive(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_query_down_is_503(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    env = {"QUERY_ADDR": f"127.0.0.1:{closed}"}
+    with running_function("functions.gateway", env, tmp_path / "gw.log", alive) as url:
+        answer = httpx.get(url + "/api/v1/overview", timeout=10)
+        assert answer.status_code == 503
+        assert answer.json()["error"]["code"] in ("UNAVAILABLE", "DEADLINE_EXCEEDED")
+        assert httpx.get(url + "/readyz", timeout=10).status_code == 503

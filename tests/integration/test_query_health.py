@@ -1,0 +1,56 @@
+"""query's standard services: reflection lists the API; health follows PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import grpc
+import pytest
+from clickstream.analytics.v1 import analytics_pb2 as pb
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from tests.fixtures.query_server import SERVICE, health, running_query
+
+pytestmark = pytest.mark.integration
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_reflection_lists_the_service_and_health_is_serving(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    with (
+        running_query(env, tmp_path / "query.log") as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        [answer] = list(stub.ServerReflectionInfo(iter([request]), timeout=5))
+        names = {s.name for s in answer.list_services_response.service}
+        assert {SERVICE, "grpc.health.v1.Health"} <= names
+        assert health(server.address) == health_pb2.HealthCheckResponse.SERVING
+        assert health(server.address, "") == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_postgresql_down_is_not_serving_and_unavailable(redis_url: str, tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed_port()}/postgres",
+        "REDIS_URL": redis_url,
+    }
+    not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+    with (
+        running_query(env, tmp_path / "query.log", expect=not_serving) as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        with pytest.raises(grpc.RpcError) as raised:
+            server.stub(channel).GetOverview(pb.GetOverviewRequest(), timeout=15)
+        assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "postgresql" in raised.value.details()

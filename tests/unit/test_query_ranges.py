@@ -1,0 +1,71 @@
+"""Range cutting, range-cache invalidation precision and the HyperLogLog estimate (no I/O)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from functions.core.cache import ALL_EVENTS, range_tags, stale_keys
+from functions.core.spans import STEP, floor, runs
+from functions.query import hll
+
+MINUTES = st.integers(min_value=0, max_value=90 * 1440)
+ORIGIN = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Row:
+    user_id: str
+    page_url: str
+    time_stamp: datetime
+
+
+@given(MINUTES, st.integers(min_value=1, max_value=40 * 1440))
+def test_runs_tile_the_range_with_aligned_buckets(offset: int, length: int) -> None:
+    start = ORIGIN + timedelta(minutes=offset)
+    end = start + timedelta(minutes=length)
+    cut = runs(start, end)
+    assert cut[0].start == start
+    assert cut[-1].end == end
+    assert all(a.end == b.start for a, b in itertools.pairwise(cut))
+    assert len(cut) <= 5
+    for run in cut:
+        assert floor(run.start, run.grain) == run.start
+        assert (run.end - run.start) % STEP[run.grain] == timedelta(0)
+
+
+@given(MINUTES, st.integers(min_value=1, max_value=40 * 1440), MINUTES, st.integers(0, 59))
+def test_an_event_makes_stale_exactly_the_ranges_holding_it(
+    offset: int, length: int, event_minute: int, second: int
+) -> None:
+    start = ORIGIN + timedelta(minutes=offset)
+    end = start + timedelta(minutes=length)
+    moment = ORIGIN + timedelta(minutes=event_minute, seconds=second)
+    stale = stale_keys([Row("u", "/p", moment)])
+    hit = bool(stale & set(range_tags(ALL_EVENTS, start, end)))
+    assert hit == (start <= moment < end)
+
+
+def _ranks(users: range) -> list[tuple[int, int]]:
+    """The registers PostgreSQL's hll_register/hll_rank give (md5's first 64 bits)."""
+    pairs = []
+    for n in users:
+        bits = int.from_bytes(hashlib.md5(f"user-{n}".encode()).digest()[:8], "big")
+        register, rest = bits >> 52, bits & ((1 << 52) - 1)
+        pairs.append((register, 53 - rest.bit_length() if rest else 53))
+    return pairs
+
+
+def test_hll_is_near_exact_when_small_and_within_error_when_large() -> None:
+    assert hll.estimate([]) == 0
+    assert hll.estimate(_ranks(range(40))) == 40
+    for size in (5_000, 50_000, 200_000):
+        start = random.randrange(10**6)
+        estimate = hll.estimate(_ranks(range(start, start + size)))
+        assert abs(estimate - size) / size < 4 * 0.0163  # four standard errors
