@@ -12,10 +12,19 @@ from pathlib import Path
 
 REPOSITORY = "dev.local/clickstream"
 # the Dockerfile's COPY sources, plus the two files that shape the build
-BUILD_INPUTS = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "proto", "functions")
+BUILD_INPUTS = (
+    "Dockerfile",
+    ".dockerignore",
+    "pyproject.toml",
+    "README.md",
+    "proto",
+    "functions",
+    "dashboard",
+)
 # dev-only packages that .dockerignore keeps out of the image
 EXCLUDED = ("functions/dev", "functions/deploy", "functions/bench")
-_SKIPPED_PARTS = frozenset({"__pycache__"})
+# build outputs and installed packages: made inside the image, never copied in
+_SKIPPED_PARTS = frozenset({"__pycache__", "node_modules", "dist"})
 _TAG_HEX_DIGITS = 16
 
 

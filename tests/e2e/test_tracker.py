@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Browser
 
-from tests.fixtures.functions import read_topic
+from tests.fixtures.functions import read_topic, record_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def test_pageviews_and_clicks_arrive_with_a_stable_user(
 
     records = read_topic(kafka_bootstrap, ingest_topic, 100_000, timeout_s=5)
     events = [
-        json.loads(r.value() or b"") | {"id": dict(r.headers() or [])["ce_id"]}
+        json.loads(r.value() or b"") | {"id": record_headers(r)["ce_id"]}
         for r in records
         if json.loads(r.value() or b"{}").get("page_url") == "/shop.html?ref=ad"
     ]

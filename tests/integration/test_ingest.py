@@ -10,7 +10,7 @@ import httpx
 import pytest
 from confluent_kafka import Message
 
-from tests.fixtures.functions import read_topic
+from tests.fixtures.functions import read_topic, record_headers
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +27,8 @@ def event(**overrides: Any) -> dict[str, Any]:
     }
 
 
-def headers_of(record: Message) -> dict[str, bytes]:
-    return {k: v for k, v in record.headers() or [] if isinstance(v, bytes)}
-
-
 def by_id(records: list[Message]) -> dict[str, Message]:
-    return {headers_of(r)["ce_id"].decode(): r for r in records}
+    return {record_headers(r)["ce_id"].decode(): r for r in records}
 
 
 def test_plain_json_object_and_array(
@@ -47,7 +43,7 @@ def test_plain_json_object_and_array(
     records = by_id(read_topic(kafka_bootstrap, ingest_topic, 10_000, timeout_s=3))
     record = records[single["event_id"]]
     assert record.key() == b"u-1"
-    headers = headers_of(record)
+    headers = record_headers(record)
     assert headers["ce_type"] == CE_TYPE.encode()
     assert headers["ce_specversion"] == b"1.0"
     assert headers["content-type"] == b"application/json"
@@ -58,7 +54,7 @@ def test_plain_json_object_and_array(
         "referrer": "https://ref.example/",
         "properties": {"plan": "pro"},
     }
-    assert headers_of(records[pair[1]["event_id"]])["ce_time"] == b"2026-11-26T10:00:00Z"
+    assert record_headers(records[pair[1]["event_id"]])["ce_time"] == b"2026-11-26T10:00:00Z"
 
 
 def test_cloudevents_binary_structured_and_batch(
@@ -103,9 +99,9 @@ def test_cloudevents_binary_structured_and_batch(
     )
     assert answer.json() == {"accepted": 3, "rejected": []}
     records = by_id(read_topic(kafka_bootstrap, ingest_topic, 10_000, timeout_s=3))
-    assert headers_of(records[binary_id])["ce_source"] == b"/app"
-    assert headers_of(records[binary_id])["ce_time"] == b"2026-11-26T09:00:00Z"
-    assert headers_of(records[structured_id])["ce_source"] == b"/web"
+    assert record_headers(records[binary_id])["ce_source"] == b"/app"
+    assert record_headers(records[binary_id])["ce_time"] == b"2026-11-26T09:00:00Z"
+    assert record_headers(records[structured_id])["ce_source"] == b"/web"
     assert all(i in records for i in batch_ids)
     assert records[binary_id].key() == b"ce-user"
 

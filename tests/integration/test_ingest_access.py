@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.fixtures.functions import new_topic, read_topic, running_function
+from tests.fixtures.functions import new_topic, read_topic, record_headers, running_function
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ def test_bearer_and_query_keys_set_the_source(keyed: tuple[str, str], kafka_boot
         == 202
     )
     sources = {
-        dict(r.headers() or [])["ce_id"]: dict(r.headers() or [])["ce_source"]
+        record_headers(r)["ce_id"]: record_headers(r)["ce_source"]
         for r in read_topic(kafka_bootstrap, topic, 2)
     }
     assert sources[by_header["event_id"].encode()] == b"shop.example"

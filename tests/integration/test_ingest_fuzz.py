@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fixtures.functions import read_topic
+from tests.fixtures.functions import read_topic, record_headers
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ def test_no_input_yields_5xx_and_every_2xx_event_is_on_the_topic(
     ):
         expected = accepted_ids(body, answer.json())
         on_topic = {
-            dict(r.headers() or [])["ce_id"].decode()
+            record_headers(r)["ce_id"].decode()
             for r in read_topic(kafka_bootstrap, ingest_topic, 100_000, timeout_s=1)
         }
         assert expected <= on_topic

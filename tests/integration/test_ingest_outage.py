@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from functions.dev.broker import start_broker
-from tests.fixtures.functions import new_topic, read_topic, running_function
+from tests.fixtures.functions import new_topic, read_topic, record_headers, running_function
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ def test_no_acknowledged_event_is_lost(tmp_path: Path) -> None:
             assert refused, "the outage must have been noticed"
             assert set(refused.values()) <= {503}
             on_topic = {
-                dict(r.headers() or [])["ce_id"].decode()
+                record_headers(r)["ce_id"].decode()
                 for r in read_topic(bootstrap, topic, len(outcomes), timeout_s=20)
             }
             assert accepted <= on_topic

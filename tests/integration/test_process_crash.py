@@ -17,7 +17,8 @@ from tests.fixtures.pipeline import (
     wait_stored,
 )
 
-pytestmark = pytest.mark.integration
+# generous: these streams are long, and the machine is shared
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 TOTAL = 50_000
 

@@ -22,7 +22,8 @@ from tests.fixtures.pipeline import (
 )
 from tests.fixtures.services import missing
 
-pytestmark = pytest.mark.integration
+# generous: these streams are long, and the machine is shared
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 TOTAL = 20_000
 

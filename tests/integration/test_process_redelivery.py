@@ -15,7 +15,8 @@ from tests.fixtures.pipeline import (
     wait_stored,
 )
 
-pytestmark = pytest.mark.integration
+# generous: these streams are long, and the machine is shared
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 @pytest.mark.parametrize("ordering", ["ordered", "unordered"])
