@@ -7,10 +7,12 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from functions.core.errors import ConfigError
 
+SOURCE_DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboard" / "dist"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PORTS = {"ingest": 8080, "gateway": 8081, "process": 8082, "query": 50051}
@@ -47,6 +49,7 @@ class Settings:
     ingest_write_keys: Mapping[str, str]
     cors_origins: tuple[str, ...]
     gateway_read_tokens: frozenset[str]
+    dashboard_dir: Path
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -172,6 +175,8 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         ingest_write_keys=_write_keys(env),
         cors_origins=_origins(env, "CORS_ALLOWED_ORIGINS"),
         gateway_read_tokens=_read_tokens(env),
+        # the image puts the built assets elsewhere (Dockerfile); a checkout has them here
+        dashboard_dir=Path(env.get("DASHBOARD_DIR") or SOURCE_DASHBOARD_DIR),
     )
 
 

@@ -28,6 +28,7 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.query = QueryClient(settings.query_addr)
         app.state.read_tokens = settings.gateway_read_tokens
+        app.state.dashboard_dir = settings.dashboard_dir
         yield
         await app.state.query.close()
 

@@ -9,14 +9,13 @@ from starlette.responses import FileResponse
 from functions.core.errors import DependencyUnavailable
 from functions.gateway.errors import RouteNotFound
 
-DIST = Path(__file__).resolve().parents[2] / "dashboard" / "dist"
 # Vite content-hashes everything under assets/: a name never changes meaning
 IMMUTABLE = "public, max-age=31536000, immutable"
 # index.html names the current assets: revalidate every time (ETag makes that cheap)
 REVALIDATE = "no-cache"
 
 
-def file_response(path: str, dist: Path = DIST) -> FileResponse:
+def file_response(path: str, dist: Path) -> FileResponse:
     """The file at `path` under `dist` (`/` is index.html); never a file outside it."""
     if not (dist / "index.html").is_file():
         raise DependencyUnavailable(

@@ -84,7 +84,7 @@ async def _serve(request: Request, found: api.Found | None) -> Response:
             raise RouteNotFound(f"no route {path}")
         if request.method not in ("GET", "HEAD"):
             raise MethodNotAllowed(("GET", "HEAD"))
-        return dashboard.file_response(path)
+        return dashboard.file_response(path, request.app.state.dashboard_dir)
     route, params = found
     if request.method not in route.methods:
         raise MethodNotAllowed(route.methods)
