@@ -39,6 +39,11 @@ async def _top_pages(client: QueryClient, request: Request, _: Mapping[str, str]
     return routes.top_pages_json(await client.stub.GetTopPages(call, timeout=DEADLINE_S))
 
 
+async def _event_types(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = routes.event_types_request(request.query_params)
+    return routes.event_types_json(await client.stub.GetEventTypes(call, timeout=DEADLINE_S))
+
+
 async def _time_series(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = routes.time_series_request(request.query_params)
     return routes.time_series_json(await client.stub.GetTimeSeries(call, timeout=DEADLINE_S))
@@ -59,6 +64,7 @@ EXACT = {
     "/api/v1/overview": Route("/api/v1/overview", ("GET",), _overview),
     "/api/v1/pages/top": Route("/api/v1/pages/top", ("GET",), _top_pages),
     "/api/v1/timeseries": Route("/api/v1/timeseries", ("GET",), _time_series),
+    "/api/v1/event-types": Route("/api/v1/event-types", ("GET",), _event_types),
     "/api/v1/dead-letters": Route(
         "/api/v1/dead-letters", ("GET",), _dead_letters, cache_control="no-store"
     ),

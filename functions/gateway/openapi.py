@@ -123,6 +123,9 @@ DOCUMENT: Schema = {
         "/api/v1/pages/top": _get(
             "The most visited pages in a range, most first", [FROM, TO, LIMIT], "TopPages"
         ),
+        "/api/v1/event-types": _get(
+            "Events per event type in a range, most first", [FROM, TO, LIMIT], "EventTypes"
+        ),
         "/api/v1/timeseries": _get(
             "Events per bucket over a range, every bucket present (zeros included)",
             [
@@ -211,6 +214,25 @@ DOCUMENT: Schema = {
                     "from": TIME,
                     "to": TIME,
                     "pages": {"type": "array", "items": PAGE_COUNT},
+                },
+            },
+            "EventTypes": {
+                "type": "object",
+                "required": ["from", "to", "types"],
+                "properties": {
+                    "from": TIME,
+                    "to": TIME,
+                    "types": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["event_type", "count"],
+                            "properties": {
+                                "event_type": {"type": "string"},
+                                "count": {"type": "integer", "minimum": 0},
+                            },
+                        },
+                    },
                 },
             },
             "TimeSeries": {

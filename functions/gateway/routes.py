@@ -129,6 +129,18 @@ def overview_json(response: pb.GetOverviewResponse) -> dict[str, object]:
     }
 
 
+def event_types_request(query: Mapping[str, str]) -> pb.GetEventTypesRequest:
+    return pb.GetEventTypesRequest(range=time_range(query), limit=limit(query))
+
+
+def event_types_json(response: pb.GetEventTypesResponse) -> dict[str, object]:
+    return {
+        "from": _time(getattr(response, "from")),
+        "to": _time(response.to),
+        "types": [{"event_type": t.event_type, "count": t.count} for t in response.types],
+    }
+
+
 def top_pages_json(response: pb.GetTopPagesResponse) -> dict[str, object]:
     return {
         "from": _time(getattr(response, "from")),

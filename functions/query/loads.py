@@ -64,6 +64,19 @@ async def top_pages(conn: Connection, window: Window, limit: int) -> list[pb.Pag
     return [pb.PageCount(page_url=str(url), count=int(n)) for url, n in await cursor.fetchall()]
 
 
+async def event_types(conn: Connection, window: Window, limit: int) -> list[pb.EventTypeCount]:
+    # event types are few: minute buckets stay small even over a week
+    cursor = await conn.execute(
+        """SELECT event_type, sum(count)::bigint AS total FROM type_minute_counts
+           WHERE bucket >= %s AND bucket < %s
+           GROUP BY event_type ORDER BY total DESC, event_type LIMIT %s""",
+        [window.start, window.end, limit],
+    )
+    return [
+        pb.EventTypeCount(event_type=str(kind), count=int(n)) for kind, n in await cursor.fetchall()
+    ]
+
+
 async def total_events(conn: Connection, window: Window) -> int:
     where, params = _where(runs(window.start, window.end), with_grain=True)
     cursor = await conn.execute(

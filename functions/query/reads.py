@@ -180,6 +180,21 @@ class Reads:
             build,
         )
 
+    async def event_types(self, window: Window, limit: int) -> pb.GetEventTypesResponse:
+        async def build(conn: Connection) -> pb.GetEventTypesResponse:
+            answer = pb.GetEventTypesResponse(types=await loads.event_types(conn, window, limit))
+            getattr(answer, "from").CopyFrom(loads.timestamp(window.start))
+            answer.to.CopyFrom(loads.timestamp(window.end))
+            return answer
+
+        return await self._answer(
+            "event_types",
+            range_key("event_types", window.start.isoformat(), window.end.isoformat(), str(limit)),
+            range_tags(ALL_EVENTS, window.start, window.end),
+            pb.GetEventTypesResponse,
+            build,
+        )
+
     async def time_series(
         self, window: Window, grain: Grain, bucket: pb.Bucket, page_url: str | None
     ) -> pb.GetTimeSeriesResponse:

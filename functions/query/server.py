@@ -89,6 +89,13 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
         return await self.reads.top_pages(validate.window(request.range), limit)
 
     @rpc
+    async def GetEventTypes(
+        self, request: pb.GetEventTypesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetEventTypesResponse:
+        limit = validate.limit(request.limit)
+        return await self.reads.event_types(validate.window(request.range), limit)
+
+    @rpc
     async def GetTimeSeries(
         self, request: pb.GetTimeSeriesRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetTimeSeriesResponse:

@@ -41,7 +41,7 @@ def loaded(stack: Stack, database_url: str) -> Iterator[httpx.Client]:
         {
             "event_id": f"{RUN}-{n}",
             "user_id": rng.choice(USERS),
-            "event_type": "click",
+            "event_type": rng.choice(("click", "click", "pageview", "scroll")),
             "page_url": PAGES[min(int(rng.expovariate(0.5)), 7)],
             "time_stamp": iso(START + timedelta(seconds=rng.randrange(5 * 3600))),
         }
@@ -101,6 +101,14 @@ def test_top_pages(loaded: httpx.Client, database_url: str) -> None:
     assert body["pages"] == [
         {"page_url": u, "count": n} for u, n in counts(database_url, "page_url")[:3]
     ]
+
+
+def test_event_types(loaded: httpx.Client, database_url: str) -> None:
+    body = loaded.get("/api/v1/event-types", params=WINDOW).json()
+    assert body["types"] == [
+        {"event_type": t, "count": n} for t, n in counts(database_url, "event_type")[:10]
+    ]
+    assert (body["from"], body["to"]) == (WINDOW["from"], WINDOW["to"])
 
 
 @pytest.mark.parametrize("bucket", ["minute", "hour"])

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(clickstream/analytics/v1/analytics.proto\x12\x18\x63lickstream.analytics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"]\n\tTimeRange\x12(\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"9\n\x14GetEventCountRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08page_url\x18\x02 \x01(\t\"I\n\x15GetEventCountResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08page_url\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"H\n\x12GetOverviewRequest\x12\x32\n\x05range\x18\x01 \x01(\x0b\x32#.clickstream.analytics.v1.TimeRange\",\n\tPageCount\x12\x10\n\x08page_url\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\xf9\x01\n\x13GetOverviewResponse\x12(\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0ctotal_events\x18\x03 \x01(\x03\x12\x16\n\x0e\x64istinct_users\x18\x04 \x01(\x03\x12\x19\n\x11\x65vents_per_minute\x18\x05 \x01(\x01\x12:\n\x08top_page\x18\x06 \x01(\x0b\x32#.clickstream.analytics.v1.PageCountH\x00\x88\x01\x01\x42\x0b\n\t_top_page\"W\n\x12GetTopPagesRequest\x12\x32\n\x05range\x18\x01 \x01(\x0b\x32#.clickstream.analytics.v1.TimeRange\x12\r\n\x05limit\x18\x02 \x01(\x05\"\x9b\x01\n\x13GetTopPagesResponse\x12(\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x05pages\x18\x03 \x03(\x0b\x32#.clickstream.analytics.v1.PageCount\"\xa0\x01\n\x14GetTimeSeriesRequest\x12\x32\n\x05range\x18\x01 \x01(\x0b\x32#.clickstream.analytics.v1.TimeRange\x12\x30\n\x06\x62ucket\x18\x02 \x01(\x0e\x32 .clickstream.analytics.v1.Bucket\x12\x15\n\x08page_url\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0b\n\t_page_url\"G\n\x0fTimeSeriesPoint\x12%\n\x01t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\xd6\x01\n\x15GetTimeSeriesResponse\x12(\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x06\x62ucket\x18\x03 \x01(\x0e\x32 .clickstream.analytics.v1.Bucket\x12\x39\n\x06points\x18\x04 \x03(\x0b\x32).clickstream.analytics.v1.TimeSeriesPoint\"l\n\x16GetUserActivityRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x32\n\x05range\x18\x02 \x01(\x0b\x32#.clickstream.analytics.v1.TimeRange\x12\r\n\x05limit\x18\x03 \x01(\x05\"\xbf\x01\n\x17GetUserActivityResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x32\n\x05pages\x18\x03 \x03(\x0b\x32#.clickstream.analytics.v1.PageCount\x12(\n\x04\x66rom\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"7\n\x16ListDeadLettersRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"\xbd\x01\n\nDeadLetter\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x12\n\nevent_json\x18\x03 \x01(\t\x12\x18\n\x10knativeerrordest\x18\x04 \x01(\t\x12\x18\n\x10knativeerrorcode\x18\x05 \x01(\t\x12\x18\n\x10knativeerrordata\x18\x06 \x01(\t\x12/\n\x0breceived_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"x\n\x17ListDeadLettersResponse\x12\x33\n\x05items\x18\x01 \x03(\x0b\x32$.clickstream.analytics.v1.DeadLetter\x12\x18\n\x0bnext_cursor\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_next_cursor*D\n\x06\x42ucket\x12\x16\n\x12\x42UCKET_UNSPECIFIED\x10\x00\x12\x11\n\rBUCKET_MINUTE\x10\x01\x12\x0f\n\x0b\x42UCKET_HOUR\x10\x02\x32\xbe\x05\n\x10\x41nalyticsService\x12p\n\rGetEventCount\x12..clickstream.analytics.v1.GetEventCountRequest\x1a/.clickstream.analytics.v1.GetEventCountResponse\x12j\n\x0bGetOverview\x12,.clickstream.analytics.v1.GetOverviewRequest\x1a-.clickstream.analytics.v1.GetOverviewResponse\x12j\n\x0bGetTopPages\x12,.clickstream.analytics.v1.GetTopPagesRequest\x1a-.clickstream.analytics.v1.GetTopPagesResponse\x12p\n\rGetTimeSeries\x12..clickstream.analytics.v1.GetTimeSeriesRequest\x1a/.clickstream.analytics.v1.GetTimeSeriesResponse\x12v\n\x0fGetUserActivity\x12\x30.clickstream.analytics.v1.GetUserActivityRequest\x1a\x31.clickstream.analytics.v1.GetUserActivityResponse\x12v\n\x0fListDeadLetters\x12\x30.clickstream.analytics.v1.ListDeadLettersRequest\x1a\x31.clickstream.analytics.v1.ListDeadLettersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(clickstream/analytics/v1/analytics.proto\x12\x18\x63lickstream.analytics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"]\n\tTimeRange\x12(\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"9\n\x14GetEventCountRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08page_url\x18\x02 \x01(\t\"I\n\x15GetEventCountResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08page_url\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"H\n\x12GetOverviewRequest\x12\x32\n\x05range\x18\x01 \x01(\x0b\x32#.clickstream.analytics.v1.TimeRange\",\n\tPageCount\x12\x10\n\x08page_url\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\xf9\x01\n\x13GetOverviewResponse\x12(\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0ctotal_events\x18\x03 \x01(\x03\x12\x16\n\x0e\x64istinct_users\x18\x04 \x01(\x03\x12\x19\n\x11\x65vents_per_minute\x18\x05 \x01(\x01\x12:\n\x08top_page\x18\x06 \x01(\x0b\x32#.clickstream.analytics.v1.PageCountH\x00\x88\x01\x01\x42\x0b\n\t_top_page\"W\n\x12GetTopPagesRequest\x12\x32\n\x05range\x18\x01 \x01(\x0b\x32#.clickstream.analytics.v1.TimeRange\x12\r\n\x05limit\x18\x02 \x01(\x05\"Y\n\x14GetEventTypesRequest\x12\x32\n\x05range\x18\x01 \x01(\x0b\x32#.clickstream.analytics.v1.TimeRange\x12\r\n\x05limit\x18\x02 \x01(\x05\"3\n\x0e\x45ventTypeCount\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\xa2\x01\n\x15GetEventTypesResponse\x12(\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x05types\x18\x03 \x03(\x0b\x32(.clickstream.analytics.v1.EventTypeCount\"\x9b\x01\n\x13GetTopPagesResponse\x12(\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x05pages\x18\x03 \x03(\x0b\x32#.clickstream.analytics.v1.PageCount\"\xa0\x01\n\x14GetTimeSeriesRequest\x12\x32\n\x05range\x18\x01 \x01(\x0b\x32#.clickstream.analytics.v1.TimeRange\x12\x30\n\x06\x62ucket\x18\x02 \x01(\x0e\x32 .clickstream.analytics.v1.Bucket\x12\x15\n\x08page_url\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0b\n\t_page_url\"G\n\x0fTimeSeriesPoint\x12%\n\x01t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\xd6\x01\n\x15GetTimeSeriesResponse\x12(\n\x04\x66rom\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x06\x62ucket\x18\x03 \x01(\x0e\x32 .clickstream.analytics.v1.Bucket\x12\x39\n\x06points\x18\x04 \x03(\x0b\x32).clickstream.analytics.v1.TimeSeriesPoint\"l\n\x16GetUserActivityRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x32\n\x05range\x18\x02 \x01(\x0b\x32#.clickstream.analytics.v1.TimeRange\x12\r\n\x05limit\x18\x03 \x01(\x05\"\xbf\x01\n\x17GetUserActivityResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x32\n\x05pages\x18\x03 \x03(\x0b\x32#.clickstream.analytics.v1.PageCount\x12(\n\x04\x66rom\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"7\n\x16ListDeadLettersRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"\xbd\x01\n\nDeadLetter\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x12\n\nevent_json\x18\x03 \x01(\t\x12\x18\n\x10knativeerrordest\x18\x04 \x01(\t\x12\x18\n\x10knativeerrorcode\x18\x05 \x01(\t\x12\x18\n\x10knativeerrordata\x18\x06 \x01(\t\x12/\n\x0breceived_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"x\n\x17ListDeadLettersResponse\x12\x33\n\x05items\x18\x01 \x03(\x0b\x32$.clickstream.analytics.v1.DeadLetter\x12\x18\n\x0bnext_cursor\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_next_cursor*D\n\x06\x42ucket\x12\x16\n\x12\x42UCKET_UNSPECIFIED\x10\x00\x12\x11\n\rBUCKET_MINUTE\x10\x01\x12\x0f\n\x0b\x42UCKET_HOUR\x10\x02\x32\xb0\x06\n\x10\x41nalyticsService\x12p\n\rGetEventCount\x12..clickstream.analytics.v1.GetEventCountRequest\x1a/.clickstream.analytics.v1.GetEventCountResponse\x12j\n\x0bGetOverview\x12,.clickstream.analytics.v1.GetOverviewRequest\x1a-.clickstream.analytics.v1.GetOverviewResponse\x12j\n\x0bGetTopPages\x12,.clickstream.analytics.v1.GetTopPagesRequest\x1a-.clickstream.analytics.v1.GetTopPagesResponse\x12p\n\rGetEventTypes\x12..clickstream.analytics.v1.GetEventTypesRequest\x1a/.clickstream.analytics.v1.GetEventTypesResponse\x12p\n\rGetTimeSeries\x12..clickstream.analytics.v1.GetTimeSeriesRequest\x1a/.clickstream.analytics.v1.GetTimeSeriesResponse\x12v\n\x0fGetUserActivity\x12\x30.clickstream.analytics.v1.GetUserActivityRequest\x1a\x31.clickstream.analytics.v1.GetUserActivityResponse\x12v\n\x0fListDeadLetters\x12\x30.clickstream.analytics.v1.ListDeadLettersRequest\x1a\x31.clickstream.analytics.v1.ListDeadLettersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'clickstream.analytics.v1.analytics_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BUCKET']._serialized_start=2079
-  _globals['_BUCKET']._serialized_end=2147
+  _globals['_BUCKET']._serialized_start=2388
+  _globals['_BUCKET']._serialized_end=2456
   _globals['_TIMERANGE']._serialized_start=103
   _globals['_TIMERANGE']._serialized_end=196
   _globals['_GETEVENTCOUNTREQUEST']._serialized_start=198
@@ -48,24 +48,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETOVERVIEWRESPONSE']._serialized_end=702
   _globals['_GETTOPPAGESREQUEST']._serialized_start=704
   _globals['_GETTOPPAGESREQUEST']._serialized_end=791
-  _globals['_GETTOPPAGESRESPONSE']._serialized_start=794
-  _globals['_GETTOPPAGESRESPONSE']._serialized_end=949
-  _globals['_GETTIMESERIESREQUEST']._serialized_start=952
-  _globals['_GETTIMESERIESREQUEST']._serialized_end=1112
-  _globals['_TIMESERIESPOINT']._serialized_start=1114
-  _globals['_TIMESERIESPOINT']._serialized_end=1185
-  _globals['_GETTIMESERIESRESPONSE']._serialized_start=1188
-  _globals['_GETTIMESERIESRESPONSE']._serialized_end=1402
-  _globals['_GETUSERACTIVITYREQUEST']._serialized_start=1404
-  _globals['_GETUSERACTIVITYREQUEST']._serialized_end=1512
-  _globals['_GETUSERACTIVITYRESPONSE']._serialized_start=1515
-  _globals['_GETUSERACTIVITYRESPONSE']._serialized_end=1706
-  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=1708
-  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=1763
-  _globals['_DEADLETTER']._serialized_start=1766
-  _globals['_DEADLETTER']._serialized_end=1955
-  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=1957
-  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=2077
-  _globals['_ANALYTICSSERVICE']._serialized_start=2150
-  _globals['_ANALYTICSSERVICE']._serialized_end=2852
+  _globals['_GETEVENTTYPESREQUEST']._serialized_start=793
+  _globals['_GETEVENTTYPESREQUEST']._serialized_end=882
+  _globals['_EVENTTYPECOUNT']._serialized_start=884
+  _globals['_EVENTTYPECOUNT']._serialized_end=935
+  _globals['_GETEVENTTYPESRESPONSE']._serialized_start=938
+  _globals['_GETEVENTTYPESRESPONSE']._serialized_end=1100
+  _globals['_GETTOPPAGESRESPONSE']._serialized_start=1103
+  _globals['_GETTOPPAGESRESPONSE']._serialized_end=1258
+  _globals['_GETTIMESERIESREQUEST']._serialized_start=1261
+  _globals['_GETTIMESERIESREQUEST']._serialized_end=1421
+  _globals['_TIMESERIESPOINT']._serialized_start=1423
+  _globals['_TIMESERIESPOINT']._serialized_end=1494
+  _globals['_GETTIMESERIESRESPONSE']._serialized_start=1497
+  _globals['_GETTIMESERIESRESPONSE']._serialized_end=1711
+  _globals['_GETUSERACTIVITYREQUEST']._serialized_start=1713
+  _globals['_GETUSERACTIVITYREQUEST']._serialized_end=1821
+  _globals['_GETUSERACTIVITYRESPONSE']._serialized_start=1824
+  _globals['_GETUSERACTIVITYRESPONSE']._serialized_end=2015
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=2017
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=2072
+  _globals['_DEADLETTER']._serialized_start=2075
+  _globals['_DEADLETTER']._serialized_end=2264
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=2266
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=2386
+  _globals['_ANALYTICSSERVICE']._serialized_start=2459
+  _globals['_ANALYTICSSERVICE']._serialized_end=3275
 # @@protoc_insertion_point(module_scope)

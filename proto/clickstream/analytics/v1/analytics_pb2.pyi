@@ -81,6 +81,31 @@ class GetTopPagesRequest(_message.Message):
     limit: int
     def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
 
+class GetEventTypesRequest(_message.Message):
+    __slots__ = ("range", "limit")
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    range: TimeRange
+    limit: int
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class EventTypeCount(_message.Message):
+    __slots__ = ("event_type", "count")
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    event_type: str
+    count: int
+    def __init__(self, event_type: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class GetEventTypesResponse(_message.Message):
+    __slots__ = ("to", "types")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    to: _timestamp_pb2.Timestamp
+    types: _containers.RepeatedCompositeFieldContainer[EventTypeCount]
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., types: _Optional[_Iterable[_Union[EventTypeCount, _Mapping]]] = ..., **kwargs) -> None: ...
+
 class GetTopPagesResponse(_message.Message):
     __slots__ = ("to", "pages")
     FROM_FIELD_NUMBER: _ClassVar[int]

@@ -54,6 +54,11 @@ class AnalyticsServiceStub:
                 request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetTopPagesRequest.SerializeToString,
                 response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetTopPagesResponse.FromString,
                 _registered_method=True)
+        self.GetEventTypes = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/GetEventTypes',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventTypesRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventTypesResponse.FromString,
+                _registered_method=True)
         self.GetTimeSeries = channel.unary_unary(
                 '/clickstream.analytics.v1.AnalyticsService/GetTimeSeries',
                 request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetTimeSeriesRequest.SerializeToString,
@@ -100,6 +105,13 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetEventTypes(self, request, context):
+        """Events per event type in a range, most first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetTimeSeries(self, request, context):
         """Events per bucket over a range, every bucket present (zeros included).
         """
@@ -138,6 +150,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetTopPages,
                     request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetTopPagesRequest.FromString,
                     response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetTopPagesResponse.SerializeToString,
+            ),
+            'GetEventTypes': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEventTypes,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventTypesRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventTypesResponse.SerializeToString,
             ),
             'GetTimeSeries': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTimeSeries,
@@ -241,6 +258,33 @@ class AnalyticsService:
             '/clickstream.analytics.v1.AnalyticsService/GetTopPages',
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetTopPagesRequest.SerializeToString,
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetTopPagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEventTypes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/GetEventTypes',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventTypesRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventTypesResponse.FromString,
             options,
             channel_credentials,
             insecure,
