@@ -69,9 +69,33 @@ def parse_event(
 
     `renames` maps model fields to the names the sender used (CloudEvents' `id`, `time`).
     """
-    renames = renames or {}
     if not isinstance(raw, dict):
         raise InvalidEvent([Problem("$", "must be a JSON object", index)])
+    try:  # fast path: the whole object in one C-level conversion
+        event = msgspec.convert(raw, ClickEvent)
+    except msgspec.ValidationError:
+        # slow path: field by field, so the answer names every broken rule, not the first
+        return _parse_fields(raw, received_at, index, source, renames or {})
+    semantic = _semantic_problems(
+        {"time_stamp": event.time_stamp, "properties": event.properties}, received_at
+    )
+    if semantic:
+        rename = renames or {}
+        raise InvalidEvent([Problem(rename.get(f, f), rule, index) for f, rule in semantic])
+    return msgspec.structs.replace(
+        event,
+        time_stamp=event.time_stamp or received_at,
+        source=event.source if source is None else source,
+    )
+
+
+def _parse_fields(
+    raw: dict[str, Any],
+    received_at: datetime,
+    index: int | None,
+    source: str | None,
+    renames: Mapping[str, str],
+) -> ClickEvent:
     problems: list[Problem] = []
     values: dict[str, Any] = {}
     for field in _FIELDS:
