@@ -45,6 +45,7 @@ class ProcessService:
             unit="{batch}",
             description="Groups whose cache invalidation could not reach Redis",
         )
+        self._invalidation_failures.add(0)  # the series exists before the first failure
 
     async def handle(self, event: AnyCloudEvent) -> bool:
         """Store one delivered event; True when new. Raises InvalidEvent (never retryable)."""
