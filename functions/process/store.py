@@ -52,13 +52,12 @@ WITH new AS (
     FROM new CROSS JOIN (VALUES ('minute'), ('hour'), ('day')) AS g(grain)
     GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (grain, bucket) DO UPDATE SET count = t.count + EXCLUDED.count
-), user_hll_up AS (
-    INSERT INTO user_hll AS t (grain, bucket, register, rank)
-    SELECT g.grain, date_trunc(g.grain, time_stamp, 'UTC'), hll_register(user_id),
-           max(hll_rank(user_id))
-    FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (grain, bucket, register) DO UPDATE SET rank = EXCLUDED.rank
-    WHERE t.rank < EXCLUDED.rank
+), user_hll_up AS (  -- migration 0003: one register set per (grain, bucket), max-merged
+    INSERT INTO user_hll_sketches AS t (grain, bucket, registers)
+    SELECT g.grain, date_trunc(g.grain, time_stamp, 'UTC'),
+           hll_sketch(array_agg(hll_register(user_id)), array_agg(hll_rank(user_id)))
+    FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (grain, bucket) DO UPDATE SET registers = hll_merge(t.registers, EXCLUDED.registers)
 )
 SELECT event_id, user_id, page_url, time_stamp FROM new
 """

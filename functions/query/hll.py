@@ -1,9 +1,10 @@
 """Distinct-count estimate from HyperLogLog registers (precision 12: 4,096 registers).
 
-PostgreSQL keeps one register set per hour and per day (`user_hll`, migration 0002), hashing
-each user_id with md5: the register is the first 12 bits, the rank the position of the first
-1 in the next 52 (53 when none). Merging spans takes the maximum rank per register; this
-module turns the merged registers into a count with Ertl's improved raw estimator ("New
+PostgreSQL keeps one register set per hour and per day (`user_hll_sketches`, migration 0003:
+4,096 bytes, byte i = register i's rank), hashing each user_id with md5: the register is the
+first 12 bits, the rank the position of the first 1 in the next 52 (53 when none). Merging
+spans takes the maximum rank per register; this module merges register sets and turns them
+into a count with Ertl's improved raw estimator ("New
 cardinality estimation algorithms for HyperLogLog sketches", 2017), which needs no empirical
 bias tables: relative standard error 1.04/sqrt(4096) = 1.6 %, near exact for small counts.
 """
@@ -45,17 +46,35 @@ def _tau(x: float) -> float:
             return z / 3
 
 
-def estimate(ranks: Iterable[tuple[int, int]]) -> int:
-    """The distinct count from (register, rank) pairs; a register may repeat (max wins),
-    absent registers are empty."""
-    merged: dict[int, int] = {}
+# every byte's top bit: ranks stay below 128, so the bit is free for the SWAR compare in merge
+_HIGH = int.from_bytes(b"\x80" * REGISTERS, "big")
+
+
+def merge(sketches: Iterable[bytes]) -> bytes:
+    """Register-wise max of register sets, computed on each set as one big integer (SIMD within
+    a register): (a | 0x80..) - b keeps a byte's top bit exactly where a >= b, and no borrow
+    crosses bytes, so ~10 big-integer steps merge 4,096 registers, ~100x faster than a loop."""
+    merged = 0
+    for sketch in sketches:
+        other = int.from_bytes(sketch, "big")
+        keep = (((merged | _HIGH) - other) & _HIGH) >> 7
+        keep *= 0xFF
+        merged = (merged & keep) | (other & ~keep)
+    return merged.to_bytes(REGISTERS, "big")
+
+
+def with_pairs(sketch: bytes, ranks: Iterable[tuple[int, int]]) -> bytes:
+    """`sketch` with (register, rank) pairs added; a register may repeat (max wins)."""
+    registers = bytearray(sketch)
     for register, rank in ranks:
-        if rank > merged.get(register, 0):
-            merged[register] = rank
-    histogram = [0] * (MAX_RANK + 1)
-    histogram[0] = REGISTERS - len(merged)
-    for rank in merged.values():
-        histogram[rank] += 1
+        if rank > registers[register]:
+            registers[register] = rank
+    return bytes(registers)
+
+
+def estimate(sketch: bytes) -> int:
+    """The distinct count of a register set (4,096 bytes, 0 for an empty register)."""
+    histogram = [sketch.count(rank) for rank in range(MAX_RANK + 1)]
     if histogram[0] == REGISTERS:
         return 0
     z = REGISTERS * _tau(1 - histogram[MAX_RANK] / REGISTERS)

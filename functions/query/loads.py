@@ -7,9 +7,11 @@ the events stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -20,6 +22,9 @@ from functions.query import hll
 from functions.query.validate import Window
 
 Connection = AsyncConnection[Any]
+# a pooled connection, held for one `async with`
+Connect = Callable[[], AbstractAsyncContextManager[Connection]]
+Part = TypeVar("Part")
 
 
 def timestamp(moment: datetime) -> Timestamp:
@@ -43,6 +48,27 @@ def _where(selected: Sequence[Run], with_grain: bool) -> tuple[str, list[object]
     return "(" + " OR ".join([clause] * len(selected)) + ")", params
 
 
+def _branches(window: Window, columns: str) -> tuple[str, list[object]]:
+    """`columns` of every run's rows as a UNION ALL of one range per run: each branch is a
+    single index range (an OR of ranges would make PostgreSQL fall back to bitmap heap scans,
+    while page_rollups_span answers a branch index-only)."""
+    branches: list[str] = []
+    params: list[object] = []
+    for run in runs(window.start, window.end):
+        if run.grain == "minute":
+            branches.append(
+                f"SELECT {columns} FROM page_minute_counts WHERE bucket >= %s AND bucket < %s"
+            )
+            params += [run.start, run.end]
+        else:
+            branches.append(
+                f"SELECT {columns} FROM page_rollups"
+                " WHERE grain = %s AND bucket >= %s AND bucket < %s"
+            )
+            params += [run.grain, run.start, run.end]
+    return " UNION ALL ".join(branches) or f"SELECT {columns} FROM page_rollups WHERE false", params
+
+
 def _split(window: Window) -> tuple[list[Run], list[Run]]:
     """(minute runs, hour and day runs) of `window`."""
     cut = runs(window.start, window.end)
@@ -50,16 +76,11 @@ def _split(window: Window) -> tuple[list[Run], list[Run]]:
 
 
 async def top_pages(conn: Connection, window: Window, limit: int) -> list[pb.PageCount]:
-    minutes, coarse = _split(window)
-    minute_where, minute_params = _where(minutes, with_grain=False)
-    coarse_where, coarse_params = _where(coarse, with_grain=True)
+    spans, params = _branches(window, "page_url, count")
     cursor = await conn.execute(
-        f"""SELECT page_url, sum(count)::bigint AS total FROM (
-                SELECT page_url, count FROM page_minute_counts WHERE {minute_where}
-                UNION ALL
-                SELECT page_url, count FROM page_rollups WHERE {coarse_where}
-            ) AS spans GROUP BY page_url ORDER BY total DESC, page_url LIMIT %s""",
-        [*minute_params, *coarse_params, limit],
+        f"""SELECT page_url, sum(count)::bigint AS total FROM ({spans}) AS spans
+            GROUP BY page_url ORDER BY total DESC, page_url LIMIT %s""",
+        [*params, limit],
     )
     return [pb.PageCount(page_url=str(url), count=int(n)) for url, n in await cursor.fetchall()]
 
@@ -100,28 +121,40 @@ async def distinct_users(conn: Connection, window: Window) -> int:
         return int(row[0]) if row else 0
     coarse_where, coarse_params = _where(coarse, with_grain=True)
     cursor = await conn.execute(
-        f"""SELECT register, max(rank) FROM (
-                SELECT register, rank FROM user_hll WHERE {coarse_where}
-                UNION ALL
-                SELECT hll_register(user_id), hll_rank(user_id) FROM click_events
-                WHERE {raw_where}
-            ) AS spans GROUP BY register""",
-        [*coarse_params, *minute_params],
+        f"SELECT registers FROM user_hll_sketches WHERE {coarse_where}", coarse_params
     )
-    return hll.estimate((int(r), int(k)) for r, k in await cursor.fetchall())
+    merged = hll.merge(bytes(sketch) for (sketch,) in await cursor.fetchall())
+    if minutes:
+        cursor = await conn.execute(
+            f"""SELECT hll_register(user_id), max(hll_rank(user_id)) FROM click_events
+                WHERE {raw_where} GROUP BY 1""",
+            minute_params,
+        )
+        merged = hll.with_pairs(merged, ((int(r), int(k)) for r, k in await cursor.fetchall()))
+    return hll.estimate(merged)
 
 
-async def overview(conn: Connection, window: Window) -> pb.GetOverviewResponse:
-    total = await total_events(conn, window)
-    top = await top_pages(conn, window, 1) if total else []
+async def overview(connect: Connect, window: Window) -> pb.GetOverviewResponse:
+    """The three reads run at once, each on its own pooled connection: the answer takes the
+    slowest one's time, not their sum."""
+
+    async def run(load: Callable[[Connection], Awaitable[Part]]) -> Part:
+        async with connect() as conn:
+            return await load(conn)
+
+    total, top, users = await asyncio.gather(
+        run(lambda conn: total_events(conn, window)),
+        run(lambda conn: top_pages(conn, window, 1)),
+        run(lambda conn: distinct_users(conn, window)),
+    )
     answer = pb.GetOverviewResponse(
         total_events=total,
-        distinct_users=await distinct_users(conn, window) if total else 0,
+        distinct_users=users if total else 0,
         events_per_minute=total / window.minutes,
     )
     getattr(answer, "from").CopyFrom(timestamp(window.start))
     answer.to.CopyFrom(timestamp(window.end))
-    if top:
+    if total and top:
         answer.top_page.CopyFrom(top[0])
     return answer
 

@@ -157,12 +157,16 @@ class Reads:
         return int(await self.cached(count_key(user_id, page_url), "count", load))
 
     async def overview(self, window: Window) -> pb.GetOverviewResponse:
-        return await self._answer(
-            "overview",
-            range_key("overview", window.start.isoformat(), window.end.isoformat()),
-            range_tags(ALL_EVENTS, window.start, window.end),
-            pb.GetOverviewResponse,
-            lambda conn: loads.overview(conn, window),
+        async def load() -> bytes:
+            return (await loads.overview(self._pool.connection, window)).SerializeToString()
+
+        return pb.GetOverviewResponse.FromString(
+            await self.ranged(
+                range_key("overview", window.start.isoformat(), window.end.isoformat()),
+                range_tags(ALL_EVENTS, window.start, window.end),
+                "overview",
+                load,
+            )
         )
 
     async def top_pages(self, window: Window, limit: int) -> pb.GetTopPagesResponse:

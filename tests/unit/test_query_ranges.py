@@ -62,10 +62,29 @@ def _ranks(users: range) -> list[tuple[int, int]]:
     return pairs
 
 
+def _sketch(pairs: list[tuple[int, int]]) -> bytes:
+    return hll.with_pairs(bytes(hll.REGISTERS), pairs)
+
+
 def test_hll_is_near_exact_when_small_and_within_error_when_large() -> None:
-    assert hll.estimate([]) == 0
-    assert hll.estimate(_ranks(range(40))) == 40
+    assert hll.estimate(bytes(hll.REGISTERS)) == 0
+    assert hll.estimate(_sketch(_ranks(range(40)))) == 40
     for size in (5_000, 50_000, 200_000):
         start = random.randrange(10**6)
-        estimate = hll.estimate(_ranks(range(start, start + size)))
+        estimate = hll.estimate(_sketch(_ranks(range(start, start + size))))
         assert abs(estimate - size) / size < 4 * 0.0163  # four standard errors
+
+
+@given(
+    st.lists(
+        st.binary(min_size=4096, max_size=4096).map(lambda b: bytes(x % 54 for x in b)), max_size=5
+    )
+)
+def test_hll_merge_is_the_registerwise_max(sketches: list[bytes]) -> None:
+    expected = bytes(max(column, default=0) for column in zip(*sketches, strict=True))
+    assert hll.merge(sketches) == (expected if sketches else bytes(hll.REGISTERS))
+
+
+def test_hll_merge_of_span_sketches_equals_the_sketch_of_all_users() -> None:
+    parts = [_ranks(range(n * 3_000, n * 3_000 + 5_000)) for n in range(4)]
+    assert hll.merge(_sketch(p) for p in parts) == _sketch([r for p in parts for r in p])
