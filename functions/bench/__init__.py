@@ -1,0 +1,1 @@
+"""Benchmarks: a load generator, the scenarios of `nox -s bench`, ceilings and reports."""

@@ -1,0 +1,121 @@
+"""What every scenario shares: the plan (sizes and durations), the run context, load runs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from functions.bench.environment import Platform
+from functions.bench.loadgen import ClosedModel, OpenModel, Request, Tally, run
+from functions.bench.progress import console, shown
+from functions.bench.results import Ceiling, Results, ceiling
+
+SUSTAINABLE_SHARE = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Sizes and durations of one benchmark run."""
+
+    repeat: int
+    load_s: float
+    ramp_s: float
+    concurrency: int = 32
+    batch_size: int = 100
+    batch_concurrency: int = 8
+    prefill_events: int = 10_000
+    ceiling_events: int = 50_000
+    freshness_rate: float = 2_000
+    mixed_write_rate: float = 1_000
+    history_events: int = 10_000_000
+    history_budget_s: float = 600.0  # loading stops here; the figure says how many it holds
+    freshness_give_up_s: float = 30.0
+
+
+FULL = Plan(repeat=3, load_s=8, ramp_s=2)
+QUICK = Plan(
+    repeat=1,
+    load_s=2,
+    ramp_s=0.5,
+    prefill_events=1_000,
+    ceiling_events=20_000,
+    history_events=0,
+    freshness_give_up_s=10.0,
+)
+
+
+@dataclass
+class Context:
+    """One benchmark run: the platform under test, the plan, and the results it fills."""
+
+    platform: Platform
+    plan: Plan
+    results: Results
+    run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    ceiling_runs: dict[str, list[float]] = field(default_factory=dict)
+    pipeline_rate: float | None = None  # the median measured, once the pipeline ran
+
+    def sustainable(self, wanted: float) -> float:
+        """`wanted` events/s, or 80% of the measured pipeline rate when that is lower:
+        a steady load the pipeline cannot drain would only measure its backlog."""
+        if self.pipeline_rate is None:
+            return wanted
+        return min(wanted, SUSTAINABLE_SHARE * self.pipeline_rate)
+
+    def prefix(self, scenario: str, repetition: int) -> str:
+        """Unique ids per scenario and repetition: no two runs share a key."""
+        return f"{self.run}{scenario}{repetition}"
+
+    def add_ceiling_run(self, name: str, value: float) -> None:
+        self.ceiling_runs.setdefault(name, []).append(value)
+
+    def ceiling(self, name: str, unit: str) -> Ceiling | None:
+        runs = self.ceiling_runs.get(name)
+        if not runs:
+            return None
+        found = ceiling(name, unit, runs)
+        if all(c.name != name for c in self.results.ceilings):
+            self.results.ceilings.append(found)
+        return found
+
+
+async def load(label: str, model: OpenModel | ClosedModel, request: Request) -> Tally:
+    """One load run with its live progress line."""
+    tally = Tally()
+    async with shown(label, model.ramp_s + model.duration_s, tally):
+        await run(model, request, tally)
+    return tally
+
+
+async def wait_until(check: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
+    """Poll `check` (a cheap synchronous call) until true or `timeout_s` passed."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(interval_s)
+    return True
+
+
+async def wait_http(url: str, timeout_s: float = 30.0) -> bool:
+    """Until `url` answers 200 (a function's readiness)."""
+    deadline = time.monotonic() + timeout_s
+    async with aiohttp.ClientSession() as client:
+        while time.monotonic() < deadline:
+            try:
+                async with client.get(url) as answer:
+                    if answer.status == 200:
+                        return True
+            except (aiohttp.ClientError, OSError):
+                pass
+            await asyncio.sleep(0.05)
+    return False
+
+
+def say(message: str) -> None:
+    console.print(message)

@@ -1,0 +1,115 @@
+"""Ingest: single events, batches of 100, beacons, and p99 at half the maximum load, against
+one dedicated `ingest` whose topic nobody consumes (so only ingest and the broker work).
+
+Ceiling: the raw confluent-kafka producer with ingest's settings, for the same records."""
+
+from __future__ import annotations
+
+from functions.bench import ceilings
+from functions.bench.http import ingest_events, session
+from functions.bench.loadgen import ClosedModel, OpenModel
+from functions.bench.results import figure
+from functions.bench.scenarios.common import Context, load, say, wait_http
+from functions.bench.scenarios.serving import CEILING as HTTP_CEILING
+from functions.bench.workload import EventStream, Mix
+
+TOPIC = "bench-ingest"
+PRODUCER_CEILING = "kafka_producer_events_per_s"
+BEACON_SIZE = 20
+
+
+async def measure(ctx: Context) -> None:
+    plan = ctx.plan
+    _, env = ctx.platform.spawn(
+        "ingest-bench", "functions.ingest", "ingest", {"KAFKA_TOPIC": TOPIC}
+    )
+    base = f"http://127.0.0.1:{env['PORT']}"
+    if not await wait_http(base + "/readyz"):
+        ctx.results.omit("ingest_batch_events_per_s", "the benchmark's ingest never became ready")
+        ctx.platform.stop_extra("ingest-bench")
+        return
+    url = base + "/ingest"
+    runs: dict[str, list[float]] = {}
+    try:
+        for repetition in range(plan.repeat):
+            stream = EventStream(ctx.prefix("ingest", repetition), Mix(duplicate_ratio=0.01))
+            closed = ClosedModel(plan.concurrency, plan.load_s, plan.ramp_s)
+            batched = ClosedModel(plan.batch_concurrency, plan.load_s, plan.ramp_s)
+            async with session() as client:
+                single = await load(
+                    "ingest single", closed, ingest_events(client, url, stream, 1, beacon=False)
+                )
+                batch = await load(
+                    "ingest batch x100",
+                    batched,
+                    ingest_events(client, url, stream, plan.batch_size, beacon=False),
+                )
+                beacon = await load(
+                    "ingest beacon x20",
+                    batched,
+                    ingest_events(client, url, stream, BEACON_SIZE, beacon=True),
+                )
+                half = OpenModel(max(1.0, single.rate / 2), plan.load_s, plan.ramp_s)
+                steady = await load(
+                    "ingest single @ half max",
+                    half,
+                    ingest_events(client, url, stream, 1, beacon=False),
+                )
+            for name, value in (
+                ("ingest_single_requests_per_s", single.rate),
+                ("ingest_batch_events_per_s", batch.rate * plan.batch_size),
+                ("ingest_beacon_events_per_s", beacon.rate * BEACON_SIZE),
+                ("ingest_p99_ms", steady.latency.percentile_ms(99)),
+                ("ingest_p50_ms", steady.latency.percentile_ms(50)),
+            ):
+                runs.setdefault(name, []).append(value)
+            ctx.results.latency_curves["ingest single @ half max"] = steady.latency.curve()
+            records = ceilings.click_events(stream.batch(plan.ceiling_events)[0])
+            rate = ceilings.kafka_producer_events_per_s(ctx.platform.bootstrap, TOPIC, records)
+            ctx.add_ceiling_run(PRODUCER_CEILING, rate)
+            say(f"ceiling: raw producer {rate:,.0f} events/s")
+    finally:
+        ctx.platform.stop_extra("ingest-bench")
+    producer = ctx.ceiling(PRODUCER_CEILING, "events/s")
+    bare_http = ctx.ceiling(HTTP_CEILING, "requests/s")
+    figures = ctx.results.figures
+    figures.append(
+        figure(
+            "ingest_batch_events_per_s",
+            "events/s",
+            runs["ingest_batch_events_per_s"],
+            producer,
+            target=">= 50,000",
+            original="1,000 events/s",
+        )
+    )
+    figures.append(
+        figure(
+            "ingest_single_requests_per_s",
+            "requests/s",
+            runs["ingest_single_requests_per_s"],
+            bare_http,
+            target=">= 5,000",
+            original="1,000 events/s",
+        )
+    )
+    figures.append(
+        figure(
+            "ingest_beacon_events_per_s",
+            "events/s",
+            runs["ingest_beacon_events_per_s"],
+            producer,
+            note=f"text/plain beacons of {BEACON_SIZE} events",
+        )
+    )
+    figures.append(
+        figure(
+            "ingest_p99_ms",
+            "ms",
+            runs["ingest_p99_ms"],
+            target="<= 20 at half the maximum load",
+            note="open model at half the single-event maximum; p50 "
+            + ", ".join(f"{v:.2f}" for v in runs["ingest_p50_ms"])
+            + " ms",
+        )
+    )

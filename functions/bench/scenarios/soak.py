@@ -1,0 +1,112 @@
+"""Soak: steady writes and reads for a long time; every 10 s the RSS of each function and
+the p99 of that window's requests are sampled, so the report shows any drift."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from functions.bench.environment import rss_kb
+from functions.bench.http import ingest_events, rest_get, session
+from functions.bench.loadgen import OpenModel, Request, Tally, run
+from functions.bench.progress import shown
+from functions.bench.results import figure
+from functions.bench.scenarios.common import Context, say
+from functions.bench.stats import Latency
+from functions.bench.workload import EventStream, Mix, page_url, user_id
+
+SAMPLE_EVERY_S = 10.0
+WRITE_RATE = 1_000
+WRITE_BATCH = 10
+READ_RATE = 500
+
+
+class Window:
+    """The latencies of the current sampling window (swapped at every sample)."""
+
+    def __init__(self) -> None:
+        self.latency = Latency()
+
+    def timed(self, request: Request) -> Request:
+        async def wrapped() -> bool:
+            started = time.perf_counter()
+            ok = await request()
+            self.latency.record(time.perf_counter() - started)
+            return ok
+
+        return wrapped
+
+    def take(self) -> Latency:
+        taken, self.latency = self.latency, Latency()
+        return taken
+
+
+async def measure(ctx: Context, duration_s: float) -> None:
+    stream = EventStream(ctx.run + "soak", Mix(users=1_000, pages=100))
+    reads, writes = Window(), Window()
+    pids = {n: p.pid for n, p in ctx.platform.stack.processes.items() if n != "broker"}
+    counter = iter(range(10**12))
+
+    def key() -> dict[str, str]:
+        n = next(counter)
+        return {"user_id": user_id(stream.run, n % 1_000), "page_url": page_url(n % 100)}
+
+    async def sample(started: float) -> None:
+        while True:
+            await asyncio.sleep(SAMPLE_EVERY_S)
+            point = {
+                "t_s": round(time.perf_counter() - started, 1),
+                "read_p99_ms": reads.take().percentile_ms(99),
+                "write_p99_ms": writes.take().percentile_ms(99),
+            }
+            for name, pid in pids.items():
+                rss = rss_kb(pid)
+                if rss is not None:
+                    point[f"rss_{name}_mb"] = rss / 1024
+            ctx.results.soak.append(point)
+
+    tally = Tally()
+    async with session() as client:
+        write = writes.timed(
+            ingest_events(
+                client, ctx.platform.url("ingest") + "/ingest", stream, WRITE_BATCH, beacon=False
+            )
+        )
+        read = reads.timed(rest_get(client, ctx.platform.url("gateway") + "/analytics/events", key))
+        started = time.perf_counter()
+        sampler = asyncio.create_task(sample(started))
+        async with shown("soak", duration_s, tally):
+            await asyncio.gather(
+                run(OpenModel(WRITE_RATE / WRITE_BATCH, duration_s), write, Tally()),
+                run(OpenModel(READ_RATE, duration_s), read, tally),
+            )
+        sampler.cancel()
+    points = ctx.results.soak
+    if len(points) < 2:
+        ctx.results.omit("soak_read_p99_drift", "the soak was shorter than two samples")
+        return
+    first, last = points[0], points[-1]
+    rss_growth = {
+        name: last[f"rss_{name}_mb"] - first[f"rss_{name}_mb"]
+        for name in pids
+        if f"rss_{name}_mb" in first and f"rss_{name}_mb" in last
+    }
+    say("soak RSS growth (MB): " + ", ".join(f"{n} {v:+.1f}" for n, v in rss_growth.items()))
+    ctx.results.figures.append(
+        figure(
+            "soak_rss_growth_mb",
+            "MB",
+            [max(rss_growth.values(), default=0.0)],
+            note="largest RSS growth of one function, first to last sample: "
+            + ", ".join(f"{n} {v:+.1f}" for n, v in rss_growth.items()),
+        )
+    )
+    ctx.results.figures.append(
+        figure(
+            "soak_read_p99_drift",
+            "ratio",
+            [last["read_p99_ms"] / first["read_p99_ms"] if first["read_p99_ms"] else 0.0],
+            note=f"last / first 10-s window's read p99 ({first['read_p99_ms']:.2f} -> "
+            f"{last['read_p99_ms']:.2f} ms); {WRITE_RATE:,} events/s and {READ_RATE} reads/s",
+        )
+    )
