@@ -40,6 +40,7 @@ DEAD_LETTER_MAX_BACKOFF_S = 5.0
 IDLE_WAIT_S = 0.005
 # every slot busy this long: keep polling (group liveness) with the partitions paused
 STUCK_AFTER_S = 1.0
+LAG_REFRESH_S = 1.0
 
 
 class Dispatcher:
@@ -82,6 +83,7 @@ class Dispatcher:
             self._deliveries.add(0, {"outcome": outcome})
         # per partition: the offset up to which records were acknowledged (stored for commit)
         self._acknowledged: dict[int, int] = {}
+        self._lag: dict[int, int] = {}
         meter.create_observable_gauge(
             "clickstream.dispatcher.lag",
             callbacks=[self._observe_lag],
@@ -96,7 +98,12 @@ class Dispatcher:
         """Consume until `stop()`, then finish what is in flight and commit it."""
         self._consumer.subscribe([self._topic], on_revoke=self._on_revoke)
         paused = False
+        lag_due = 0.0
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            if loop.time() >= lag_due:
+                self._refresh_lag()
+                lag_due = loop.time() + LAG_REFRESH_S
             capacity = self._max_in_flight - len(self._tasks)
             if capacity > 0:
                 if paused:
@@ -213,21 +220,23 @@ class Dispatcher:
             self._acknowledged.pop(tp.partition, None)
             self._partition_tails.pop(tp.partition, None)
 
-    def _observe_lag(self, _: CallbackOptions) -> Iterable[Observation]:
-        """Records behind the high watermark, from cached watermarks: no broker round trip
-        inside a scrape."""
-        observations = []
+    def _refresh_lag(self) -> None:
+        """Records behind the high watermark per partition, from librdkafka's cached
+        watermarks, computed on the event loop every LAG_REFRESH_S."""
+        lag: dict[int, int] = {}
         for tp in self._consumer.assignment():
             try:
                 low, high = self._consumer.get_watermark_offsets(tp, cached=True)
             except KafkaException:
                 continue
-            if high < 0:
-                continue
-            acknowledged = self._acknowledged.get(tp.partition, max(low, 0))
-            lag = max(high - acknowledged, 0)
-            observations.append(Observation(lag, {"partition": str(tp.partition)}))
-        return observations
+            if high >= 0:
+                acknowledged = self._acknowledged.get(tp.partition, max(low, 0))
+                lag[tp.partition] = max(high - acknowledged, 0)
+        self._lag = lag
+
+    def _observe_lag(self, _: CallbackOptions) -> Iterable[Observation]:
+        # the scrape thread only reads the snapshot: it never waits on the Kafka client
+        return [Observation(n, {"partition": str(p)}) for p, n in self._lag.items()]
 
 
 def _position(record: Message) -> tuple[int, int]:
