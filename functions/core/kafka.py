@@ -6,7 +6,6 @@ Broker-specific tuning lives in `GROUP_TIMEOUTS` only.
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -73,14 +72,24 @@ def _settle(future: asyncio.Future[None], error: KafkaError | None) -> None:
         future.set_exception(DependencyUnavailable("kafka", error.str()))
 
 
-def _delivered(
-    loop: asyncio.AbstractEventLoop,
-    future: asyncio.Future[None],
-    error: KafkaError | None,
-    _: Message,
-) -> None:
-    # runs on the poll thread: hand the outcome to the event loop
-    loop.call_soon_threadsafe(_settle, future, error)
+class _Acknowledgements:
+    """One request's delivery reports, counted on the poll thread: the event loop is woken
+    once per request (at the last acknowledgement or the first failure), not per record."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], expected: int
+    ) -> None:
+        self._loop = loop
+        self._future = future
+        self._pending = expected  # only the poll thread changes it after this
+        self._signalled = False
+
+    def delivered(self, error: KafkaError | None, _: Message) -> None:
+        self._pending -= 1
+        if self._signalled or (error is None and self._pending):
+            return
+        self._signalled = True
+        self._loop.call_soon_threadsafe(_settle, self._future, error)
 
 
 class AsyncProducer:
@@ -98,25 +107,25 @@ class AsyncProducer:
 
     async def send(self, topic: str, messages: Iterable[KafkaMessage]) -> None:
         """Produce every message; raise `DependencyUnavailable` unless all were acknowledged."""
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[None]] = []
-
-        for message in messages:
-            future: asyncio.Future[None] = loop.create_future()
+        batch = list(messages)
+        if not batch:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acknowledgements = _Acknowledgements(asyncio.get_running_loop(), done, len(batch))
+        for message in batch:
             try:
                 self._producer.produce(
                     topic,
                     value=message.value,
                     key=message.key,
                     headers=list(message.headers.items()),
-                    on_delivery=functools.partial(_delivered, loop, future),
+                    on_delivery=acknowledgements.delivered,
                 )
             except BufferError:
                 raise DependencyUnavailable("kafka", "producer queue is full") from None
             except KafkaException as error:
                 raise DependencyUnavailable("kafka", str(error)) from None
-            futures.append(future)
-        await asyncio.gather(*futures)
+        await done
 
     def ready(self, timeout_s: float = 2.0) -> bool:
         try:
