@@ -14,15 +14,16 @@ from functions.ingest.decode import (
     decode,
 )
 
-# the cloudevents SDK stamps a missing `time` with the clock: decode against it too
-NOW = datetime.now(UTC)
 DATA = {"user_id": "u1", "event_type": "click", "page_url": "/home"}
 PLAIN = {"event_id": "e1", **DATA}
 
 
+# received_at is the clock: the cloudevents SDK stamps a missing `time` with it too
 def run(content_type: str, body: object, **headers: str) -> list[str]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    decoded = decode({"content-type": content_type, **headers}, raw, received_at=NOW, source=None)
+    decoded = decode(
+        {"content-type": content_type, **headers}, raw, received_at=datetime.now(UTC), source=None
+    )
     return [e.event_id for e in decoded.events]
 
 
@@ -69,7 +70,10 @@ def test_batch_keeps_valid_events_and_reports_the_rest_by_index() -> None:
     not_ce = {"hello": "world"}
     body = json.dumps([good, bad, not_ce]).encode()
     decoded = decode(
-        {"content-type": "application/cloudevents-batch+json"}, body, received_at=NOW, source=None
+        {"content-type": "application/cloudevents-batch+json"},
+        body,
+        received_at=datetime.now(UTC),
+        source=None,
     )
     assert [e.event_id for e in decoded.events] == ["b1"]
     assert {(p.index, p.field) for p in decoded.problems} == {(1, "page_url"), (2, "$")}
@@ -105,7 +109,7 @@ def test_write_key_source_overrides_the_senders() -> None:
     decoded = decode(
         {"content-type": "application/json"},
         json.dumps(PLAIN).encode(),
-        received_at=NOW,
+        received_at=datetime.now(UTC),
         source="site-a",
     )
     assert decoded.events[0].source == "site-a"
