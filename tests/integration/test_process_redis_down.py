@@ -15,15 +15,18 @@ import grpc
 import pytest
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
+from grpc_health.v1 import health_pb2
 
 from functions.core.events import ClickEvent
 from functions.dev.broker import free_port
-from tests.fixtures.functions import grpc_ready, running_function
+from tests.fixtures.functions import running_function
 from tests.fixtures.pipeline import PipelineFactory, produce, wait_stored
+from tests.fixtures.query_server import health_is
 
 pytestmark = pytest.mark.integration
 
 TTL_S = 3
+SERVING = health_pb2.HealthCheckResponse.SERVING
 
 
 @pytest.fixture
@@ -85,7 +88,9 @@ def test_processing_survives_a_frozen_redis_and_staleness_is_bounded_by_ttl(
     pipeline.start("process")
     pipeline.start("dispatcher")
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "CACHE_TTL_SECONDS": str(TTL_S)}
-    with running_function("functions.query", env, tmp_path / "query.log", ready=grpc_ready) as url:
+    with running_function(
+        "functions.query", env, tmp_path / "query.log", ready=health_is(SERVING)
+    ) as url:
         channel = grpc.insecure_channel(url.removeprefix("http://"))
         stub = pb_grpc.AnalyticsServiceStub(channel)  # type: ignore[no-untyped-call]
         request = pb.GetEventCountRequest(user_id=f"{run}-user", page_url="/cached")
