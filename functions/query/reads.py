@@ -91,30 +91,47 @@ class Reads:
         self._lookups.add(1, {"result": "miss", "kind": kind})
 
         async def load_and_store() -> bytes:
+            # a miss that reached here after another caller's load finished finds its answer
+            stored = await self._cache.get(key)
+            if stored is not None:
+                return stored
             value = await self._query(kind, load)
             await self._cache.put(key, value, self._ttl_s)
             return value
 
         return await self._flight.run(key, load_and_store)
 
-    async def ranged(
-        self, key: str, tags: Sequence[str], kind: str, load: Callable[[], Awaitable[bytes]]
-    ) -> bytes:
-        """Like `cached`, for an answer that stays valid while none of `tags` changes."""
+    async def _valid(
+        self, key: str, tags: Sequence[str]
+    ) -> tuple[bytes | None, list[bytes | None] | None]:
+        """(the answer under `key` if its tag stamp is current, the values read)."""
         values = await self._cache.get_many([key, *tags])
         if values is not None:
             answer, versions = values[0], values[1:]
             if answer is not None and all(versions):
                 current = _stamp([v for v in versions if v is not None])
                 if answer[:_STAMP_BYTES] == current:
-                    self._lookups.add(1, {"result": "hit", "kind": kind})
-                    return answer[_STAMP_BYTES:]
+                    return answer[_STAMP_BYTES:], values
+        return None, values
+
+    async def ranged(
+        self, key: str, tags: Sequence[str], kind: str, load: Callable[[], Awaitable[bytes]]
+    ) -> bytes:
+        """Like `cached`, for an answer that stays valid while none of `tags` changes."""
+        hit, _ = await self._valid(key, tags)
+        if hit is not None:
+            self._lookups.add(1, {"result": "hit", "kind": kind})
+            return hit
         self._lookups.add(1, {"result": "miss", "kind": kind})
 
         async def load_and_store() -> bytes:
+            # a miss that reached here after another caller's load finished finds its answer
+            stored, current = await self._valid(key, tags)
+            if stored is not None:
+                return stored
             # versions are taken before the read: a write after it deletes one of them
             claimed = None
-            if values is not None:
+            if current is not None:
                 claimed = await self._cache.claim_tags(tags, self._ttl_s + _TAG_GRACE_S)
             value = await self._query(kind, load)
             if claimed is not None:
