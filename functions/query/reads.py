@@ -69,6 +69,14 @@ class SingleFlight:
             del self._inflight[key]
 
 
+def _spanning(answer: Answer, window: Window) -> Answer:
+    """`answer` with the range it covers."""
+    # getattr: `from` is a keyword, and `to` is not declared on the Message bound
+    getattr(answer, "from").CopyFrom(loads.timestamp(window.start))
+    getattr(answer, "to").CopyFrom(loads.timestamp(window.end))  # noqa: B009
+    return answer
+
+
 class Reads:
     def __init__(self, pool: AsyncConnectionPool, cache: Cache, ttl_s: int, meter: Meter) -> None:
         self._pool = pool
@@ -189,9 +197,7 @@ class Reads:
     async def top_pages(self, window: Window, limit: int) -> pb.GetTopPagesResponse:
         async def build(conn: Connection) -> pb.GetTopPagesResponse:
             answer = pb.GetTopPagesResponse(pages=await loads.top_pages(conn, window, limit))
-            getattr(answer, "from").CopyFrom(loads.timestamp(window.start))
-            answer.to.CopyFrom(loads.timestamp(window.end))
-            return answer
+            return _spanning(answer, window)
 
         return await self._answer(
             "top_pages",
@@ -204,9 +210,7 @@ class Reads:
     async def event_types(self, window: Window, limit: int) -> pb.GetEventTypesResponse:
         async def build(conn: Connection) -> pb.GetEventTypesResponse:
             answer = pb.GetEventTypesResponse(types=await loads.event_types(conn, window, limit))
-            getattr(answer, "from").CopyFrom(loads.timestamp(window.start))
-            answer.to.CopyFrom(loads.timestamp(window.end))
-            return answer
+            return _spanning(answer, window)
 
         return await self._answer(
             "event_types",
@@ -222,9 +226,7 @@ class Reads:
         async def build(conn: Connection) -> pb.GetTimeSeriesResponse:
             points = await loads.time_series(conn, window, grain, page_url)
             answer = pb.GetTimeSeriesResponse(bucket=bucket, points=points)
-            getattr(answer, "from").CopyFrom(loads.timestamp(window.start))
-            answer.to.CopyFrom(loads.timestamp(window.end))
-            return answer
+            return _spanning(answer, window)
 
         scope = ALL_EVENTS if page_url is None else page_scope(page_url)
         params = (window.start.isoformat(), window.end.isoformat(), grain, page_url or "")
@@ -242,9 +244,7 @@ class Reads:
         async def build(conn: Connection) -> pb.GetUserActivityResponse:
             total, pages = await loads.user_activity(conn, user_id, window, limit)
             answer = pb.GetUserActivityResponse(user_id=user_id, total=total, pages=pages)
-            getattr(answer, "from").CopyFrom(loads.timestamp(window.start))
-            answer.to.CopyFrom(loads.timestamp(window.end))
-            return answer
+            return _spanning(answer, window)
 
         params = (user_id, window.start.isoformat(), window.end.isoformat(), str(limit))
         return await self._answer(
