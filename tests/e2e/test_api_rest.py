@@ -86,11 +86,13 @@ def test_overview(loaded: httpx.Client, database_url: str) -> None:
     pages = counts(database_url, "page_url")
     users = counts(database_url, "user_id")
     total = sum(int(n) for _, n in pages)
+    # a range over 2 h counts distinct users with HyperLogLog: 30 users in 4,096 registers
+    # collide now and then (linear counting then reads one fewer), so allow that error
+    assert abs(body.pop("distinct_users") - len(users)) <= 2
     assert body == {
         "from": WINDOW["from"],
         "to": WINDOW["to"],
         "total_events": total,
-        "distinct_users": len(users),
         "events_per_minute": pytest.approx(total / (4 * 60 - 14)),
         "top_page": {"page_url": pages[0][0], "count": pages[0][1]},
     }
