@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 
+from functions.dev import processes
 from functions.dev.broker import free_port
 from functions.dev.stack import Ports, Stack
 
@@ -83,12 +84,7 @@ class Platform:
     def stop_extra(self, label: str, timeout_s: float = 15.0) -> None:
         process = self.extra.pop(label)
         self.note_rss(label.split("-", 1)[0], process.pid)
-        process.terminate()
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        processes.stop(process, timeout_s)
 
     def note_rss(self, name: str, pid: int) -> None:
         """Keep the highest peak RSS seen for `name` (Linux VmHWM)."""

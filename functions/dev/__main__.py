@@ -9,8 +9,9 @@ from pathlib import Path
 from types import FrameType
 
 from functions.core.errors import ClickstreamError, DependencyUnavailable
+from functions.dev import processes
 from functions.dev.dashboard import ensure_built
-from functions.dev.prometheus import start_prometheus, stop_prometheus
+from functions.dev.prometheus import PROMETHEUS_GRACE_S, start_prometheus
 from functions.dev.stack import Stack
 
 DEMO = """
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print("stopping ...", flush=True)
     finally:
         if prometheus is not None:
-            stop_prometheus(prometheus)
+            processes.stop(prometheus, PROMETHEUS_GRACE_S)
         stack.stop()
     return 0
 

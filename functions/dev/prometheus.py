@@ -17,7 +17,11 @@ from pathlib import Path
 import httpx
 
 from functions.core.errors import DependencyUnavailable
+from functions.dev import processes
 from functions.dev.stack import _die_with_parent
+
+# Prometheus flushes its head block on SIGTERM: give it time before SIGKILL
+PROMETHEUS_GRACE_S = 10.0
 
 OBSERVABILITY_DIR = Path(__file__).resolve().parents[2] / "knative" / "observability"
 RULES_DIR = OBSERVABILITY_DIR / "prometheus" / "rules"
@@ -79,17 +83,8 @@ def start_prometheus(
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
-            stop_prometheus(process)
+            processes.stop(process, PROMETHEUS_GRACE_S)
             raise DependencyUnavailable(
                 "prometheus", f"not ready within {timeout_s:.0f} s; see {log}"
             )
         time.sleep(0.1)
-
-
-def stop_prometheus(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
-    process.terminate()
-    try:
-        process.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

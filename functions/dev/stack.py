@@ -21,6 +21,7 @@ from functions.core.config import DEFAULT_METRICS_PORTS, DEFAULT_PORTS, Settings
 from functions.core.errors import DependencyUnavailable
 from functions.core.kafka import ensure_topic
 from functions.core.migrate import apply_migrations
+from functions.dev import processes
 from functions.dev.broker import free_port, start_broker
 
 FUNCTIONS = ("process", "query", "ingest", "gateway", "dispatcher")
@@ -147,12 +148,5 @@ class Stack:
         `process` still answers), the broker last; SIGKILL what outlives its grace."""
         order = [n for n in (*reversed(FUNCTIONS), "broker") if n in self.processes]
         for name in order:
-            process = self.processes[name]
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(grace_s)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            processes.stop(self.processes[name], grace_s)
         self.processes.clear()

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from functions.dev.stack import Stack
+from tests.fixtures.pipeline import wait_stored
 
 pytestmark = pytest.mark.e2e
 
@@ -29,19 +30,6 @@ def make_events(run: str, count: int, rng: random.Random) -> list[dict[str, str]
         }
         for n in range(count)
     ]
-
-
-def wait_for_rows(database_url: str, run: str, expected: int, timeout_s: float = 60) -> int:
-    deadline = time.monotonic() + timeout_s
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        while True:
-            row = conn.execute(
-                "SELECT count(*) FROM click_events WHERE event_id LIKE %s", (f"{run}-%",)
-            ).fetchone()
-            stored = int(row[0]) if row else 0
-            if stored >= expected or time.monotonic() > deadline:
-                return stored
-            time.sleep(0.2)
 
 
 def test_thousand_events_counted_exactly(stack: Stack, database_url: str) -> None:
@@ -78,7 +66,7 @@ def test_thousand_events_counted_exactly(stack: Stack, database_url: str) -> Non
             (n, field) for n in range(10) for field in ("user_id", "event_type", "page_url")
         }
 
-    assert wait_for_rows(database_url, run, 890) == 890
+    assert wait_stored(database_url, run, 890) == 890
     expected = Counter((e["user_id"], e["page_url"]) for e in unique)
     with httpx.Client(base_url=stack.url("gateway"), timeout=10) as gateway:
         deadline = time.monotonic() + 30

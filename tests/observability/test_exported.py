@@ -19,8 +19,9 @@ import pytest
 from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
 
+from functions.dev import processes
 from functions.dev.broker import free_port
-from functions.dev.prometheus import start_prometheus, stop_prometheus
+from functions.dev.prometheus import PROMETHEUS_GRACE_S, start_prometheus
 from functions.dev.stack import Stack
 from tests.fixtures.services import missing
 from tests.observability.promql import (
@@ -221,7 +222,7 @@ def prometheus(
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        stop_prometheus(process)
+        processes.stop(process, PROMETHEUS_GRACE_S)
 
 
 def query(prometheus: str, expr: str) -> list[dict[str, object]]:
