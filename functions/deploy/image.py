@@ -52,7 +52,3 @@ def content_tag(root: Path) -> str:
         digest.update(file.relative_to(root).as_posix().encode() + b"\0")
         digest.update(file.read_bytes() + b"\0")
     return digest.hexdigest()[:_TAG_HEX_DIGITS]
-
-
-def image_name(root: Path) -> str:
-    return f"{REPOSITORY}:{content_tag(root)}"

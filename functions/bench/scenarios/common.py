@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -90,16 +89,6 @@ async def load(label: str, model: OpenModel | ClosedModel, request: Request) -> 
     async with shown(label, model.ramp_s + model.duration_s, tally):
         await run(model, request, tally)
     return tally
-
-
-async def wait_until(check: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
-    """Poll `check` (a cheap synchronous call) until true or `timeout_s` passed."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(interval_s)
-    return True
 
 
 async def wait_http(url: str, timeout_s: float = 30.0) -> bool:
