@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -17,6 +18,33 @@ from functions.core.spans import GRAINS, floor, spans
 PREFIX = "clickstream:"
 # every range answer is tagged with the scope of the events it counts
 ALL_EVENTS = "all"
+# process publishes each commit's new counts here ({count key: count}, JSON) for the
+# gateways' in-process caches (functions/gateway/local_counts.py)
+COUNTS_CHANNEL = f"{PREFIX}counts"
+# A count only grows (events are never deleted), so the highest committed value seen is the
+# current one: keeping the maximum makes a slow reader's older value unable to overwrite a
+# newer one, whichever order writers and readers reach Redis in.
+# KEYS: count keys; ARGV: ttl, channel ("" = none), message, then one count per key.
+# Returns the count each key holds afterwards.
+_RAISE_COUNTS = """
+local held = {}
+for i, key in ipairs(KEYS) do
+  local new = tonumber(ARGV[i + 3])
+  local current = tonumber(redis.call('GET', key))
+  if current == nil or current < new then
+    redis.call('SET', key, ARGV[i + 3], 'EX', ARGV[1])
+    current = new
+  else
+    redis.call('EXPIRE', key, ARGV[1])
+  end
+  held[i] = current
+end
+if ARGV[2] ~= '' then
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+end
+return held
+"""
+_encode = msgspec.json.Encoder().encode
 log = logging.getLogger("clickstream.cache")
 
 
@@ -55,7 +83,8 @@ def range_tags(scope: str, start: datetime, end: datetime) -> list[str]:
 
 
 class Written(Protocol):
-    """What a committed event tells invalidation: who, where, when."""
+    """What a committed event tells the cache: who, where, when, and the (user, page) count
+    after its commit."""
 
     @property
     def user_id(self) -> str: ...
@@ -63,18 +92,28 @@ class Written(Protocol):
     def page_url(self) -> str: ...
     @property
     def time_stamp(self) -> datetime: ...
+    @property
+    def click_count(self) -> int: ...
 
 
-def stale_keys(written: Iterable[Written]) -> set[str]:
-    """Exactly the cache entries that newly committed events made stale: the count of each
-    (user, page), and the tags of the minute, hour and day holding each event, for all
-    events, its user and its page (a range answer is stale iff it covers one of them)."""
+def stale_tags(written: Iterable[Written]) -> set[str]:
+    """Exactly the tags that newly committed events made stale: those of the minute, hour
+    and day holding each event, for all events, its user and its page (a range answer is
+    stale iff it covers one of them)."""
     keys: set[str] = set()
     for row in written:
-        keys.add(count_key(row.user_id, row.page_url))
         for scope in (ALL_EVENTS, user_scope(row.user_id), page_scope(row.page_url)):
             keys.update(tag_key(scope, grain, floor(row.time_stamp, grain)) for grain in GRAINS)
     return keys
+
+
+def new_counts(written: Iterable[Written]) -> dict[str, int]:
+    """The count of each (user, page) that newly committed events moved, by its key."""
+    counts: dict[str, int] = {}
+    for row in written:
+        key = count_key(row.user_id, row.page_url)
+        counts[key] = max(counts.get(key, 0), row.click_count)
+    return counts
 
 
 class Cache:
@@ -82,6 +121,7 @@ class Cache:
 
     def __init__(self, redis_url: str) -> None:
         self._redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._raise_counts = self._redis.register_script(_RAISE_COUNTS)
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -125,13 +165,32 @@ class Cache:
         except (RedisError, OSError) as error:
             log.warning("cache write failed: %s", error)
 
-    async def invalidate(self, keys: Iterable[str]) -> bool:
-        """Delete `keys`; False when Redis could not be reached (entries expire by TTL)."""
-        batch = list(keys)
-        if not batch:
-            return True
+    async def raise_count(self, key: str, count: int, ttl_s: int) -> int:
+        """Cache a count read from PostgreSQL unless a higher one is there; the count held
+        afterwards (`count` itself when Redis could not be reached)."""
         try:
-            await self._redis.unlink(*batch)
+            held = await self._raise_counts(keys=[key], args=[ttl_s, "", "", count])
+        except (RedisError, OSError) as error:
+            log.warning("cache write failed: %s", error)
+            return count
+        return int(held[0])
+
+    async def committed(self, tags: Iterable[str], counts: Mapping[str, int], ttl_s: int) -> bool:
+        """After a commit, in one round trip: delete the stale `tags`, raise the cached
+        `counts` to their new values and publish them to the gateways. False when Redis
+        could not be reached (entries then expire by TTL)."""
+        stale = list(tags)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                if stale:
+                    pipe.unlink(*stale)
+                if counts:
+                    await self._raise_counts(
+                        keys=list(counts),
+                        args=[ttl_s, COUNTS_CHANNEL, _encode(counts), *counts.values()],
+                        client=pipe,
+                    )
+                await pipe.execute()
         except (RedisError, OSError) as error:
             log.warning("cache invalidation failed: %s", error)
             return False

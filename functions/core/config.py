@@ -49,6 +49,7 @@ class Settings:
     ingest_write_keys: Mapping[str, str]
     cors_origins: tuple[str, ...]
     gateway_read_tokens: frozenset[str]
+    gateway_cache_entries: int
     dashboard_dir: Path
 
 
@@ -175,6 +176,8 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         ingest_write_keys=_write_keys(env),
         cors_origins=_origins(env, "CORS_ALLOWED_ORIGINS"),
         gateway_read_tokens=_read_tokens(env),
+        # counts the gateway holds itself (functions/gateway/local_counts.py); 0 turns it off
+        gateway_cache_entries=_int(env, "GATEWAY_CACHE_ENTRIES", 100_000, 0, 10_000_000),
         # the image puts the built assets elsewhere (Dockerfile); a checkout has them here
         dashboard_dir=Path(env.get("DASHBOARD_DIR") or SOURCE_DASHBOARD_DIR),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.telemetry import init_metrics
 from functions.gateway.client import QueryClient
+from functions.gateway.local_counts import LocalCounts, follow
 
 READY_TIMEOUT_S = 1.0
 
@@ -29,7 +31,16 @@ def build_app(settings: Settings) -> Starlette:
         app.state.query = QueryClient(settings.query_addr)
         app.state.read_tokens = settings.gateway_read_tokens
         app.state.dashboard_dir = settings.dashboard_dir
+        app.state.counts = None
+        following = None
+        if settings.gateway_cache_entries:
+            app.state.counts = LocalCounts(settings.gateway_cache_entries, settings.cache_ttl_s)
+            following = asyncio.create_task(follow(app.state.counts, settings.redis_url))
         yield
+        if following is not None:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
         await app.state.query.close()
 
     async def readiness(request: Request) -> dict[str, bool]:

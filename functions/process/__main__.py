@@ -28,7 +28,7 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pool = await open_pool(settings.database_url, settings.db_pool_max)
         cache = Cache(settings.redis_url)
-        service = ProcessService(pool, cache, meter)
+        service = ProcessService(pool, cache, settings.cache_ttl_s, meter)
         service.committer.start()
         runtime.install(service)
         app.state.pool, app.state.cache = pool, cache

@@ -10,7 +10,7 @@ from cloudevents.abstract import AnyCloudEvent
 from opentelemetry.metrics import Meter
 from psycopg_pool import AsyncConnectionPool
 
-from functions.core.cache import Cache, stale_keys
+from functions.core.cache import Cache, new_counts, stale_tags
 from functions.core.db import TRANSIENT, unavailable
 from functions.core.errors import InvalidEvent
 from functions.core.events import ClickEvent, from_cloudevent
@@ -21,9 +21,12 @@ log = logging.getLogger("clickstream.process")
 
 
 class ProcessService:
-    def __init__(self, pool: AsyncConnectionPool, cache: Cache, meter: Meter) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, cache: Cache, cache_ttl_s: int, meter: Meter
+    ) -> None:
         self._pool = pool
         self._cache = cache
+        self._cache_ttl_s = cache_ttl_s
         self.committer = GroupCommitter(self._write_group)
         self._events = meter.create_counter(
             "clickstream.process.events", unit="{event}", description="Events by outcome"
@@ -68,6 +71,8 @@ class ProcessService:
         committed_at = time.time()
         for row in inserted:
             self._freshness.record(max(0.0, committed_at - row.time_stamp.timestamp()))
-        if not await self._cache.invalidate(stale_keys(inserted)):
+        if not await self._cache.committed(
+            stale_tags(inserted), new_counts(inserted), self._cache_ttl_s
+        ):
             self._invalidation_failures.add(1)
         return {row.event_id for row in inserted}

@@ -31,6 +31,7 @@ WITH new AS (
     INSERT INTO page_clicks AS t (user_id, page_url, click_count)
     SELECT user_id, page_url, count(*) FROM new GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (user_id, page_url) DO UPDATE SET click_count = t.click_count + EXCLUDED.click_count
+    RETURNING user_id, page_url, click_count
 ), page_minute_up AS (
     INSERT INTO page_minute_counts AS t (bucket, page_url, count)
     SELECT date_trunc('minute', time_stamp, 'UTC'), page_url, count(*)
@@ -59,18 +60,20 @@ WITH new AS (
     FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (grain, bucket) DO UPDATE SET registers = hll_merge(t.registers, EXCLUDED.registers)
 )
-SELECT event_id, user_id, page_url, time_stamp FROM new
+SELECT new.event_id, new.user_id, new.page_url, new.time_stamp, up.click_count
+FROM new JOIN page_clicks_up AS up USING (user_id, page_url)
 """
 
 
 @dataclass(frozen=True, slots=True)
 class Inserted:
-    """A newly stored event: what cache invalidation and freshness need."""
+    """A newly stored event: what the cache and freshness need."""
 
     event_id: str
     user_id: str
     page_url: str
     time_stamp: datetime
+    click_count: int  # of (user_id, page_url), this commit included
 
 
 _encode_json = msgspec.json.Encoder().encode

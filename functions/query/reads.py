@@ -35,6 +35,7 @@ from functions.query.loads import Connection
 from functions.query.validate import Window
 
 Answer = TypeVar("Answer", bound=Message)
+Loaded = TypeVar("Loaded")
 _STAMP_BYTES = 8
 # a tag outlives the answers stamped with it, so answers expire by their own TTL
 _TAG_GRACE_S = 60
@@ -90,24 +91,24 @@ class Reads:
             "clickstream.query.db.reads", unit="{read}", description="Reads that hit PostgreSQL"
         )
 
-    async def cached(self, key: str, kind: str, load: Callable[[], Awaitable[bytes]]) -> bytes:
-        """The encoded answer under `key`: from Redis, or loaded once and cached with a TTL."""
+    async def count(self, key: str, load: Callable[[], Awaitable[int]]) -> int:
+        """The count under `key`: from Redis, or loaded once and cached unless `process`
+        cached a higher (newer) one meanwhile."""
         hit = await self._cache.get(key)
         if hit is not None:
-            self._lookups.add(1, {"result": "hit", "kind": kind})
-            return hit
-        self._lookups.add(1, {"result": "miss", "kind": kind})
+            self._lookups.add(1, {"result": "hit", "kind": "count"})
+            return int(hit)
+        self._lookups.add(1, {"result": "miss", "kind": "count"})
 
         async def load_and_store() -> bytes:
             # a miss that reached here after another caller's load finished finds its answer
             stored = await self._cache.get(key)
             if stored is not None:
                 return stored
-            value = await self._query(kind, load)
-            await self._cache.put(key, value, self._ttl_s)
-            return value
+            loaded = await self._query("count", load)
+            return str(await self._cache.raise_count(key, loaded, self._ttl_s)).encode()
 
-        return await self._flight.run(key, load_and_store)
+        return int(await self._flight.run(key, load_and_store))
 
     async def _valid(
         self, key: str, tags: Sequence[str]
@@ -148,7 +149,7 @@ class Reads:
 
         return await self._flight.run(key, load_and_store)
 
-    async def _query(self, kind: str, load: Callable[[], Awaitable[bytes]]) -> bytes:
+    async def _query(self, kind: str, load: Callable[[], Awaitable[Loaded]]) -> Loaded:
         self._db_reads.add(1, {"kind": kind})
         try:
             return await load()
@@ -170,16 +171,16 @@ class Reads:
         return answer_type.FromString(await self.ranged(key, tags, kind, load))
 
     async def event_count(self, user_id: str, page_url: str) -> int:
-        async def load() -> bytes:
+        async def load() -> int:
             async with self._pool.connection() as conn:
                 cursor = await conn.execute(
                     "SELECT click_count FROM page_clicks WHERE user_id = %s AND page_url = %s",
                     (user_id, page_url),
                 )
                 row = await cursor.fetchone()
-            return str(row[0] if row else 0).encode()
+            return int(row[0]) if row else 0
 
-        return int(await self.cached(count_key(user_id, page_url), "count", load))
+        return await self.count(count_key(user_id, page_url), load)
 
     async def overview(self, window: Window) -> pb.GetOverviewResponse:
         async def load() -> bytes:

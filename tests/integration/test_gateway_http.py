@@ -139,10 +139,12 @@ def test_request_duration_metric_per_route_template(
 ) -> None:
     gateway.get("/api/v1/users/someone/activity", headers=AUTH)
     text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-    series = re.findall(r"clickstream_gateway_request_duration_seconds_count\{(.*)\} (\S+)", text)
+    series = re.findall(
+        r"clickstream_http_server_request_duration_seconds_count\{(.*)\} (\S+)", text
+    )
     labels = [dict(re.findall(r'(\w+)="([^"]*)"', found)) for found, _ in series]
     template = "/api/v1/users/{user_id}/activity"
-    assert any(d.get("route") == template and d.get("status") == "200" for d in labels), text
+    assert any(d.get("route") == template and d.get("status_class") == "2xx" for d in labels), text
 
 
 def alive(url: str) -> bool:

@@ -17,7 +17,7 @@ import pytest
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
 
-from functions.core.cache import Cache, stale_keys
+from functions.core.cache import Cache, new_counts, stale_tags
 from functions.core.events import ClickEvent
 from functions.process.store import write_events
 from tests.fixtures.query_server import QueryServer, running_query
@@ -47,7 +47,7 @@ def clicks(count: int, seed: int, start: datetime, span: timedelta) -> list[Clic
 
 
 def store(database_url: str, redis_url: str, events: list[ClickEvent]) -> None:
-    """What process does per group: one write, then invalidate what the commit made stale."""
+    """What process does per group: one write, then refresh what the commit made stale."""
 
     async def write() -> None:
         async with (
@@ -56,7 +56,7 @@ def store(database_url: str, redis_url: str, events: list[ClickEvent]) -> None:
         ):
             inserted = await write_events(conn, events)
         cache = Cache(redis_url)
-        assert await cache.invalidate(stale_keys(inserted))
+        assert await cache.committed(stale_tags(inserted), new_counts(inserted), 300)
         await cache.close()
 
     asyncio.run(write())
@@ -311,3 +311,18 @@ def test_redis_down_answers_from_postgresql(
         assert degraded.GetTopPages(request) == stub.GetTopPages(request)
         assert degraded.GetTopPages(request) == stub.GetTopPages(request)
         assert server.metric("clickstream_query_db_reads_total") == 2
+
+
+def test_a_commit_updates_a_cached_count_in_place(
+    stub: pb_grpc.AnalyticsServiceStub, query: QueryServer, database_url: str, redis_url: str
+) -> None:
+    user, page = f"{RUN}-user-2", f"/{RUN}/page/2"
+    request = pb.GetEventCountRequest(user_id=user, page_url=page)
+    before = stub.GetEventCount(request).count  # cached now
+    reads = query.metric("clickstream_query_db_reads_total", kind="count")
+    event = ClickEvent(
+        event_id=f"{RUN}-in-place", user_id=user, event_type="click", page_url=page, time_stamp=BASE
+    )
+    store(database_url, redis_url, [event])
+    assert stub.GetEventCount(request).count == before + 1
+    assert query.metric("clickstream_query_db_reads_total", kind="count") == reads

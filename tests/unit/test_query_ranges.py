@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from functions.core.cache import ALL_EVENTS, range_tags, stale_keys
+from functions.core.cache import ALL_EVENTS, range_tags, stale_tags
 from functions.core.spans import STEP, floor, runs
 from functions.query import hll
 
@@ -24,6 +24,7 @@ class Row:
     user_id: str
     page_url: str
     time_stamp: datetime
+    click_count: int = 1
 
 
 @given(MINUTES, st.integers(min_value=1, max_value=40 * 1440))
@@ -47,7 +48,7 @@ def test_an_event_makes_stale_exactly_the_ranges_holding_it(
     start = ORIGIN + timedelta(minutes=offset)
     end = start + timedelta(minutes=length)
     moment = ORIGIN + timedelta(minutes=event_minute, seconds=second)
-    stale = stale_keys([Row("u", "/p", moment)])
+    stale = stale_tags([Row("u", "/p", moment)])
     hit = bool(stale & set(range_tags(ALL_EVENTS, start, end)))
     assert hit == (start <= moment < end)
 

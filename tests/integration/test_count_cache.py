@@ -1,0 +1,57 @@
+"""Counts in Redis against a real server: they only ever rise, so a reader holding an older
+value can never overwrite a newer one, and every commit's counts are published."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import msgspec
+import pytest
+from redis.asyncio import Redis
+
+from functions.core.cache import COUNTS_CHANNEL, Cache, count_key
+
+pytestmark = pytest.mark.integration
+
+
+def test_an_older_count_never_overwrites_a_newer_one(redis_url: str) -> None:
+    key = count_key(uuid.uuid4().hex, "/page")
+
+    async def scenario() -> list[int]:
+        cache = Cache(redis_url)
+        try:
+            first = await cache.raise_count(key, 5, 60)
+            assert await cache.committed([], {key: 7}, 60)
+            late_reader = await cache.raise_count(key, 5, 60)  # read before the commit
+            stale_commit = await cache.committed([], {key: 6}, 60)  # published out of order
+            return [first, late_reader, int(await cache.get(key) or 0), int(stale_commit)]
+        finally:
+            await cache.close()
+
+    assert asyncio.run(scenario()) == [5, 7, 7, 1]
+
+
+def test_a_commit_publishes_its_counts_and_deletes_its_tags(redis_url: str) -> None:
+    key, tag = count_key(uuid.uuid4().hex, "/page"), f"clickstream:tag:test:{uuid.uuid4().hex}"
+
+    async def scenario() -> tuple[dict[str, int], bool]:
+        redis = Redis.from_url(redis_url)
+        cache = Cache(redis_url)
+        try:
+            await redis.set(tag, b"version", ex=60)
+            async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                await pubsub.subscribe(COUNTS_CHANNEL)
+                await pubsub.get_message(timeout=1)  # the subscription confirmed
+                assert await cache.committed([tag], {key: 3}, 60)
+                while True:
+                    message = await pubsub.get_message(timeout=5)
+                    assert message is not None, "no publication within 5 s"
+                    published = msgspec.json.decode(message["data"], type=dict[str, int])
+                    if key in published:
+                        return published, bool(await redis.exists(tag))
+        finally:
+            await cache.close()
+            await redis.aclose()
+
+    assert asyncio.run(scenario()) == ({key: 3}, False)
