@@ -31,6 +31,7 @@ class Plan:
     ceiling_events: int = 50_000
     freshness_rate: float = 2_000
     mixed_write_rate: float = 1_000
+    mixed_warmup_s: float = 20.0  # the same reads and writes, before the hit rate is counted
     history_events: int = 10_000_000
     history_budget_s: float = 600.0  # loading stops here; the figure says how many it holds
     freshness_give_up_s: float = 30.0
@@ -45,6 +46,7 @@ QUICK = Plan(
     ceiling_events=20_000,
     history_events=0,
     freshness_give_up_s=10.0,
+    mixed_warmup_s=2.0,
 )
 
 
