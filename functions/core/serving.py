@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Protocol
 
 import uvicorn
 from functions_framework import aio
@@ -19,6 +20,13 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+
+
+class ASGIMiddleware(Protocol):
+    def __init__(self, app: ASGIApp) -> None: ...
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "unmatched"
 
@@ -104,14 +112,21 @@ def probe_routes(
 
 
 def function_app(
-    source: Path, target: str, lifespan: Lifespan, routes: list[BaseRoute]
+    source: Path,
+    target: str,
+    lifespan: Lifespan,
+    routes: list[BaseRoute],
+    front: Sequence[type[ASGIMiddleware]] = (),
 ) -> Starlette:
-    """functions-framework's ASGI app for `target` in `source`, with `routes` served first and
-    every request measured by `HttpMetrics`."""
+    """functions-framework's ASGI app for `target` in `source`, with `routes` served first,
+    the `front` middleware before functions-framework's own layers, and every request
+    measured by `HttpMetrics`."""
     app: Starlette = aio.create_asgi_app(target=target, source=str(source))  # type: ignore[no-untyped-call]
     app.router.routes[:0] = routes
     app.router.lifespan_context = lifespan
-    app.add_middleware(HttpMetrics)
+    for middleware in front:
+        app.add_middleware(middleware)
+    app.add_middleware(HttpMetrics)  # added last: the outermost, so it measures the front too
     return app
 
 

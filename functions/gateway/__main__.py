@@ -18,6 +18,7 @@ from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.telemetry import init_metrics
 from functions.gateway.client import QueryClient
+from functions.gateway.hot_counts import HotCounts
 from functions.gateway.local_counts import LocalCounts, follow
 
 READY_TIMEOUT_S = 1.0
@@ -53,7 +54,11 @@ def build_app(settings: Settings) -> Starlette:
         return {"query": answer.status == health_pb2.HealthCheckResponse.SERVING}
 
     app = function_app(
-        Path(__file__).with_name("main.py"), "gateway", lifespan, probe_routes(readiness)
+        Path(__file__).with_name("main.py"),
+        "gateway",
+        lifespan,
+        probe_routes(readiness),
+        front=[HotCounts],
     )
     if settings.cors_origins:
         # the dashboard served from another origin (e.g. its dev server)

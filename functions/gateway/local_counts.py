@@ -14,10 +14,12 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import msgspec
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -27,9 +29,25 @@ from functions.core.cache import COUNTS_CHANNEL
 
 log = logging.getLogger("clickstream.gateway.counts")
 _decode = msgspec.json.Decoder(dict[str, int]).decode
+# count reads by result, tallied in plain integers and read at export: a hit is too short
+# for an instrument call per request
+LOOKUPS = {"hit": 0, "miss": 0, "bypass": 0}
 RESUBSCRIBE_MAX_DELAY_S = 5.0
 # how often an idle subscription is PINGed, so a dead connection shows as an error
 HEALTH_CHECK_S = 10
+
+
+def _observe_lookups(_: CallbackOptions) -> Iterable[Observation]:
+    return [Observation(n, {"result": result}) for result, n in LOOKUPS.items()]
+
+
+metrics.get_meter("clickstream.gateway").create_observable_counter(
+    "clickstream.gateway.cache.lookups",
+    [_observe_lookups],
+    unit="{lookup}",
+    description="Counts answered from the gateway's own copy (hit), fetched from query (miss), "
+    "or fetched while the copy is not live (bypass)",
+)
 
 
 @dataclass(slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 import grpc
@@ -49,10 +48,7 @@ def _authorize(request: Request) -> None:
     tokens: frozenset[str] = request.app.state.read_tokens
     if not tokens or not api.protected(request.scope["path"]):
         return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    # compare against every token, so timing says nothing about which one nearly matched
-    matches = [hmac.compare_digest(given.encode(), token.encode()) for token in tokens]
-    if scheme.lower() != "bearer" or not any(matches):
+    if not api.bearer_matches(tokens, request.headers.get("authorization", "")):
         raise Unauthorized("a read token is required: Authorization: Bearer <token>")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,10 +38,11 @@ def metrics_port() -> int:
 
 @pytest.fixture(scope="module")
 def gateway(
-    query_addr: str, metrics_port: int, tmp_path_factory: pytest.TempPathFactory
+    query_addr: str, metrics_port: int, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[httpx.Client]:
     env = {
         "QUERY_ADDR": query_addr,
+        "REDIS_URL": redis_url,
         "GATEWAY_READ_TOKENS": f"other-token-0123456789,{TOKEN}",
         "CORS_ALLOWED_ORIGINS": ORIGIN,
         "METRICS_PORT": str(metrics_port),
@@ -70,6 +72,38 @@ def test_reads_need_a_token(gateway: httpx.Client, path: str) -> None:
         assert answer.json()["error"]["code"] == "UNAUTHENTICATED"
         assert answer.headers["www-authenticate"] == "Bearer"
     assert gateway.get(path, headers=AUTH).status_code == 200
+
+
+def lookups(metrics_port: int, result: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    found = re.search(
+        rf'clickstream_gateway_cache_lookups_total\{{[^}}]*result="{result}"[^}}]*\}} (\S+)', text
+    )
+    return float(found[1]) if found else 0.0
+
+
+def test_a_count_the_gateway_holds_is_answered_by_the_same_rules(
+    gateway: httpx.Client, metrics_port: int
+) -> None:
+    params = {"user_id": "held-user", "page_url": "/held"}
+    deadline = time.monotonic() + 10
+    while True:  # held once the copy is live and has fetched it
+        hits = lookups(metrics_port, "hit")
+        assert gateway.get("/analytics/events", params=params, headers=AUTH).json()["count"] == 0
+        if lookups(metrics_port, "hit") == hits + 1:
+            break
+        assert time.monotonic() < deadline, "the gateway never answered from its copy"
+    for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"}):
+        assert gateway.get("/analytics/events", params=params, headers=headers).status_code == 401
+    answer = gateway.get("/analytics/events", params=params, headers=AUTH)
+    assert answer.json() == {**params, "count": 0}
+    assert answer.headers["cache-control"] == "private, max-age=5"
+    assert answer.headers["content-type"] == "application/json"
+    in_body = gateway.post("/analytics/events", json=params, headers=AUTH)
+    assert in_body.json() == {**params, "count": 0}
+    missing = gateway.get("/analytics/events", params={"user_id": "held-user"}, headers=AUTH)
+    assert missing.status_code == 400
+    assert missing.json()["error"]["field"] == "page_url"
 
 
 def test_open_routes_need_no_token(gateway: httpx.Client) -> None:
