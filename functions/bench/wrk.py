@@ -44,8 +44,8 @@ def parse(output: str) -> WrkResult:
     return WrkResult(float(rate[1]), percentiles, errors)
 
 
-def _script(paths: list[str]) -> str:
-    """A wrk Lua script cycling through `paths`, one per request."""
+def cycling(paths: list[str]) -> str:
+    """A wrk Lua script sending `paths` in turn, one per request."""
     quoted = ",\n".join(f'  "{path}"' for path in paths)
     return (
         f"local paths = {{\n{quoted}\n}}\n"
@@ -57,13 +57,29 @@ def _script(paths: list[str]) -> str:
     )
 
 
+def never_seen(prefix: str) -> str:
+    """A wrk Lua script reading the count of a new user on every request (each wrk thread
+    has its own Lua state, hence a random tag per thread)."""
+    return (
+        "math.randomseed(os.time() + math.floor(os.clock() * 1e6))\n"
+        "local tag = math.random(1, 1e9)\n"
+        "local n = 0\n"
+        "request = function()\n"
+        "  n = n + 1\n"
+        f'  return wrk.format("GET", "/analytics/events?user_id={prefix}-" .. tag .. "-" .. n'
+        ' .. "&page_url=/new")\n'
+        "end\n"
+    )
+
+
 async def run(
-    base_url: str, paths: list[str], connections: int, duration_s: float, threads: int = 2
+    base_url: str, script: str, connections: int, duration_s: float, threads: int = 2
 ) -> WrkResult:
-    """`wrk -t<threads> -c<connections> -d<duration> --latency` over `paths` (keep-alive)."""
+    """`wrk -t<threads> -c<connections> -d<duration> --latency` with a Lua `script` choosing
+    each request (keep-alive)."""
     with tempfile.TemporaryDirectory() as scratch:
-        script = Path(scratch) / "paths.lua"
-        script.write_text(_script(paths))
+        script_file = Path(scratch) / "requests.lua"
+        script_file.write_text(script)
         process = await asyncio.create_subprocess_exec(
             "wrk",
             f"-t{threads}",
@@ -71,7 +87,7 @@ async def run(
             f"-d{max(1, round(duration_s))}s",
             "--latency",
             "-s",
-            str(script),
+            str(script_file),
             base_url,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

@@ -23,7 +23,9 @@ async def open_pool(database_url: str, max_size: int) -> AsyncConnectionPool:
         max_size=max_size,
         open=False,
         timeout=5,
-        kwargs={"autocommit": False},
+        # reads need no transaction: BEGIN and COMMIT would be two more round trips per read;
+        # writers open theirs explicitly (`conn.transaction()`)
+        kwargs={"autocommit": True},
     )
     await pool.open(wait=False)
     return pool

@@ -101,10 +101,8 @@ class Reads:
         self._lookups.add(1, {"result": "miss", "kind": "count"})
 
         async def load_and_store() -> bytes:
-            # a miss that reached here after another caller's load finished finds its answer
-            stored = await self._cache.get(key)
-            if stored is not None:
-                return stored
+            # no second look at the cache first (as ranged answers take): a count is one
+            # primary-key read, cheaper than the round trip that could save it
             loaded = await self._query("count", load)
             return str(await self._cache.raise_count(key, loaded, self._ttl_s)).encode()
 

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+import uvloop
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -173,4 +174,4 @@ async def serve(settings: Settings) -> None:
 @fails_fast
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(serve(load_settings("query")))
+    uvloop.run(serve(load_settings("query")))
