@@ -25,7 +25,12 @@ async def open_pool(database_url: str, max_size: int) -> AsyncConnectionPool:
         timeout=5,
         # reads need no transaction: BEGIN and COMMIT would be two more round trips per read;
         # writers open theirs explicitly (`conn.transaction()`)
-        kwargs={"autocommit": True},
+        kwargs={
+            "autocommit": True,
+            # our statements take milliseconds: starting parallel workers or JIT-compiling
+            # (which misestimated unnest() row counts can trigger) costs more than it saves
+            "options": "-c max_parallel_workers_per_gather=0 -c jit=off",
+        },
     )
     await pool.open(wait=False)
     return pool

@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 from psycopg import AsyncConnection
 
-from functions.core.spans import STEP, Grain, Run, runs
-from functions.query import hll
+from functions.core.spans import STEP, Grain, Run, runs, spans
+from functions.query import hll, minute_users
+from functions.query import top_pages as top_pages_summaries
 from functions.query.validate import Window
 
 Connection = AsyncConnection[Any]
@@ -48,24 +49,29 @@ def _where(selected: Sequence[Run], with_grain: bool) -> tuple[str, list[object]
     return "(" + " OR ".join([clause] * len(selected)) + ")", params
 
 
-def _branches(window: Window, columns: str) -> tuple[str, list[object]]:
-    """`columns` of every run's rows as a UNION ALL of one range per run: each branch is a
-    single index range (an OR of ranges would make PostgreSQL fall back to bitmap heap scans,
-    while page_rollups_span answers a branch index-only)."""
+def _branches(
+    window: Window, columns: str, pages: list[str] | None = None
+) -> tuple[str, list[object]]:
+    """`columns` of every run's rows (of `pages` only, if given) as a UNION ALL of one range
+    per run: each branch is a single index range (an OR of ranges would make PostgreSQL fall
+    back to bitmap heap scans, while page_rollups_span answers a branch index-only)."""
     branches: list[str] = []
     params: list[object] = []
+    only = "" if pages is None else " AND page_url = ANY(%s)"
     for run in runs(window.start, window.end):
         if run.grain == "minute":
             branches.append(
-                f"SELECT {columns} FROM page_minute_counts WHERE bucket >= %s AND bucket < %s"
+                f"SELECT {columns} FROM page_minute_counts WHERE bucket >= %s AND bucket < %s{only}"
             )
             params += [run.start, run.end]
         else:
             branches.append(
                 f"SELECT {columns} FROM page_rollups"
-                " WHERE grain = %s AND bucket >= %s AND bucket < %s"
+                f" WHERE grain = %s AND bucket >= %s AND bucket < %s{only}"
             )
             params += [run.grain, run.start, run.end]
+        if pages is not None:
+            params.append(pages)
     return " UNION ALL ".join(branches) or f"SELECT {columns} FROM page_rollups WHERE false", params
 
 
@@ -76,7 +82,12 @@ def _split(window: Window) -> tuple[list[Run], list[Run]]:
 
 
 async def top_pages(conn: Connection, window: Window, limit: int) -> list[pb.PageCount]:
-    spans, params = _branches(window, "page_url, count")
+    """Summed over the pages that can make the list (functions/query/top_pages.py) when the
+    range is long, else over every page."""
+    pages = None
+    if top_pages_summaries.worth_it(window, limit):
+        pages = await top_pages_summaries.shortlist(conn, window, limit, datetime.now(UTC))
+    spans, params = _branches(window, "page_url, count", pages)
     cursor = await conn.execute(
         f"""SELECT page_url, sum(count)::bigint AS total FROM ({spans}) AS spans
             GROUP BY page_url ORDER BY total DESC, page_url LIMIT %s""",
@@ -109,7 +120,7 @@ async def total_events(conn: Connection, window: Window) -> int:
 
 async def distinct_users(conn: Connection, window: Window) -> int:
     """Exact below two hours (only minute runs); else HyperLogLog over hour and day registers
-    merged with the loose minutes' users."""
+    merged with the loose minutes' registers (functions/query/minute_users.py)."""
     minutes, coarse = _split(window)
     minute_where, minute_params = _where(minutes, with_grain=False)
     raw_where = minute_where.replace("bucket", "time_stamp")
@@ -125,12 +136,10 @@ async def distinct_users(conn: Connection, window: Window) -> int:
     )
     merged = hll.merge(bytes(sketch) for (sketch,) in await cursor.fetchall())
     if minutes:
-        cursor = await conn.execute(
-            f"""SELECT hll_register(user_id), max(hll_rank(user_id)) FROM click_events
-                WHERE {raw_where} GROUP BY 1""",
-            minute_params,
+        loose = [bucket for grain, bucket in spans(window.start, window.end) if grain == "minute"]
+        merged = hll.with_pairs(
+            merged, await minute_users.register_pairs(conn, loose, datetime.now(UTC))
         )
-        merged = hll.with_pairs(merged, ((int(r), int(k)) for r, k in await cursor.fetchall()))
     return hll.estimate(merged)
 
 
