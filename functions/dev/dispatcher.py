@@ -69,6 +69,7 @@ class Dispatcher:
         self._offsets: dict[int, PartitionOffsets] = defaultdict(PartitionOffsets)
         self._partition_tails: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._a_delivery_ended = asyncio.Event()  # set whenever a delivery finishes
         self._stopping = asyncio.Event()
         self._deliveries = meter.create_counter(
             "clickstream.dispatcher.deliveries",
@@ -101,6 +102,8 @@ class Dispatcher:
         lag_due = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            # cleared before looking at the slots: a delivery finishing from here on wakes us
+            self._a_delivery_ended.clear()
             if loop.time() >= lag_due:
                 self._refresh_lag()
                 lag_due = loop.time() + LAG_REFRESH_S
@@ -115,14 +118,9 @@ class Dispatcher:
                     records = await asyncio.to_thread(self._consumer.consume, capacity, 0.5)
                 self._start_all(records)
                 if not records and self._tasks:
-                    await asyncio.wait(
-                        self._tasks, timeout=IDLE_WAIT_S, return_when=asyncio.FIRST_COMPLETED
-                    )
+                    await self._delivery_finished(IDLE_WAIT_S)
                 continue
-            done, _ = await asyncio.wait(
-                self._tasks, timeout=STUCK_AFTER_S, return_when=asyncio.FIRST_COMPLETED
-            )
-            if not done:
+            if not await self._delivery_finished(STUCK_AFTER_S):
                 # every slot waits on retries: stay in the group (poll) without taking records;
                 # pausing drops librdkafka's prefetched records, so only here, not on every fill
                 if not paused:
@@ -151,7 +149,21 @@ class Dispatcher:
         else:
             task = asyncio.create_task(self._deliver(record))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._a_delivery_ended.set()
+
+    async def _delivery_finished(self, timeout_s: float) -> bool:
+        """Whether a delivery finished since the loop's turn began, waiting up to `timeout_s`
+        (an event, not asyncio.wait: that re-registers on every task in flight each time)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._a_delivery_ended.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def _after(self, previous: asyncio.Task[None] | None, record: Message) -> None:
         if previous is not None:

@@ -30,12 +30,14 @@ def build_app(settings: Settings) -> Starlette:
         cache = Cache(settings.redis_url)
         service = ProcessService(pool, cache, settings.cache_ttl_s, meter)
         service.committer.start()
+        service.cache_updates.start()
         runtime.install(service)
         app.state.pool, app.state.cache = pool, cache
         app.state.dead_letters = DeadLetterSink(pool, meter)
         yield
         runtime.install(None)
         await service.committer.stop()
+        await service.cache_updates.stop()
         await cache.close()
         await pool.close()
 

@@ -26,26 +26,40 @@ class GroupCommitter:
     """Writes what queued up while the previous group was being written (up to `max_group`),
     waiting at most `max_wait_s` for more: under load groups grow by themselves.
 
+    `writers` groups are written at once, each in its own transaction: a delivery waits for
+    one group's round trip, not for a queue of them. Concurrent groups are safe as between
+    replicas: each statement locks rows in one order, and an event in two groups at once is
+    inserted by one of them only.
+
     The writer's exception fails every request of its group (they are all retried).
     """
 
     def __init__(
-        self, writer: GroupWriter, *, max_group: int = 500, max_wait_s: float = 0.0
+        self,
+        writer: GroupWriter,
+        *,
+        writers: int = 1,
+        max_group: int = 500,
+        max_wait_s: float = 0.0,
     ) -> None:
         self._writer = writer
+        self._writers = writers
         self._max_group = max_group
         self._max_wait_s = max_wait_s
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._worker = asyncio.create_task(self._run(), name="group-commit")
+        self._workers = [
+            asyncio.create_task(self._run(), name=f"group-commit-{n}") for n in range(self._writers)
+        ]
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+                await worker
 
     async def submit(self, event: ClickEvent) -> bool:
         """Store `event` durably; True when it was new, False for a duplicate."""

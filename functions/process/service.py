@@ -14,10 +14,13 @@ from functions.core.cache import Cache, new_counts, stale_tags
 from functions.core.db import TRANSIENT, unavailable
 from functions.core.errors import InvalidEvent
 from functions.core.events import ClickEvent, from_cloudevent
+from functions.process.cache_updates import CacheUpdates
 from functions.process.group_commit import GroupCommitter
 from functions.process.store import write_events
 
 log = logging.getLogger("clickstream.process")
+# groups written at once: one more overlaps a group's round trip with the next one's
+GROUP_WRITERS = 2
 
 
 class ProcessService:
@@ -25,9 +28,7 @@ class ProcessService:
         self, pool: AsyncConnectionPool, cache: Cache, cache_ttl_s: int, meter: Meter
     ) -> None:
         self._pool = pool
-        self._cache = cache
-        self._cache_ttl_s = cache_ttl_s
-        self.committer = GroupCommitter(self._write_group)
+        self.committer = GroupCommitter(self._write_group, writers=GROUP_WRITERS)
         self._events = meter.create_counter(
             "clickstream.process.events", unit="{event}", description="Events by outcome"
         )
@@ -43,12 +44,13 @@ class ProcessService:
             unit="s",
             description="From the event's time to its commit in PostgreSQL",
         )
-        self._invalidation_failures = meter.create_counter(
+        invalidation_failures = meter.create_counter(
             "clickstream.process.cache.invalidation.failures",
             unit="{batch}",
-            description="Groups whose cache invalidation could not reach Redis",
+            description="Cache updates (one or more groups' each) that could not reach Redis",
         )
-        self._invalidation_failures.add(0)  # the series exists before the first failure
+        invalidation_failures.add(0)  # the series exists before the first failure
+        self.cache_updates = CacheUpdates(cache, cache_ttl_s, invalidation_failures)
 
     async def handle(self, event: AnyCloudEvent) -> bool:
         """Store one delivered event; True when new. Raises InvalidEvent (never retryable)."""
@@ -57,9 +59,7 @@ class ProcessService:
         except InvalidEvent:
             self._events.add(1, {"outcome": "rejected"})
             raise
-        new = await self.committer.submit(click)
-        self._events.add(1, {"outcome": "inserted" if new else "duplicate"})
-        return new
+        return await self.committer.submit(click)
 
     async def _write_group(self, events: list[ClickEvent]) -> set[str]:
         try:
@@ -68,11 +68,11 @@ class ProcessService:
         except TRANSIENT as error:
             raise unavailable(error) from error
         self._group_size.record(len(events))
+        # per group, not per event: duplicates are what the insert did not add
+        self._events.add(len(inserted), {"outcome": "inserted"})
+        self._events.add(len(events) - len(inserted), {"outcome": "duplicate"})
         committed_at = time.time()
         for row in inserted:
             self._freshness.record(max(0.0, committed_at - row.time_stamp.timestamp()))
-        if not await self._cache.committed(
-            stale_tags(inserted), new_counts(inserted), self._cache_ttl_s
-        ):
-            self._invalidation_failures.add(1)
+        self.cache_updates.add(stale_tags(inserted), new_counts(inserted))
         return {row.event_id for row in inserted}
