@@ -17,7 +17,7 @@ import uvloop
 from functions.bench import adhoc, markdown, report, results
 from functions.bench.environment import BENCH_REDIS_DB, Backends
 from functions.bench.scenarios.common import FULL, QUICK
-from functions.bench.suite import Options, run_suite
+from functions.bench.suite import SCENARIO_NAMES, Options, run_suite
 from functions.core.config import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smh]?)$")
@@ -38,6 +38,13 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--soak", type=duration, default=0.0, metavar="DURATION", help="e.g. 10m")
     cli.add_argument("--repeat", type=int, help="runs per scenario (default 3; --quick 1)")
     cli.add_argument("--history-events", type=int, help="events stored for the 30-day reads")
+    cli.add_argument(
+        "--only",
+        action="append",
+        choices=SCENARIO_NAMES,
+        default=[],
+        help="run this scenario only (repeatable); its ceilings come with it",
+    )
     cli.add_argument("--out", type=Path, default=Path("bench-results"))
     cli.add_argument("--log-dir", type=Path, default=Path(".bench-logs"))
     cli.add_argument("--admin-database-url", default=DEFAULT_DATABASE_URL)
@@ -54,13 +61,14 @@ async def suite(argv: list[str]) -> Path:
         plan = dataclasses.replace(plan, repeat=args.repeat)
     if args.history_events is not None:
         plan = dataclasses.replace(plan, history_events=args.history_events)
-    mode = "soak" if args.soak else "quick" if args.quick else "full"
+    mode = "soak" if args.soak else "quick" if args.quick else "partial" if args.only else "full"
     options = Options(
         plan=plan,
         mode=mode,
         backends=Backends(args.admin_database_url, args.redis_url),
         log_dir=args.log_dir,
         soak_s=args.soak,
+        only=frozenset(args.only),
     )
     found = await run_suite(options)
     path = results.write(found, args.out)

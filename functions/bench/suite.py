@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from functions.bench.environment import Backends, Platform, platform
 from functions.bench.results import Results, figure
@@ -30,6 +31,14 @@ class Options:
     backends: Backends
     log_dir: Path
     soak_s: float = 0.0
+    only: frozenset[str] = frozenset()  # scenario names; empty: every scenario
+
+
+def scenario_name(scenario: ModuleType) -> str:
+    return scenario.__name__.rsplit(".", 1)[-1]
+
+
+SCENARIO_NAMES = tuple(scenario_name(s) for s in SCENARIOS)
 
 
 async def run_suite(options: Options) -> Results:
@@ -41,7 +50,8 @@ async def run_suite(options: Options) -> Results:
             await soak.measure(ctx, options.soak_s)
         else:
             for scenario in SCENARIOS:
-                await scenario.measure(ctx)
+                if not options.only or scenario_name(scenario) in options.only:
+                    await scenario.measure(ctx)
     _rss(results, running)
     return results
 

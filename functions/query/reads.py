@@ -2,14 +2,13 @@
 
 A range answer is stored with a stamp of the versions of the span tags it covers
 (`functions.core.cache.range_tags`); `process` deletes the tags of the spans it wrote to, so
-the answer stops matching exactly when an event landed inside its range. The answer and its
-tags are read in one MGET.
+the answer stops matching exactly when an event landed inside its range. Redis checks the
+stamp itself (`Cache.get_stamped`), in one script call whatever the number of tags.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -36,13 +35,8 @@ from functions.query.validate import Window
 
 Answer = TypeVar("Answer", bound=Message)
 Loaded = TypeVar("Loaded")
-_STAMP_BYTES = 8
 # a tag outlives the answers stamped with it, so answers expire by their own TTL
 _TAG_GRACE_S = 60
-
-
-def _stamp(versions: Sequence[bytes]) -> bytes:
-    return hashlib.blake2b(b"".join(versions), digest_size=_STAMP_BYTES).digest()
 
 
 class SingleFlight:
@@ -108,24 +102,11 @@ class Reads:
 
         return int(await self._flight.run(key, load_and_store))
 
-    async def _valid(
-        self, key: str, tags: Sequence[str]
-    ) -> tuple[bytes | None, list[bytes | None] | None]:
-        """(the answer under `key` if its tag stamp is current, the values read)."""
-        values = await self._cache.get_many([key, *tags])
-        if values is not None:
-            answer, versions = values[0], values[1:]
-            if answer is not None and all(versions):
-                current = _stamp([v for v in versions if v is not None])
-                if answer[:_STAMP_BYTES] == current:
-                    return answer[_STAMP_BYTES:], values
-        return None, values
-
     async def ranged(
         self, key: str, tags: Sequence[str], kind: str, load: Callable[[], Awaitable[bytes]]
     ) -> bytes:
-        """Like `cached`, for an answer that stays valid while none of `tags` changes."""
-        hit, _ = await self._valid(key, tags)
+        """Like `count`, for an answer that stays valid while none of `tags` changes."""
+        hit, _ = await self._cache.get_stamped(key, tags)
         if hit is not None:
             self._lookups.add(1, {"result": "hit", "kind": kind})
             return hit
@@ -133,16 +114,16 @@ class Reads:
 
         async def load_and_store() -> bytes:
             # a miss that reached here after another caller's load finished finds its answer
-            stored, current = await self._valid(key, tags)
+            stored, reachable = await self._cache.get_stamped(key, tags)
             if stored is not None:
                 return stored
             # versions are taken before the read: a write after it deletes one of them
-            claimed = None
-            if current is not None:
-                claimed = await self._cache.claim_tags(tags, self._ttl_s + _TAG_GRACE_S)
+            stamp = None
+            if reachable:
+                stamp = await self._cache.claim_stamp(tags, self._ttl_s + _TAG_GRACE_S)
             value = await self._query(kind, load)
-            if claimed is not None:
-                await self._cache.put(key, _stamp(claimed) + value, self._ttl_s)
+            if stamp is not None:
+                await self._cache.put(key, stamp + value, self._ttl_s)
             return value
 
         return await self._flight.run(key, load_and_store)

@@ -84,7 +84,9 @@ def test_processing_survives_a_frozen_redis_and_staleness_is_bounded_by_ttl(
 ) -> None:
     redis_server, redis_url = own_redis
     run = uuid.uuid4().hex[:8]
-    pipeline, topic = pipelines(REDIS_URL=redis_url)
+    # one TTL for the platform (one ConfigMap in the cluster): process writes counts in place,
+    # so a write Redis runs late, after the outage, lives as long as process's TTL says
+    pipeline, topic = pipelines(REDIS_URL=redis_url, CACHE_TTL_SECONDS=str(TTL_S))
     pipeline.start("process")
     pipeline.start("dispatcher")
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "CACHE_TTL_SECONDS": str(TTL_S)}
