@@ -45,7 +45,7 @@ async def _event_count(client: QueryClient, request: Request, _: Mapping[str, st
             return int(answer.count)
 
         count = await counts.fetch(key, load)
-    return {"user_id": call.user_id, "page_url": call.page_url, "count": count}
+    return routes.count_json(call.user_id, call.page_url, count)
 
 
 async def _overview(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:

@@ -13,7 +13,7 @@ import msgspec
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from functions.core.cache import count_key
-from functions.gateway import api
+from functions.gateway import api, routes
 from functions.gateway.local_counts import LOOKUPS, LocalCounts
 
 _encode = msgspec.json.Encoder().encode
@@ -72,4 +72,4 @@ class HotCounts:
         count = counts.get(count_key(user_id, page_url))
         if count is None:
             return None
-        return _encode({"user_id": user_id, "page_url": page_url, "count": count})
+        return _encode(routes.count_json(user_id, page_url, count))

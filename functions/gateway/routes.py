@@ -113,8 +113,12 @@ def _pages(pages: list[pb.PageCount]) -> list[dict[str, object]]:
     return [{"page_url": p.page_url, "count": p.count} for p in pages]
 
 
+def count_json(user_id: str, page_url: str, count: int) -> dict[str, object]:
+    return {"user_id": user_id, "page_url": page_url, "count": count}
+
+
 def event_count_json(response: pb.GetEventCountResponse) -> dict[str, object]:
-    return {"user_id": response.user_id, "page_url": response.page_url, "count": response.count}
+    return count_json(response.user_id, response.page_url, response.count)
 
 
 def overview_json(response: pb.GetOverviewResponse) -> dict[str, object]:

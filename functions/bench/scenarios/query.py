@@ -81,7 +81,7 @@ async def measure(ctx: Context) -> None:
             at_half = await load(
                 "rest uncached @ half max",
                 OpenModel(uncached[2] / 2, plan.load_s, plan.ramp_s),
-                rest_get(client, url, functools.partial(next, fresh)),
+                never_seen,
             )
             mixed, hit_rate, write_rate = await _mixed(ctx, client, url, metrics_urls, prefix)
         ctx.results.latency_curves["rest uncached @ half max"] = at_half.latency.curve()
