@@ -4,7 +4,6 @@ process; every route answers what a from-scratch SQL computation over the raw ev
 from __future__ import annotations
 
 import random
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ import psycopg
 import pytest
 
 from functions.dev.stack import Stack
+from tests.fixtures.pipeline import wait_stored
 
 pytestmark = pytest.mark.e2e
 
@@ -50,12 +50,7 @@ def loaded(stack: Stack, database_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.url("ingest"), timeout=10) as ingest:
         for first in range(0, len(events), 100):
             assert ingest.post("/ingest", json=events[first : first + 100]).status_code == 202
-    deadline = time.monotonic() + 60
-    while sql(database_url, "SELECT count(*) FROM click_events WHERE event_id LIKE %s", f"{RUN}-%")[
-        0
-    ][0] != len(events):
-        assert time.monotonic() < deadline, "events never stored"
-        time.sleep(0.2)
+    assert wait_stored(database_url, RUN, len(events), timeout_s=60) == len(events)
     with httpx.Client(base_url=stack.url("gateway"), timeout=10) as gateway:
         yield gateway
 

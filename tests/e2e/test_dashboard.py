@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from functions.dev.dashboard import ensure_built
 from functions.dev.stack import Stack
+from tests.fixtures.polling import eventually
 from tests.fixtures.services import missing
 
 pytestmark = pytest.mark.e2e
@@ -133,13 +134,6 @@ def sent(dashboard: Dashboard) -> Sent:
 def _counted(client: httpx.Client, url: str, window: dict[str, str], expected: int) -> bool:
     answer = client.get(url, params=window)
     return answer.status_code == 200 and answer.json()["total"] == expected
-
-
-def eventually(check: Callable[[], object], message: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.25)
 
 
 def settled(check: Callable[[], list[str]], timeout_s: float = 30) -> None:

@@ -4,34 +4,31 @@ gateway, yet every committed event shows up, also across a lost subscription."""
 from __future__ import annotations
 
 import functools
-import re
-import time
 import uuid
-from collections.abc import Callable
 
 import httpx
 import pytest
 import redis
 
 from functions.dev.stack import Stack
+from tests.fixtures.metrics import metric
+from tests.fixtures.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
 RUN = uuid.uuid4().hex[:8]
 
 
-def metric(stack: Stack, function: str, name: str, label: str) -> float:
-    text = httpx.get(f"http://127.0.0.1:{stack.ports.metrics[function]}/metrics", timeout=5).text
-    pattern = rf"^{name}\{{[^}}]*{re.escape(label)}[^}}]*\}} (\S+)$"
-    return sum(float(v) for v in re.findall(pattern, text, re.MULTILINE))
+def scraped(stack: Stack, function: str, name: str, **labels: str) -> float:
+    return metric(f"http://127.0.0.1:{stack.ports.metrics[function]}/metrics", name, **labels)
 
 
 def lookups(stack: Stack, result: str) -> float:
-    return metric(stack, "gateway", "clickstream_gateway_cache_lookups_total", f'result="{result}"')
+    return scraped(stack, "gateway", "clickstream_gateway_cache_lookups_total", result=result)
 
 
 def count_reads(stack: Stack) -> float:
-    return metric(stack, "query", "clickstream_query_db_reads_total", 'kind="count"')
+    return scraped(stack, "query", "clickstream_query_db_reads_total", kind="count")
 
 
 def send(stack: Stack, user: str, page: str, n: int) -> None:
@@ -51,13 +48,6 @@ def read(stack: Stack, user: str, page: str) -> int:
 
 def shows(stack: Stack, user: str, page: str, count: int) -> bool:
     return read(stack, user, page) == count
-
-
-def eventually(check: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def test_hot_counts_are_answered_by_the_gateway_and_follow_every_commit(stack: Stack) -> None:

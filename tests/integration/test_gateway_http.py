@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import pytest
 
 from functions.dev.broker import free_port
 from tests.fixtures.functions import running_function
+from tests.fixtures.metrics import metric
+from tests.fixtures.polling import eventually
 from tests.fixtures.query_server import running_query
 
 pytestmark = pytest.mark.integration
@@ -75,24 +76,21 @@ def test_reads_need_a_token(gateway: httpx.Client, path: str) -> None:
 
 
 def lookups(metrics_port: int, result: str) -> float:
-    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-    found = re.search(
-        rf'clickstream_gateway_cache_lookups_total\{{[^}}]*result="{result}"[^}}]*\}} (\S+)', text
-    )
-    return float(found[1]) if found else 0.0
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    return metric(url, "clickstream_gateway_cache_lookups_total", result=result)
 
 
 def test_a_count_the_gateway_holds_is_answered_by_the_same_rules(
     gateway: httpx.Client, metrics_port: int
 ) -> None:
     params = {"user_id": "held-user", "page_url": "/held"}
-    deadline = time.monotonic() + 10
-    while True:  # held once the copy is live and has fetched it
+
+    def answered_from_the_copy() -> bool:  # once the copy is live and has fetched the count
         hits = lookups(metrics_port, "hit")
         assert gateway.get("/analytics/events", params=params, headers=AUTH).json()["count"] == 0
-        if lookups(metrics_port, "hit") == hits + 1:
-            break
-        assert time.monotonic() < deadline, "the gateway never answered from its copy"
+        return lookups(metrics_port, "hit") == hits + 1
+
+    eventually(answered_from_the_copy, "the gateway never answered from its copy", timeout_s=10)
     for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"}):
         assert gateway.get("/analytics/events", params=params, headers=headers).status_code == 401
     answer = gateway.get("/analytics/events", params=params, headers=AUTH)

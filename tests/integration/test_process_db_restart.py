@@ -7,7 +7,6 @@ import glob
 import os
 import shutil
 import subprocess
-import time
 import uuid
 
 import pytest
@@ -18,7 +17,6 @@ from tests.fixtures.pipeline import (
     aggregate_differences,
     make_events,
     produce,
-    stored,
     wait_stored,
 )
 from tests.fixtures.services import missing
@@ -50,10 +48,7 @@ def test_restart_mid_stream_loses_and_doubles_nothing(
     pipeline.start("process")
     pipeline.start("dispatcher")
     produce(pipelines.bootstrap, topic, make_events(run, TOTAL))
-    deadline = time.monotonic() + 300
-    while stored(database_url, run) < TOTAL // 4:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    assert wait_stored(database_url, run, TOTAL // 4, timeout_s=300) >= TOTAL // 4
     restart_postgresql()
     assert wait_stored(database_url, run, TOTAL, timeout_s=600) == TOTAL, pipeline.log("process")
     assert aggregate_differences(database_url) == dict.fromkeys(FROM_SCRATCH, 0)

@@ -23,6 +23,7 @@ from functions.dev import processes
 from functions.dev.broker import free_port
 from functions.dev.prometheus import PROMETHEUS_GRACE_S, start_prometheus
 from functions.dev.stack import Stack
+from tests.fixtures.polling import eventually
 from tests.fixtures.services import missing
 from tests.observability.promql import (
     DASHBOARDS,
@@ -62,13 +63,6 @@ def scrape(stack: Stack, *only: str) -> dict[str, Samples]:
 def total(samples: Samples, name: str, **labels: str) -> float:
     wanted = set(labels.items())
     return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 @dataclass(frozen=True)
@@ -112,9 +106,9 @@ def traffic(stack: Stack) -> Traffic:
             >= count
         )
 
-    wait_for(process_saw("inserted", 20), "20 inserted")
-    wait_for(process_saw("duplicate", 20), "20 duplicates")
-    wait_for(process_saw("rejected", 1), "the dead letter")
+    eventually(process_saw("inserted", 20), "timed out waiting for 20 inserted", 60)
+    eventually(process_saw("duplicate", 20), "timed out waiting for 20 duplicates", 60)
+    eventually(process_saw("rejected", 1), "timed out waiting for the dead letter", 60)
     # a user nobody writes to: a miss, then a hit
     with httpx.Client(base_url=stack.url("gateway"), timeout=10) as gateway:
         for _ in range(2):
@@ -135,13 +129,18 @@ def _retry(stack: Stack, ingest: httpx.Client, run: str) -> float:
     try:
         answer = ingest.post("/ingest", json=events(f"{run}-late", 1, f"{run}-writer"))
         assert answer.status_code == 202
-        wait_for(lambda: counted(stack, "dispatcher", name) > retries, "a retry")
+        eventually(
+            lambda: counted(stack, "dispatcher", name) > retries,
+            "timed out waiting for a retry",
+            60,
+        )
     finally:
         stack.spawn("process")
         stack.wait_ready()
-    wait_for(
+    eventually(
         lambda: counted(stack, "dispatcher", "clickstream_dispatcher_deliveries_total") > delivered,
-        "the late event's delivery",
+        "timed out waiting for the late event's delivery",
+        60,
     )
     return counted(stack, "dispatcher", name) - retries
 
@@ -236,7 +235,11 @@ def query(prometheus: str, expr: str) -> list[dict[str, object]]:
 
 
 def test_local_prometheus_scrapes_every_function_and_loads_the_rules(prometheus: str) -> None:
-    wait_for(lambda: len(query(prometheus, 'up{job="clickstream-functions"} == 1')) == 5, "targets")
+    eventually(
+        lambda: len(query(prometheus, 'up{job="clickstream-functions"} == 1')) == 5,
+        "timed out waiting for targets",
+        60,
+    )
     groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
     loaded = [rule for group in groups for rule in group["rules"]]
     assert len(loaded) == len(rules())
