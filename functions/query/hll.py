@@ -18,6 +18,7 @@ PRECISION = 12
 REGISTERS = 1 << PRECISION
 MAX_RANK = 64 - PRECISION + 1
 _ALPHA_INF = 1 / (2 * math.log(2))
+EMPTY = bytes(REGISTERS)
 
 
 def _sigma(x: float) -> float:

@@ -9,23 +9,37 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
-from psycopg import AsyncConnection
 
-from functions.core.spans import STEP, Grain, Run, runs, spans
-from functions.query import hll, minute_users
+from functions.core.spans import STEP, Grain, Run, runs
+from functions.query import hll
 from functions.query import top_pages as top_pages_summaries
+from functions.query.minute_users import MinuteRegisters
+from functions.query.parts import Bucket, Connect, Connection, PartCache, bucket_totals, in_run
 from functions.query.validate import Window
 
-Connection = AsyncConnection[Any]
-# a pooled connection, held for one `async with`
-Connect = Callable[[], AbstractAsyncContextManager[Connection]]
-Part = TypeVar("Part")
+Result = TypeVar("Result")
+# parts kept in memory (functions/query/parts.py): a 30-day read uses ~80 summaries and ~80
+# register sets (4 KB each), its sliding edges up to 118 minutes' register sets
+SUMMARIES_KEPT = 5_000
+REGISTER_SETS_KEPT = 4_000
+RUNS_KEPT = 1_000
+
+
+class Parts:
+    """What long-range reads keep between calls, one per `query` process."""
+
+    def __init__(self, connect: Connect) -> None:
+        self.summaries = top_pages_summaries.SummaryCaches(
+            PartCache(SUMMARIES_KEPT), PartCache(RUNS_KEPT)
+        )
+        self.registers: PartCache[bytes] = PartCache(REGISTER_SETS_KEPT)
+        self.run_registers: PartCache[bytes] = PartCache(RUNS_KEPT)
+        self.minutes = MinuteRegisters(connect, self.registers)
 
 
 def timestamp(moment: datetime) -> Timestamp:
@@ -81,12 +95,16 @@ def _split(window: Window) -> tuple[list[Run], list[Run]]:
     return [r for r in cut if r.grain == "minute"], [r for r in cut if r.grain != "minute"]
 
 
-async def top_pages(conn: Connection, window: Window, limit: int) -> list[pb.PageCount]:
+async def top_pages(
+    conn: Connection, window: Window, limit: int, parts: Parts
+) -> list[pb.PageCount]:
     """Summed over the pages that can make the list (functions/query/top_pages.py) when the
     range is long, else over every page."""
     pages = None
     if top_pages_summaries.worth_it(window, limit):
-        pages = await top_pages_summaries.shortlist(conn, window, limit, datetime.now(UTC))
+        pages = await top_pages_summaries.shortlist(
+            conn, window, limit, datetime.now(UTC), parts.summaries
+        )
     spans, params = _branches(window, "page_url, count", pages)
     cursor = await conn.execute(
         f"""SELECT page_url, sum(count)::bigint AS total FROM ({spans}) AS spans
@@ -110,51 +128,79 @@ async def event_types(conn: Connection, window: Window, limit: int) -> list[pb.E
 
 
 async def total_events(conn: Connection, window: Window) -> int:
-    where, params = _where(runs(window.start, window.end), with_grain=True)
-    cursor = await conn.execute(
-        f"SELECT coalesce(sum(count), 0)::bigint FROM total_rollups WHERE {where}", params
-    )
-    row = await cursor.fetchone()
-    return int(row[0]) if row else 0
+    return sum((await bucket_totals(conn, runs(window.start, window.end))).values())
 
 
-async def distinct_users(conn: Connection, window: Window) -> int:
+async def distinct_users(conn: Connection, window: Window, parts: Parts) -> int:
     """Exact below two hours (only minute runs); else HyperLogLog over hour and day registers
-    merged with the loose minutes' registers (functions/query/minute_users.py)."""
+    merged with the loose minutes' registers (functions/query/minute_users.py), each kept in
+    memory while its bucket's total is unchanged."""
     minutes, coarse = _split(window)
-    minute_where, minute_params = _where(minutes, with_grain=False)
-    raw_where = minute_where.replace("bucket", "time_stamp")
     if not coarse:
+        minute_where, minute_params = _where(minutes, with_grain=False)
+        raw_where = minute_where.replace("bucket", "time_stamp")
         cursor = await conn.execute(
             f"SELECT count(DISTINCT user_id) FROM click_events WHERE {raw_where}", minute_params
         )
         row = await cursor.fetchone()
         return int(row[0]) if row else 0
-    coarse_where, coarse_params = _where(coarse, with_grain=True)
+    totals = await bucket_totals(conn, [*minutes, *coarse])
+    sketches: list[bytes] = []
+    for run in coarse:  # merged per run, kept while its buckets' totals are unchanged
+        run_totals = in_run(totals, run)
+        version = tuple(run_totals.items())
+        merged = parts.run_registers.get(run, version)
+        if merged is None:
+            merged = hll.merge(await _sketches(conn, run_totals, parts.registers))
+            parts.run_registers.put(run, version, merged)
+        sketches.append(merged)
+    loose = {bucket: total for (grain, bucket), total in totals.items() if grain == "minute"}
+    if loose:
+        sketches += await parts.minutes.sketches(conn, loose)
+    return hll.estimate(hll.merge(sketches))
+
+
+async def _sketches(
+    conn: Connection, totals: dict[Bucket, int], cache: PartCache[bytes]
+) -> list[bytes]:
+    found, missing = cache.split(totals)
+    if missing:
+        found += await _fetch_sketches(conn, missing, cache)
+    return found
+
+
+async def _fetch_sketches(
+    conn: Connection, buckets: Sequence[Bucket], cache: PartCache[bytes]
+) -> list[bytes]:
+    """The stored register sets of `buckets`, kept for the total read with them (one
+    snapshot: the sketch and the total are written by the same transaction)."""
     cursor = await conn.execute(
-        f"SELECT registers FROM user_hll_sketches WHERE {coarse_where}", coarse_params
+        """SELECT s.grain, s.bucket, s.registers, t.count
+           FROM unnest(%s::text[], %s::timestamptz[]) AS w(grain, bucket)
+           JOIN user_hll_sketches AS s ON s.grain = w.grain AND s.bucket = w.bucket
+           JOIN total_rollups AS t ON t.grain = w.grain AND t.bucket = w.bucket""",
+        ([grain for grain, _ in buckets], [bucket for _, bucket in buckets]),
     )
-    merged = hll.merge(bytes(sketch) for (sketch,) in await cursor.fetchall())
-    if minutes:
-        loose = [bucket for grain, bucket in spans(window.start, window.end) if grain == "minute"]
-        merged = hll.with_pairs(
-            merged, await minute_users.register_pairs(conn, loose, datetime.now(UTC))
-        )
-    return hll.estimate(merged)
+    sketches: list[bytes] = []
+    for grain, bucket, registers, total in await cursor.fetchall():
+        sketch = bytes(registers)
+        cache.put((grain, bucket), int(total), sketch)
+        sketches.append(sketch)
+    return sketches
 
 
-async def overview(connect: Connect, window: Window) -> pb.GetOverviewResponse:
+async def overview(connect: Connect, window: Window, parts: Parts) -> pb.GetOverviewResponse:
     """The three reads run at once, each on its own pooled connection: the answer takes the
     slowest one's time, not their sum."""
 
-    async def run(load: Callable[[Connection], Awaitable[Part]]) -> Part:
+    async def run(load: Callable[[Connection], Awaitable[Result]]) -> Result:
         async with connect() as conn:
             return await load(conn)
 
     total, top, users = await asyncio.gather(
         run(lambda conn: total_events(conn, window)),
-        run(lambda conn: top_pages(conn, window, 1)),
-        run(lambda conn: distinct_users(conn, window)),
+        run(lambda conn: top_pages(conn, window, 1, parts)),
+        run(lambda conn: distinct_users(conn, window, parts)),
     )
     answer = pb.GetOverviewResponse(
         total_events=total,

@@ -1,18 +1,32 @@
 """HyperLogLog registers of single minutes, for the loose minutes at the edges of a long
 range (migration 0005): stored the first time a read needs a minute, valid while that
 minute's event total is unchanged, so a range's distinct users never read raw events twice.
+
+Building a minute's registers reads its raw events, and a range whose start moves into a new
+hour needs up to 59 of them at once (~40 ms). A "last 30 days" view slides forward by the
+minute, so once a read needed one hour's minutes, the neighbouring closed hours' are built in
+the background (read-ahead, one build per hour at a time): a sliding range finds them ready.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
-from psycopg import AsyncConnection
+import psycopg
+
+from functions.core.spans import STEP, Run, floor
+from functions.query import hll
+from functions.query.parts import Connect, Connection, PartCache, bucket_totals
+
+log = logging.getLogger("clickstream.query")
+# hours remembered as read ahead; past this the memory starts over (a repeat is only work)
+MAX_PREPARED = 10_000
 
 _STORED = """
-SELECT w.bucket, s.pairs, s.total = t.count AS valid
+SELECT w.bucket, t.count, s.pairs, s.total = t.count AS valid
 FROM unnest(%s::timestamptz[]) AS w(bucket)
 JOIN total_rollups AS t ON t.grain = 'minute' AND t.bucket = w.bucket
 LEFT JOIN minute_user_registers AS s ON s.bucket = w.bucket
@@ -42,7 +56,7 @@ WITH wanted AS (
     ON CONFLICT (bucket) DO UPDATE SET total = EXCLUDED.total, pairs = EXCLUDED.pairs
     WHERE s.total < EXCLUDED.total
 )
-SELECT pairs FROM built
+SELECT bucket, total, pairs FROM built
 """
 
 
@@ -51,19 +65,80 @@ def unpack(pairs: bytes) -> list[tuple[int, int]]:
     return [((pairs[i] << 8) | pairs[i + 1], pairs[i + 2]) for i in range(0, len(pairs) - 2, 3)]
 
 
-async def register_pairs(
-    conn: AsyncConnection[Any], minutes: Sequence[datetime], now: datetime
-) -> list[tuple[int, int]]:
-    """The (register, rank) pairs of every user seen in `minutes` (a register may repeat)."""
-    cursor = await conn.execute(_STORED, (list(minutes),))
-    packed: list[bytes] = []
-    missing: list[datetime] = []
-    for bucket, pairs, valid in await cursor.fetchall():
-        if valid:
-            packed.append(pairs)
+class MinuteRegisters:
+    """The register sets of single minutes, from `query`'s memory, PostgreSQL or raw events."""
+
+    def __init__(self, connect: Connect, cache: PartCache[bytes]) -> None:
+        self._connect = connect
+        self._cache = cache
+        self._prepared: set[datetime] = set()
+        self._preparing: dict[datetime, asyncio.Task[None]] = {}
+
+    async def sketches(self, conn: Connection, totals: Mapping[datetime, int]) -> list[bytes]:
+        """The register set of every minute in `totals` (minute -> its event total)."""
+        found, missing = self._cached(totals)
+        hours = {floor(minute, "hour") for minute in totals}
+        waits = [self._preparing[hour] for hour in hours if hour in self._preparing]
+        if missing and waits:  # a read-ahead is building them: one build, not two
+            await asyncio.wait(waits)
+            more, missing = self._cached({minute: totals[minute] for minute in missing})
+            found += more
+        if missing:
+            found += await self._build(conn, missing, datetime.now(UTC))
+        self._read_ahead(hours)
+        return found
+
+    def _cached(self, totals: Mapping[datetime, int]) -> tuple[list[bytes], list[datetime]]:
+        held, missing = self._cache.split({("minute", m): n for m, n in totals.items()})
+        return held, [minute for _, minute in missing]
+
+    async def _build(
+        self, conn: Connection, minutes: Sequence[datetime], now: datetime
+    ) -> list[bytes]:
+        """Stored register pairs while valid, else built from raw events (and stored once
+        the minute is closed); each kept in memory for the total it was read at."""
+        cursor = await conn.execute(_STORED, (list(minutes),))
+        rows: list[tuple[datetime, int, bytes]] = []
+        stale: list[datetime] = []
+        for bucket, total, pairs, valid in await cursor.fetchall():
+            if valid:
+                rows.append((bucket, total, pairs))
+            else:
+                stale.append(bucket)
+        if stale:
+            cursor = await conn.execute(_BUILD, {"buckets": stale, "now": now})
+            rows += await cursor.fetchall()
+        sketches: list[bytes] = []
+        for bucket, total, pairs in rows:
+            sketch = hll.with_pairs(hll.EMPTY, unpack(bytes(pairs)))
+            self._cache.put(("minute", bucket), int(total), sketch)
+            sketches.append(sketch)
+        return sketches
+
+    def _read_ahead(self, hours: set[datetime]) -> None:
+        now = datetime.now(UTC)
+        for hour in hours:
+            for neighbour in (hour - STEP["hour"], hour + STEP["hour"]):
+                if (
+                    neighbour + STEP["hour"] <= now
+                    and neighbour not in self._prepared
+                    and neighbour not in self._preparing
+                ):
+                    task = asyncio.create_task(self._prepare(neighbour, now))
+                    self._preparing[neighbour] = task
+
+    async def _prepare(self, hour: datetime, now: datetime) -> None:
+        try:
+            async with self._connect() as conn:
+                totals = await bucket_totals(conn, [Run("minute", hour, hour + STEP["hour"])])
+                _, missing = self._cached({minute: n for (_, minute), n in totals.items()})
+                if missing:
+                    await self._build(conn, missing, now)
+        except (psycopg.Error, OSError) as error:  # only a head start: a read builds its own
+            log.info("read-ahead of %s failed: %s", hour.isoformat(), error)
         else:
-            missing.append(bucket)
-    if missing:
-        cursor = await conn.execute(_BUILD, {"buckets": missing, "now": now})
-        packed += [pairs for (pairs,) in await cursor.fetchall()]
-    return [pair for pairs in packed for pair in unpack(bytes(pairs))]
+            if len(self._prepared) >= MAX_PREPARED:
+                self._prepared.clear()
+            self._prepared.add(hour)
+        finally:
+            del self._preparing[hour]

@@ -30,7 +30,7 @@ from functions.core.cache import (
 from functions.core.db import unavailable
 from functions.core.spans import Grain
 from functions.query import loads
-from functions.query.loads import Connection
+from functions.query.parts import Connection
 from functions.query.validate import Window
 
 Answer = TypeVar("Answer", bound=Message)
@@ -78,6 +78,7 @@ class Reads:
         self._cache = cache
         self._ttl_s = ttl_s
         self._flight = SingleFlight()
+        self._parts = loads.Parts(pool.connection)
         self._lookups = meter.create_counter(
             "clickstream.cache.lookups", unit="{lookup}", description="Cache hits and misses"
         )
@@ -163,7 +164,9 @@ class Reads:
 
     async def overview(self, window: Window) -> pb.GetOverviewResponse:
         async def load() -> bytes:
-            return (await loads.overview(self._pool.connection, window)).SerializeToString()
+            return (
+                await loads.overview(self._pool.connection, window, self._parts)
+            ).SerializeToString()
 
         return pb.GetOverviewResponse.FromString(
             await self.ranged(
@@ -176,7 +179,9 @@ class Reads:
 
     async def top_pages(self, window: Window, limit: int) -> pb.GetTopPagesResponse:
         async def build(conn: Connection) -> pb.GetTopPagesResponse:
-            answer = pb.GetTopPagesResponse(pages=await loads.top_pages(conn, window, limit))
+            answer = pb.GetTopPagesResponse(
+                pages=await loads.top_pages(conn, window, limit, self._parts)
+            )
             return _spanning(answer, window)
 
         return await self._answer(

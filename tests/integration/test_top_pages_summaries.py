@@ -19,6 +19,7 @@ from clickstream.analytics.v1 import analytics_pb2 as pb
 from functions.core.events import ClickEvent
 from functions.process.store import write_events
 from functions.query.top_pages import SUMMARY_SIZE
+from tests.fixtures.polling import eventually
 from tests.fixtures.query_server import QueryServer, running_query
 
 pytestmark = pytest.mark.integration
@@ -129,20 +130,31 @@ def distinct_users(query: QueryServer) -> int:
         return int(query.stub(channel).GetOverview(request).distinct_users)
 
 
-def test_late_users_in_a_stored_minute_are_counted(query: QueryServer, database_url: str) -> None:
-    before = distinct_users(query)  # the loose minutes at END's side are stored now
-    minute = USERS_WINDOW[0] + timedelta(minutes=5)
-    newcomers = [
+def newcomers(name: str, moment: datetime, count: int) -> list[ClickEvent]:
+    return [
         ClickEvent(
-            event_id=f"{RUN}-newcomer-{n}",
-            user_id=f"{RUN}-newcomer-{n}",
+            event_id=f"{RUN}-{name}-{n}",
+            user_id=f"{RUN}-{name}-{n}",
             event_type="click",
             page_url=f"/{RUN}/0",
-            time_stamp=minute + timedelta(seconds=n),
+            time_stamp=moment + timedelta(seconds=n),
         )
-        for n in range(40)
+        for n in range(count)
     ]
-    store(database_url, newcomers)
+
+
+def test_late_users_in_stored_and_remembered_buckets_are_counted(
+    query: QueryServer, database_url: str
+) -> None:
+    # the loose minutes at both ends are stored now, and `query` holds every part in memory
+    before = distinct_users(query)
+    # late users in one loose minute and in one hour of a run merged in memory: only the
+    # check of each part against its bucket's total can notice either
+    store(
+        database_url,
+        newcomers("minute", USERS_WINDOW[0] + timedelta(minutes=5), 40)
+        + newcomers("hour", START + timedelta(hours=10, minutes=30), 40),
+    )
     after = distinct_users(query)
     with psycopg.connect(database_url) as conn:
         [(exact,)] = conn.execute(
@@ -151,5 +163,39 @@ def test_late_users_in_a_stored_minute_are_counted(query: QueryServer, database_
             USERS_WINDOW,
         ).fetchall()
     # HyperLogLog: near exact at a few hundred users
-    assert after - before >= 30
+    assert after - before >= 70
     assert abs(after - exact) <= max(2, 0.03 * exact)
+
+
+def stored_minutes(database_url: str, hour: datetime) -> int:
+    with psycopg.connect(database_url) as conn:
+        [(stored,)] = conn.execute(
+            "SELECT count(*) FROM minute_user_registers WHERE bucket >= %s AND bucket < %s",
+            (hour, hour + timedelta(hours=1)),
+        ).fetchall()
+    return int(stored)
+
+
+def test_a_sliding_range_finds_the_next_hours_minutes_built(
+    query: QueryServer, database_url: str
+) -> None:
+    start = START + timedelta(hours=5, minutes=10)
+    next_hour = START + timedelta(hours=6)
+    assert stored_minutes(database_url, next_hour) == 0
+    request = pb.GetOverviewRequest()
+    getattr(request.range, "from").FromDatetime(start)
+    request.range.to.FromDatetime(END)
+    with grpc.insecure_channel(query.address) as channel:
+        query.stub(channel).GetOverview(request)
+    with psycopg.connect(database_url) as conn:
+        [(with_events,)] = conn.execute(
+            "SELECT count(*) FROM total_rollups WHERE grain = 'minute'"
+            " AND bucket >= %s AND bucket < %s",
+            (next_hour, next_hour + timedelta(hours=1)),
+        ).fetchall()
+    assert with_events > 50
+    # read ahead in the background, after the answer
+    eventually(
+        lambda: stored_minutes(database_url, next_hour) == with_events,
+        f"the {with_events} minutes of the next hour were never built",
+    )
