@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -13,7 +14,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from functions.core.spans import GRAINS, floor, spans
+from functions.core.spans import spans
 
 PREFIX = "clickstream:"
 # every range answer is tagged with the scope of the events it counts
@@ -77,6 +78,8 @@ _encode = msgspec.json.Encoder().encode
 log = logging.getLogger("clickstream.cache")
 
 
+# remembered: the same users and pages come back in every group `process` commits
+@functools.lru_cache(maxsize=65_536)
 def _digest(*parts: str) -> str:
     # user ids and URLs are unbounded and untrusted: hash them into a fixed-size key
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
@@ -100,15 +103,26 @@ def page_scope(page_url: str) -> str:
     return f"p.{_digest(page_url)}"
 
 
+# each grain's width in minutes: UTC days and hours start at multiples of it since the epoch
+_GRAIN_MINUTES = (("minute", 1), ("hour", 60), ("day", 1440))
+
+
 def tag_key(scope: str, grain: str, bucket: datetime) -> str:
     """The version of one aligned span of one scope; deleting it makes every answer
     counting that span stale."""
-    return f"{PREFIX}tag:{scope}:{grain}:{int(bucket.timestamp()) // 60}"
+    return _tag(scope, grain, int(bucket.timestamp()) // 60)
 
 
-def range_tags(scope: str, start: datetime, end: datetime) -> list[str]:
+def _tag(scope: str, grain: str, minute: int) -> str:
+    """`tag_key` of the bucket starting `minute` whole minutes after the epoch."""
+    return f"{PREFIX}tag:{scope}:{grain}:{minute}"
+
+
+# remembered: the same ranges are read again and again, each cut into ~200 spans
+@functools.lru_cache(maxsize=1024)
+def range_tags(scope: str, start: datetime, end: datetime) -> tuple[str, ...]:
     """The tags of [start, end): one per aligned day, hour and minute span it is cut into."""
-    return [tag_key(scope, grain, bucket) for grain, bucket in spans(start, end)]
+    return tuple(tag_key(scope, grain, bucket) for grain, bucket in spans(start, end))
 
 
 class Written(Protocol):
@@ -129,10 +143,18 @@ def stale_tags(written: Iterable[Written]) -> set[str]:
     """Exactly the tags that newly committed events made stale: those of the minute, hour
     and day holding each event, for all events, its user and its page (a range answer is
     stale iff it covers one of them)."""
-    keys: set[str] = set()
+    # in whole minutes since the epoch, as tag_key numbers every grain's buckets: each
+    # distinct (scope, minute) once, with integer arithmetic, not datetime arithmetic per event
+    touched: set[tuple[str, int]] = set()
     for row in written:
-        for scope in (ALL_EVENTS, user_scope(row.user_id), page_scope(row.page_url)):
-            keys.update(tag_key(scope, grain, floor(row.time_stamp, grain)) for grain in GRAINS)
+        minute = int(row.time_stamp.timestamp() // 60)
+        touched.update(
+            (scope, minute)
+            for scope in (ALL_EVENTS, user_scope(row.user_id), page_scope(row.page_url))
+        )
+    keys: set[str] = set()
+    for scope, minute in touched:
+        keys.update(_tag(scope, grain, minute - minute % width) for grain, width in _GRAIN_MINUTES)
     return keys
 
 

@@ -28,7 +28,7 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pool = await open_pool(settings.database_url, settings.db_pool_max)
         cache = Cache(settings.redis_url)
-        service = ProcessService(pool, cache, settings.cache_ttl_s, meter)
+        service = ProcessService(pool, settings.db_pool_max, cache, settings.cache_ttl_s, meter)
         service.committer.start()
         service.cache_updates.start()
         runtime.install(service)
