@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import msgspec
 from psycopg import AsyncConnection
@@ -13,17 +14,14 @@ from functions.core.events import ClickEvent
 # One statement, one round trip: the insert's RETURNING holds only newly inserted events,
 # so every aggregate below moves exactly once per event_id, whatever is redelivered.
 # ORDER BY keeps lock order stable across concurrent writers (no deadlocks between replicas).
-WRITE_EVENTS = """
+# `{source}` yields the events as `e`; `{result}` is what the statement answers.
+_STATEMENT = """
 WITH new AS (
     INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp,
                               source, referrer, session_id, properties)
     SELECT e.event_id, e.user_id, e.event_type, e.page_url, e.time_stamp,
            e.source, e.referrer, e.session_id, e.properties::jsonb
-    FROM unnest(%(event_id)s::text[], %(user_id)s::text[], %(event_type)s::text[],
-                %(page_url)s::text[], %(time_stamp)s::timestamptz[], %(source)s::text[],
-                %(referrer)s::text[], %(session_id)s::text[], %(properties)s::text[])
-         AS e(event_id, user_id, event_type, page_url, time_stamp,
-              source, referrer, session_id, properties)
+    FROM {source}
     ORDER BY e.event_id
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id, user_id, event_type, page_url, time_stamp
@@ -60,9 +58,30 @@ WITH new AS (
     FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (grain, bucket) DO UPDATE SET registers = hll_merge(t.registers, EXCLUDED.registers)
 )
-SELECT new.event_id, new.user_id, new.page_url, new.time_stamp, up.click_count
-FROM new JOIN page_clicks_up AS up USING (user_id, page_url)
+{result}
 """
+# the events of one request group, as parameter arrays
+_PARAMETERS = """
+unnest(%(event_id)s::text[], %(user_id)s::text[], %(event_type)s::text[],
+       %(page_url)s::text[], %(time_stamp)s::timestamptz[], %(source)s::text[],
+       %(referrer)s::text[], %(session_id)s::text[], %(properties)s::text[])
+  AS e(event_id, user_id, event_type, page_url, time_stamp,
+       source, referrer, session_id, properties)
+"""
+WRITE_EVENTS = _STATEMENT.format(
+    source=_PARAMETERS,
+    result="""SELECT new.event_id, new.user_id, new.page_url, new.time_stamp, up.click_count
+FROM new JOIN page_clicks_up AS up USING (user_id, page_url)""",
+)
+# The same statement over a table of events staged by COPY, for bulk loads (`write_bulk`)
+_STAGED = "staged_click_events"
+_STAGE = f"""
+CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
+    event_id text, user_id text, event_type text, page_url text, time_stamp timestamptz,
+    source text, referrer text, session_id text, properties text
+) ON COMMIT DELETE ROWS
+"""
+WRITE_STAGED = _STATEMENT.format(source=f"{_STAGED} AS e", result="SELECT count(*) FROM new")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +98,10 @@ class Inserted:
 _encode_json = msgspec.json.Encoder().encode
 
 
+def _properties(event: ClickEvent) -> str | None:
+    return None if event.properties is None else _encode_json(event.properties).decode()
+
+
 def _columns(events: list[ClickEvent]) -> dict[str, list[object]]:
     return {
         "event_id": [e.event_id for e in events],
@@ -89,15 +112,41 @@ def _columns(events: list[ClickEvent]) -> dict[str, list[object]]:
         "source": [e.source for e in events],
         "referrer": [e.referrer for e in events],
         "session_id": [e.session_id for e in events],
-        "properties": [
-            None if e.properties is None else _encode_json(e.properties).decode() for e in events
-        ],
+        "properties": [_properties(e) for e in events],
     }
 
 
 async def write_events(conn: AsyncConnection[object], events: list[ClickEvent]) -> list[Inserted]:
-    """Store `events` in the connection's current transaction; returns the new ones."""
+    """Store `events` with one statement (atomic by itself in autocommit mode, else part of
+    the connection's current transaction); returns the new ones."""
     async with conn.cursor() as cursor:
         await cursor.execute(WRITE_EVENTS, _columns(events))
         rows = await cursor.fetchall()
     return [Inserted(*row) for row in rows]  # type: ignore[misc]
+
+
+async def write_bulk(conn: AsyncConnection[object], events: list[ClickEvent]) -> int:
+    """Store `events` in the connection's current transaction through a table staged by
+    COPY, with the very statement `write_events` runs: the tables end up as delivering the
+    same events one by one leaves them, an order of magnitude faster for large loads (the
+    benchmark's history). Returns how many were new."""
+    await conn.execute(_STAGE)
+    async with conn.cursor() as cursor:
+        async with cursor.copy(f"COPY {_STAGED} FROM STDIN") as copy:
+            for e in events:
+                await copy.write_row(
+                    (
+                        e.event_id,
+                        e.user_id,
+                        e.event_type,
+                        e.page_url,
+                        e.time_stamp,
+                        e.source,
+                        e.referrer,
+                        e.session_id,
+                        _properties(e),
+                    )
+                )
+        await cursor.execute(WRITE_STAGED)
+        (new,) = cast(tuple[int], await cursor.fetchone())  # count(*): always one row
+    return new

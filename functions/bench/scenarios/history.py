@@ -1,6 +1,6 @@
-"""History at scale: events over 30 days loaded through `process`'s own SQL (the same
-statement, so the same tables), then 30-day overview, top pages and hourly time series,
-each request a range never asked before (uncached)."""
+"""History at scale: events over 30 days loaded by COPY through `process`'s own statement
+(`write_bulk`: the same tables as delivering them one by one), then 30-day overview, top
+pages and hourly time series, each request a range never asked before (uncached)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from functions.bench.stats import Latency
 from functions.bench.workload import Mix, page_url, user_id
 from functions.bench.zipf import Zipf
 from functions.core.events import ClickEvent
-from functions.process.store import write_events
+from functions.process.store import write_bulk
 
 DAYS = 30
-LOAD_BATCH = 10_000
+LOAD_BATCH = 100_000
 CONCURRENCY = 4
 ROUTES = {
     "overview": ("/api/v1/overview", {}),
@@ -63,7 +63,7 @@ async def _load_history(
                 for n in range(first, min(events, first + LOAD_BATCH))
             ]
             async with conn.transaction():
-                await write_events(conn, batch)
+                await write_bulk(conn, batch)
             written += len(batch)
             if written % 1_000_000 == 0:
                 say(f"history: {written:,} events loaded")
