@@ -27,7 +27,7 @@ class Plan:
     concurrency: int = 32
     batch_size: int = 100
     batch_concurrency: int = 8
-    prefill_events: int = 10_000
+    prefill_events: int = 60_000  # ~20 s of draining: a sustained rate, not a start-up burst
     ceiling_events: int = 50_000
     freshness_rate: float = 2_000
     mixed_write_rate: float = 1_000
