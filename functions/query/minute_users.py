@@ -88,6 +88,13 @@ class MinuteRegisters:
         self._read_ahead(hours)
         return found
 
+    async def close(self) -> None:
+        """Stop the read-aheads under way: they are only a head start."""
+        running = list(self._preparing.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
     def _cached(self, totals: Mapping[datetime, int]) -> tuple[list[bytes], list[datetime]]:
         held, missing = self._cache.split({("minute", m): n for m, n in totals.items()})
         return held, [minute for _, minute in missing]

@@ -86,6 +86,10 @@ class Reads:
             "clickstream.query.db.reads", unit="{read}", description="Reads that hit PostgreSQL"
         )
 
+    async def close(self) -> None:
+        """Before the pool closes: nothing started here may still hold a connection."""
+        await self._parts.minutes.close()
+
     async def count(self, key: str, load: Callable[[], Awaitable[int]]) -> int:
         """The count under `key`: from Redis, or loaded once and cached unless `process`
         cached a higher (newer) one meanwhile."""

@@ -135,8 +135,9 @@ async def serve(settings: Settings) -> None:
         "clickstream.query.duration", unit="s", description="AnalyticsService call duration"
     )
     server = grpc.aio.server()
+    reads = Reads(pool, cache, settings.cache_ttl_s, meter)
     pb_grpc.add_AnalyticsServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        AnalyticsService(Reads(pool, cache, settings.cache_ttl_s, meter), duration), server
+        AnalyticsService(reads, duration), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -167,6 +168,7 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     watcher.cancel()
     await server.stop(grace=10)
+    await reads.close()
     await cache.close()
     await pool.close()
 
