@@ -2,7 +2,8 @@
 
 A window is cut into day, hour and minute runs (functions/core/spans.py); each run is read
 from the table of its grain, so the rows read grow with the number of runs' buckets, not with
-the events stored.
+the events stored. Long reads combine per-bucket parts that `query` keeps in memory while
+their bucket's total is unchanged (functions/query/parts.py).
 """
 
 from __future__ import annotations
@@ -48,19 +49,14 @@ def timestamp(moment: datetime) -> Timestamp:
     return value
 
 
-def _where(selected: Sequence[Run], with_grain: bool) -> tuple[str, list[object]]:
-    """An OR of bucket ranges, one per run; `with_grain` for tables keyed by (grain, bucket)."""
-    if not selected:
+def _raw_where(minutes: Sequence[Run]) -> tuple[str, list[object]]:
+    """An OR of the runs' time ranges over raw events."""
+    if not minutes:
         return "false", []
-    clause = (
-        "(grain = %s AND bucket >= %s AND bucket < %s)"
-        if with_grain
-        else ("(bucket >= %s AND bucket < %s)")
-    )
     params: list[object] = []
-    for run in selected:
-        params += [run.grain, run.start, run.end] if with_grain else [run.start, run.end]
-    return "(" + " OR ".join([clause] * len(selected)) + ")", params
+    for run in minutes:
+        params += [run.start, run.end]
+    return " OR ".join(["(time_stamp >= %s AND time_stamp < %s)"] * len(minutes)), params
 
 
 def _branches(
@@ -137,10 +133,9 @@ async def distinct_users(conn: Connection, window: Window, parts: Parts) -> int:
     memory while its bucket's total is unchanged."""
     minutes, coarse = _split(window)
     if not coarse:
-        minute_where, minute_params = _where(minutes, with_grain=False)
-        raw_where = minute_where.replace("bucket", "time_stamp")
+        raw_where, raw_params = _raw_where(minutes)
         cursor = await conn.execute(
-            f"SELECT count(DISTINCT user_id) FROM click_events WHERE {raw_where}", minute_params
+            f"SELECT count(DISTINCT user_id) FROM click_events WHERE {raw_where}", raw_params
         )
         row = await cursor.fetchone()
         return int(row[0]) if row else 0

@@ -46,12 +46,9 @@ WITH wanted AS (
     JOIN unnest(%(grains)s::text[], %(buckets)s::timestamptz[]) AS w(grain, bucket)
       ON t.grain = w.grain AND t.bucket = w.bucket
     WHERE t.bucket = ANY(%(buckets)s::timestamptz[])
-), counted AS (
+), counted AS (  -- hours and days only: minutes are bounded by their hour's summary
     SELECT w.grain, w.bucket, w.total, r.page_url, r.count FROM wanted AS w
     JOIN page_rollups AS r ON r.grain = w.grain AND r.bucket = w.bucket
-    UNION ALL
-    SELECT w.grain, w.bucket, w.total, m.page_url, m.count FROM wanted AS w
-    JOIN page_minute_counts AS m ON w.grain = 'minute' AND m.bucket = w.bucket
 ), ranked AS (
     SELECT grain, bucket, total, page_url, count,
            row_number() OVER (PARTITION BY grain, bucket ORDER BY count DESC, page_url) AS rank
