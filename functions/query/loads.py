@@ -20,7 +20,7 @@ from functions.core.spans import STEP, Grain, Run, runs
 from functions.query import hll
 from functions.query import top_pages as top_pages_summaries
 from functions.query.minute_users import MinuteRegisters
-from functions.query.parts import Bucket, Connect, Connection, PartCache, bucket_totals, in_run
+from functions.query.parts import Bucket, Connect, Connection, PartCache, bucket_totals, by_run
 from functions.query.validate import Window
 
 Result = TypeVar("Result")
@@ -140,15 +140,11 @@ async def distinct_users(conn: Connection, window: Window, parts: Parts) -> int:
         row = await cursor.fetchone()
         return int(row[0]) if row else 0
     totals = await bucket_totals(conn, [*minutes, *coarse])
-    sketches: list[bytes] = []
-    for run in coarse:  # merged per run, kept while its buckets' totals are unchanged
-        run_totals = in_run(totals, run)
-        version = tuple(run_totals.items())
-        merged = parts.run_registers.get(run, version)
-        if merged is None:
-            merged = hll.merge(await _sketches(conn, run_totals, parts.registers))
-            parts.run_registers.put(run, version, merged)
-        sketches.append(merged)
+
+    async def merged(_: Run, run_totals: dict[Bucket, int]) -> bytes:
+        return hll.merge(await _sketches(conn, run_totals, parts.registers))
+
+    sketches = await by_run(parts.run_registers, coarse, totals, merged)
     loose = {bucket: total for (grain, bucket), total in totals.items() if grain == "minute"}
     if loose:
         sketches += await parts.minutes.sketches(conn, loose)

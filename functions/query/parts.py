@@ -10,7 +10,7 @@ after its bucket changed, and one statement of totals is all a read needs to tru
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -74,12 +74,27 @@ async def bucket_totals(conn: Connection, selected: Sequence[Run]) -> dict[Bucke
     return {(grain, bucket): int(total) for grain, bucket, total in await cursor.fetchall()}
 
 
-def in_run(totals: dict[Bucket, int], run: Run) -> dict[Bucket, int]:
-    """The totals of `run`'s buckets, in bucket order (so that equal runs compare equal)."""
-    return dict(
-        sorted(
-            (bucket, total)
-            for bucket, total in totals.items()
-            if bucket[0] == run.grain and run.start <= bucket[1] < run.end
+async def by_run(
+    cache: PartCache[Part],
+    selected: Sequence[Run],
+    totals: Mapping[Bucket, int],
+    combine: Callable[[Run, dict[Bucket, int]], Awaitable[Part]],
+) -> list[Part]:
+    """Each run's parts combined, from `cache` while the totals of the run's buckets are the
+    ones it was combined at, else by `combine(run, its buckets' totals)`."""
+    combined: list[Part] = []
+    for run in selected:
+        run_totals = dict(
+            sorted(  # in bucket order, so that equal totals make equal versions
+                (bucket, total)
+                for bucket, total in totals.items()
+                if bucket[0] == run.grain and run.start <= bucket[1] < run.end
+            )
         )
-    )
+        version = tuple(run_totals.items())
+        part = cache.get(run, version)
+        if part is None:
+            part = await combine(run, run_totals)
+            cache.put(run, version, part)
+        combined.append(part)
+    return combined

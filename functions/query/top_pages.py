@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from functions.core.spans import STEP, Run, floor, runs
-from functions.query.parts import Bucket, Connection, PartCache, bucket_totals, in_run
+from functions.query.parts import Bucket, Connection, PartCache, bucket_totals, by_run
 from functions.query.validate import Window
 
 SUMMARY_SIZE = 50
@@ -177,16 +177,12 @@ async def shortlist(
     for its buckets' totals: a sliding range recombines at most five of them."""
     inside, edges = summarized_runs(window)
     totals = await bucket_totals(conn, inside + edges)
-    known: list[Bounds] = []
-    for run in inside + edges:
-        run_totals = in_run(totals, run)
-        version = tuple(run_totals.items())
-        part = cache.runs.get(run, version)
-        if part is None:
-            summaries = await _summaries(conn, run_totals, now, cache.buckets)
-            part = bounds(summaries, exact=run not in edges)
-            cache.runs.put(run, version, part)
-        known.append(part)
+
+    async def summarized(run: Run, run_totals: dict[Bucket, int]) -> Bounds:
+        summaries = await _summaries(conn, run_totals, now, cache.buckets)
+        return bounds(summaries, exact=run not in edges)
+
+    known = await by_run(cache.runs, inside + edges, totals, summarized)
     return decide(combined(known), limit)
 
 
