@@ -78,8 +78,9 @@ _encode = msgspec.json.Encoder().encode
 log = logging.getLogger("clickstream.cache")
 
 
-# remembered: the same users and pages come back in every group `process` commits
-@functools.lru_cache(maxsize=65_536)
+# remembered: the same users and pages come back in every group `process` commits; bounded
+# so that untrusted 2-KB URLs can hold at most ~17 MB
+@functools.lru_cache(maxsize=8_192)
 def _digest(*parts: str) -> str:
     # user ids and URLs are unbounded and untrusted: hash them into a fixed-size key
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
@@ -118,8 +119,9 @@ def _tag(scope: str, grain: str, minute: int) -> str:
     return f"{PREFIX}tag:{scope}:{grain}:{minute}"
 
 
-# remembered: the same ranges are read again and again, each cut into ~200 spans
-@functools.lru_cache(maxsize=1024)
+# remembered: the same ranges are read again and again, each cut into ~200 spans (~25 KB of
+# tags, so at most a few MB)
+@functools.lru_cache(maxsize=256)
 def range_tags(scope: str, start: datetime, end: datetime) -> tuple[str, ...]:
     """The tags of [start, end): one per aligned day, hour and minute span it is cut into."""
     return tuple(tag_key(scope, grain, bucket) for grain, bucket in spans(start, end))

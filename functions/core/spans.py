@@ -66,7 +66,7 @@ def _coarsest(cursor: datetime, end: datetime) -> Grain:
     return "minute"
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)  # a 30-day range is ~200 spans: at most a few MB
 def spans(start: datetime, end: datetime) -> tuple[tuple[Grain, datetime], ...]:
     """Every aligned span of `runs(start, end)`, as (grain, bucket start)."""
     found: list[tuple[Grain, datetime]] = []
