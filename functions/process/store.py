@@ -102,18 +102,37 @@ def _properties(event: ClickEvent) -> str | None:
     return None if event.properties is None else _encode_json(event.properties).decode()
 
 
+# the order of `_row`, of the statement's parameter arrays and of the staged table's columns
+_FIELDS = (
+    "event_id",
+    "user_id",
+    "event_type",
+    "page_url",
+    "time_stamp",
+    "source",
+    "referrer",
+    "session_id",
+    "properties",
+)
+
+
+def _row(e: ClickEvent) -> tuple[object, ...]:
+    return (
+        e.event_id,
+        e.user_id,
+        e.event_type,
+        e.page_url,
+        e.time_stamp,
+        e.source,
+        e.referrer,
+        e.session_id,
+        _properties(e),
+    )
+
+
 def _columns(events: list[ClickEvent]) -> dict[str, list[object]]:
-    return {
-        "event_id": [e.event_id for e in events],
-        "user_id": [e.user_id for e in events],
-        "event_type": [e.event_type for e in events],
-        "page_url": [e.page_url for e in events],
-        "time_stamp": [e.time_stamp for e in events],
-        "source": [e.source for e in events],
-        "referrer": [e.referrer for e in events],
-        "session_id": [e.session_id for e in events],
-        "properties": [_properties(e) for e in events],
-    }
+    rows = [_row(e) for e in events]
+    return {name: [row[i] for row in rows] for i, name in enumerate(_FIELDS)}
 
 
 async def write_events(conn: AsyncConnection[object], events: list[ClickEvent]) -> list[Inserted]:
@@ -132,21 +151,9 @@ async def write_bulk(conn: AsyncConnection[object], events: list[ClickEvent]) ->
     benchmark's history). Returns how many were new."""
     await conn.execute(_STAGE)
     async with conn.cursor() as cursor:
-        async with cursor.copy(f"COPY {_STAGED} FROM STDIN") as copy:
+        async with cursor.copy(f"COPY {_STAGED} ({', '.join(_FIELDS)}) FROM STDIN") as copy:
             for e in events:
-                await copy.write_row(
-                    (
-                        e.event_id,
-                        e.user_id,
-                        e.event_type,
-                        e.page_url,
-                        e.time_stamp,
-                        e.source,
-                        e.referrer,
-                        e.session_id,
-                        _properties(e),
-                    )
-                )
+                await copy.write_row(_row(e))
         await cursor.execute(WRITE_STAGED)
         (new,) = cast(tuple[int], await cursor.fetchone())  # count(*): always one row
     return new
