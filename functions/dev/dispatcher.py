@@ -71,6 +71,8 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._a_delivery_ended = asyncio.Event()  # set whenever a delivery finishes
         self._stopping = asyncio.Event()
+        # the assigned partitions are paused: every slot waits on retries
+        self._paused = False
         self._deliveries = meter.create_counter(
             "clickstream.dispatcher.deliveries",
             unit="{record}",
@@ -97,8 +99,9 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Consume until `stop()`, then finish what is in flight and commit it."""
-        self._consumer.subscribe([self._topic], on_revoke=self._on_revoke)
-        paused = False
+        self._consumer.subscribe(
+            [self._topic], on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
         lag_due = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
@@ -109,9 +112,9 @@ class Dispatcher:
                 lag_due = loop.time() + LAG_REFRESH_S
             capacity = self._max_in_flight - len(self._tasks)
             if capacity > 0:
-                if paused:
+                if self._paused:
                     self._consumer.resume(self._consumer.assignment())
-                    paused = False
+                    self._paused = False
                 if self._tasks:  # busy: take what is already fetched, without blocking
                     records = self._consumer.consume(capacity, 0)
                 else:
@@ -123,9 +126,9 @@ class Dispatcher:
             if not await self._delivery_finished(STUCK_AFTER_S):
                 # every slot waits on retries: stay in the group (poll) without taking records;
                 # pausing drops librdkafka's prefetched records, so only here, not on every fill
-                if not paused:
+                if not self._paused:
                     self._consumer.pause(self._consumer.assignment())
-                    paused = True
+                    self._paused = True
                 self._start_all(await asyncio.to_thread(self._consumer.consume, 1, 0.1))
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=self._policy.timeout_s)
@@ -225,6 +228,13 @@ class Dispatcher:
             self._consumer.store_offsets(offsets=[TopicPartition(self._topic, partition, position)])
         except KafkaException as error:  # partition revoked meanwhile: its new owner redelivers
             log.info("offset %d of partition %d not stored: %s", position, partition, error)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # librdkafka keeps a partition paused across a rebalance: paused, revoked, then
+        # resumed while the assignment was empty, it would come back paused for good (seen
+        # after a stall beyond max.poll.interval.ms); the loop pauses again if still stuck
+        consumer.resume(partitions)
+        self._paused = False
 
     def _on_revoke(self, _: Consumer, partitions: Iterable[TopicPartition]) -> None:
         for tp in partitions:
