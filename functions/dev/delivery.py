@@ -6,6 +6,7 @@ import base64
 from dataclasses import dataclass
 from typing import Literal
 
+from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 from cloudevents.kafka import KafkaMessage, from_binary
 
@@ -38,14 +39,18 @@ def retryable(status: int | None) -> bool:
     return status is None or status >= 500 or status in RETRYABLE_4XX
 
 
+def is_cloudevent(message: KafkaMessage) -> bool:
+    """Whether the record is a CloudEvent in the Kafka binding's binary mode."""
+    return any(name.startswith("ce_") for name in message.headers)
+
+
 def record_event(message: KafkaMessage, topic: str, partition: int, offset: int) -> CloudEvent:
     """The CloudEvent KafkaSource sends for a record: itself when it is one (binary binding),
     else a `dev.knative.kafka.event` wrapping the value."""
-    if any(name.startswith("ce_") for name in message.headers):
+    if is_cloudevent(message):
         event = from_binary(message, data_unmarshaller=lambda value: value)
-        key = event.get("partitionkey")
-        if isinstance(key, bytes):  # the record key: an HTTP header carries text only
-            event["partitionkey"] = key.decode(errors="replace")
+        if message.key is not None:  # the record key: an HTTP header carries text only
+            event["partitionkey"] = _text(message.key)
         return event
     return CloudEvent(
         {
@@ -69,3 +74,33 @@ def dead_letter_event(
     if body:
         attributes["knativeerrordata"] = base64.b64encode(body[:1024]).decode()
     return CloudEvent(attributes, event.get_data())
+
+
+def record_request(
+    message: KafkaMessage, topic: str, partition: int, offset: int
+) -> tuple[dict[str, str], bytes]:
+    """Headers and body of the binary-mode HTTP request for a record's CloudEvent.
+
+    A record that is a CloudEvent is translated binding to binding, header by header (Kafka
+    `ce_x` to HTTP `ce-x`, the key as `partitionkey`), as Knative's dispatcher does, without
+    building the event in between: that round trip through the SDK was a fifth of the
+    dispatcher's CPU, on a machine whose two cores `process` and PostgreSQL share.
+    """
+    if not is_cloudevent(message):
+        event = record_event(message, topic, partition, offset)
+        return to_binary(event, data_marshaller=lambda data: data)
+    headers: dict[str, str] = {}
+    for name, header in message.headers.items():
+        lowered = name.lower()
+        if lowered == "content-type":
+            headers["content-type"] = _text(header)
+        elif lowered.startswith("ce_"):
+            headers["ce-" + lowered[3:]] = _text(header)
+    if message.key is not None:
+        headers["ce-partitionkey"] = _text(message.key)
+    body = message.value
+    return headers, body.encode() if isinstance(body, str) else body
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value

@@ -30,6 +30,7 @@ from functions.dev.delivery import (
     acknowledged,
     dead_letter_event,
     record_event,
+    record_request,
     retryable,
 )
 from functions.dev.offsets import PartitionOffsets
@@ -180,14 +181,15 @@ class Dispatcher:
         pairs = raw.items() if isinstance(raw, dict) else raw
         headers = {name: value for name, value in pairs if isinstance(value, bytes)}
         message = KafkaMessage(headers, record.key(), record.value() or b"")
-        event = record_event(message, self._topic, partition, offset)
+        request = record_request(message, self._topic, partition, offset)
         attempt = 0
         while True:
-            status, body = await self._post(self._sink, event)
+            status, body = await self._post(self._sink, request)
             if status is not None and acknowledged(status):
                 self._deliveries.add(1, {"outcome": "delivered"})
                 break
             if not retryable(status) or attempt >= self._policy.retry:
+                event = record_event(message, self._topic, partition, offset)
                 await self._dead_letter(event, status, body)
                 self._deliveries.add(1, {"outcome": "dead_lettered"})
                 break
@@ -198,18 +200,21 @@ class Dispatcher:
 
     async def _dead_letter(self, event: CloudEvent, status: int | None, body: bytes) -> None:
         letter = dead_letter_event(event, self._sink, status, body)
+        request = to_binary(letter, data_marshaller=_as_bytes)
         attempt = 0
         # the record is committed only once the sink has it: keep trying, never drop it
         while True:
-            sink_status, _ = await self._post(self._dead_letter_sink, letter)
+            sink_status, _ = await self._post(self._dead_letter_sink, request)
             if sink_status is not None and acknowledged(sink_status):
                 return
             log.error("dead-letter sink answered %s; retrying", sink_status)
             await asyncio.sleep(min(DEAD_LETTER_MAX_BACKOFF_S, self._policy.backoff(attempt)))
             attempt += 1
 
-    async def _post(self, url: str, event: CloudEvent) -> tuple[int | None, bytes]:
-        headers, data = to_binary(event, data_marshaller=_as_bytes)
+    async def _post(
+        self, url: str, request: tuple[dict[str, str], bytes]
+    ) -> tuple[int | None, bytes]:
+        headers, data = request
         try:
             async with self._http.post(
                 url, data=data, headers=headers, timeout=self._timeout

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 
 import pytest
+from cloudevents.conversion import to_binary
 from cloudevents.kafka import KafkaMessage
 
+from functions.core.events import parse_event, to_kafka
 from functions.dev.delivery import (
     DeliveryPolicy,
     acknowledged,
     dead_letter_event,
     record_event,
+    record_request,
     retryable,
 )
 
@@ -62,3 +66,28 @@ def test_dead_letter_carries_knative_error_extensions() -> None:
     assert letter["knativeerrordest"] == "http://process/"
     assert letter["knativeerrorcode"] == "400"
     assert base64.b64decode(letter["knativeerrordata"]) == b'{"errors": []}'
+
+
+def test_cloudevent_record_translates_to_the_request_the_sdk_would_send() -> None:
+    click = parse_event(
+        {
+            "event_id": "e-1",
+            "user_id": "u-ü",
+            "event_type": "click",
+            "page_url": "/p?q=ä",
+            "time_stamp": "2026-11-26T10:00:00.123456Z",
+            "properties": {"k": [1, 2]},
+        },
+        received_at=datetime(2026, 11, 26, 10, 1, tzinfo=UTC),
+    )
+    message = to_kafka(click)
+    via_sdk = to_binary(record_event(message, "clicks", 1, 7), data_marshaller=lambda d: d)
+    assert record_request(message, "clicks", 1, 7) == via_sdk
+    assert via_sdk[0]["ce-partitionkey"] == "u-ü"
+
+
+def test_plain_record_request_carries_the_wrapping_event() -> None:
+    headers, body = record_request(KafkaMessage({}, None, b"raw"), "clicks", 2, 9)
+    assert headers["ce-type"] == "dev.knative.kafka.event"
+    assert headers["ce-id"] == "partition:2/offset:9"
+    assert body == b"raw"
