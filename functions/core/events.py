@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -46,14 +47,46 @@ def _rule(error: msgspec.ValidationError) -> str:
     return message.split(" - at `", 1)[0]
 
 
+# `event_id` and `source` travel as CloudEvents attributes, which the HTTP binding carries as
+# headers: printable ASCII keeps them byte for byte what the sender sent (a header is read as
+# Latin-1, and a control character cannot be sent at all)
+_ATTRIBUTE_FIELDS = ("event_id", "source")
+_ATTRIBUTE_TEXT = re.compile(r"[!-~]+")
+# control characters have no place in identifiers and URLs, and PostgreSQL cannot store NUL
+_TEXT_FIELDS = ("user_id", "page_url", "referrer", "session_id")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CHECKED_FIELDS = ("time_stamp", "properties", *_ATTRIBUTE_FIELDS, *_TEXT_FIELDS)
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 def _semantic_problems(values: Mapping[str, Any], received_at: datetime) -> list[tuple[str, str]]:
+    """The rules a type cannot say, over the fields that converted (`_CHECKED_FIELDS`)."""
     problems = []
+    for name in _ATTRIBUTE_FIELDS:
+        text = values.get(name)
+        if text is not None and not _ATTRIBUTE_TEXT.fullmatch(text):
+            problems.append((name, "must be printable ASCII without spaces"))
+    for name in _TEXT_FIELDS:
+        text = values.get(name)
+        if text is not None and _CONTROL.search(text):
+            problems.append((name, "must not contain control characters"))
     stamp = values.get("time_stamp")
     if stamp is not None and stamp - received_at > MAX_FUTURE:
         problems.append(("time_stamp", "must not be more than 5 minutes in the future"))
     props = values.get("properties")
     if props is not None and len(_encoder.encode(props)) > MAX_PROPERTIES_BYTES:
         problems.append(("properties", f"must encode to at most {MAX_PROPERTIES_BYTES} bytes"))
+    if props is not None and _holds_nul(props):
+        problems.append(("properties", "must not contain NUL characters"))
     return problems
 
 
@@ -67,33 +100,33 @@ def parse_event(
 ) -> ClickEvent:
     """Validate one decoded JSON object, reporting every broken rule at once.
 
-    `renames` maps model fields to the names the sender used (CloudEvents' `id`, `time`).
+    `renames` maps model fields to the names the sender used (CloudEvents' `id`, `time`);
+    `source`, when given, replaces the sender's and is held to the same rules.
     """
     if not isinstance(raw, dict):
         raise InvalidEvent([Problem("$", "must be a JSON object", index)])
+    if source is not None:
+        raw = {**raw, "source": source}
     try:  # fast path: the whole object in one C-level conversion
         event = msgspec.convert(raw, ClickEvent)
     except msgspec.ValidationError:
         # slow path: field by field, so the answer names every broken rule, not the first
-        return _parse_fields(raw, received_at, index, source, renames or {})
+        return _parse_fields(raw, received_at, index, renames or {})
     semantic = _semantic_problems(
-        {"time_stamp": event.time_stamp, "properties": event.properties}, received_at
+        {name: getattr(event, name) for name in _CHECKED_FIELDS}, received_at
     )
     if semantic:
         rename = renames or {}
         raise InvalidEvent([Problem(rename.get(f, f), rule, index) for f, rule in semantic])
-    return msgspec.structs.replace(
-        event,
-        time_stamp=event.time_stamp or received_at,
-        source=event.source if source is None else source,
-    )
+    if event.time_stamp is None:
+        return msgspec.structs.replace(event, time_stamp=received_at)
+    return event
 
 
 def _parse_fields(
     raw: dict[str, Any],
     received_at: datetime,
     index: int | None,
-    source: str | None,
     renames: Mapping[str, str],
 ) -> ClickEvent:
     problems: list[Problem] = []
@@ -116,8 +149,6 @@ def _parse_fields(
     if problems:
         raise InvalidEvent(problems)
     values.setdefault("time_stamp", received_at)
-    if source is not None:
-        values["source"] = source
     return ClickEvent(**values)
 
 

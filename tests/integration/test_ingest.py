@@ -145,6 +145,11 @@ def test_mixed_batch_accepts_the_valid_and_names_the_rest(ingest_url: str) -> No
         (event(properties={"k": "v" * 5000}), "properties"),
         (event(properties="flat"), "properties"),
         (event(session_id=7), "session_id"),
+        # what PostgreSQL or an HTTP header between the dispatcher and process cannot carry
+        (event(event_id="é-1"), "event_id"),
+        (event(user_id="a\u0000b"), "user_id"),
+        (event(referrer="https://x.io/\r\nX: 1"), "referrer"),
+        (event(properties={"k": "\u0000"}), "properties"),
     ],
 )
 def test_each_rule_is_a_400_naming_the_field(

@@ -99,3 +99,58 @@ def test_cloudevent_of_another_type_is_rejected() -> None:
     with pytest.raises(InvalidEvent) as caught:
         from_cloudevent(cloud, received_at=NOW)
     assert caught.value.problems[0].field == "type"
+
+
+ATTRIBUTE_RULE = "must be printable ASCII without spaces"
+CONTROL_RULE = "must not contain control characters"
+
+
+@pytest.mark.parametrize("event_id", ["é-1", "a b", "a\nb", "a\x00b", "a\x7fb"])
+def test_event_id_is_a_header_safe_cloudevents_id(event_id: str) -> None:
+    assert problems({**VALID, "event_id": event_id}) == {("event_id", ATTRIBUTE_RULE)}
+
+
+@pytest.mark.parametrize("source", ["/sïte", "/a b", "/a\r\nX-Injected: 1"])
+def test_source_given_or_sent_is_a_header_safe_uri(source: str) -> None:
+    assert problems({**VALID, "source": source}) == {("source", ATTRIBUTE_RULE)}
+    assert problems(VALID, source=source) == {("source", ATTRIBUTE_RULE)}
+    cloud = to_cloudevent(parse_event(VALID, received_at=NOW))
+    cloud["source"] = source
+    with pytest.raises(InvalidEvent) as caught:
+        from_cloudevent(cloud, received_at=NOW)
+    assert [(p.field, p.rule) for p in caught.value.problems] == [("source", ATTRIBUTE_RULE)]
+
+
+@pytest.mark.parametrize("field", ["user_id", "referrer", "session_id"])
+@pytest.mark.parametrize("control", ["\x00", "\n", "\x1b", "\x7f"])
+def test_text_fields_refuse_control_characters(field: str, control: str) -> None:
+    assert problems({**VALID, field: f"a{control}b"}) == {(field, CONTROL_RULE)}
+
+
+def test_page_url_refuses_nul() -> None:
+    assert problems({**VALID, "page_url": "/a\x00b"}) == {("page_url", CONTROL_RULE)}
+
+
+def test_unicode_identifiers_and_urls_stay_accepted() -> None:
+    event = parse_event(
+        {**VALID, "user_id": "ünïcode 用户", "page_url": "/straße", "session_id": "s é"},
+        received_at=NOW,
+    )
+    assert (event.user_id, event.page_url) == ("ünïcode 用户", "/straße")
+
+
+@pytest.mark.parametrize("properties", [{"k": "a\x00b"}, {"a\x00": 1}, {"k": [{"deep": ["\x00"]}]}])
+def test_properties_refuse_nul_anywhere(properties: dict[str, object]) -> None:
+    assert problems({**VALID, "properties": properties}) == {
+        ("properties", "must not contain NUL characters")
+    }
+
+
+def test_properties_keep_other_control_characters() -> None:
+    event = parse_event({**VALID, "properties": {"note": "line 1\nline 2\t"}}, received_at=NOW)
+    assert event.properties == {"note": "line 1\nline 2\t"}
+
+
+def test_problems_on_the_slow_path_include_the_new_rules() -> None:
+    found = problems({**VALID, "event_id": "é", "user_id": "a\x00", "event_type": "Bad"})
+    assert found >= {("event_id", ATTRIBUTE_RULE), ("user_id", CONTROL_RULE)}
