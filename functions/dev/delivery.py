@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,7 +50,9 @@ def record_event(message: KafkaMessage, topic: str, partition: int, offset: int)
     """The CloudEvent KafkaSource sends for a record: itself when it is one (binary binding),
     else a `dev.knative.kafka.event` wrapping the value."""
     if is_cloudevent(message):
-        event = from_binary(message, data_unmarshaller=lambda value: value)
+        # the SDK decodes header bytes strictly: a stray byte must not stop the record
+        readable = {name: _text(value).encode() for name, value in message.headers.items()}
+        event = from_binary(message._replace(headers=readable), data_unmarshaller=lambda v: v)
         if message.key is not None:  # the record key: an HTTP header carries text only
             event["partitionkey"] = _text(message.key)
         return event
@@ -87,20 +91,49 @@ def record_request(
     dispatcher's CPU, on a machine whose two cores `process` and PostgreSQL share.
     """
     if not is_cloudevent(message):
-        event = record_event(message, topic, partition, offset)
-        return to_binary(event, data_marshaller=lambda data: data)
+        return event_request(record_event(message, topic, partition, offset))
     headers: dict[str, str] = {}
     for name, header in message.headers.items():
         lowered = name.lower()
         if lowered == "content-type":
-            headers["content-type"] = _text(header)
+            headers["content-type"] = header_value(_text(header))
         elif lowered.startswith("ce_"):
-            headers["ce-" + lowered[3:]] = _text(header)
+            headers["ce-" + lowered[3:]] = header_value(_text(header))
     if message.key is not None:
-        headers["ce-partitionkey"] = _text(message.key)
+        headers["ce-partitionkey"] = header_value(_text(message.key))
     body = message.value
     return headers, body.encode() if isinstance(body, str) else body
 
 
+def event_request(event: CloudEvent) -> tuple[dict[str, str], bytes]:
+    """Headers and body of the binary-mode HTTP request for `event`."""
+    headers, body = to_binary(event, data_marshaller=_as_bytes)
+    return _header_values(headers), body
+
+
+# what the CloudEvents HTTP binding leaves as it is: printable ASCII but `"` and `%`
+_UNESCAPED = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
+
+
+def header_value(text: str) -> str:
+    """`text` as an HTTP header can carry it: unchanged when it is printable ASCII (what
+    validated clicks hold), else percent-encoded as the CloudEvents HTTP binding prescribes,
+    so that no record (a user id with a newline as its key, say) can make a request that
+    cannot be sent, which would leave its offset uncommitted for good."""
+    if text.isascii() and text.isprintable():
+        return text
+    return urllib.parse.quote(text, safe=_UNESCAPED)
+
+
+def _header_values(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: header_value(str(value)) for name, value in headers.items()}
+
+
 def _text(value: str | bytes) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def _as_bytes(data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    return str(data).encode() if data is not None else b""

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 
 import aiohttp
 import uvloop
-from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 from cloudevents.kafka import KafkaMessage
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
@@ -29,6 +28,7 @@ from functions.dev.delivery import (
     DeliveryPolicy,
     acknowledged,
     dead_letter_event,
+    event_request,
     record_event,
     record_request,
     retryable,
@@ -200,7 +200,7 @@ class Dispatcher:
 
     async def _dead_letter(self, event: CloudEvent, status: int | None, body: bytes) -> None:
         letter = dead_letter_event(event, self._sink, status, body)
-        request = to_binary(letter, data_marshaller=_as_bytes)
+        request = event_request(letter)
         attempt = 0
         # the record is committed only once the sink has it: keep trying, never drop it
         while True:
@@ -271,12 +271,6 @@ def _position(record: Message) -> tuple[int, int]:
     if partition is None or offset is None:
         raise ValueError("a consumed record always has a partition and an offset")
     return partition, offset
-
-
-def _as_bytes(data: object) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    return str(data).encode() if data is not None else b""
 
 
 async def run(settings: Settings) -> None:

@@ -25,8 +25,17 @@ VALUES (%s, %s, %s, %s, %s)
 
 def _json_safe(value: Any) -> Any:
     if isinstance(value, bytes):
-        return {"data_base64": base64.b64encode(value).decode()}
+        return _base64(value)
     return value
+
+
+def _base64(data: bytes) -> dict[str, str]:
+    return {"data_base64": base64.b64encode(data).decode()}
+
+
+def _storable(text: str) -> str:
+    """`text` as a PostgreSQL text value can hold it (no NUL, no lone surrogate)."""
+    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
 
 
 class DeadLetterSink:
@@ -49,8 +58,14 @@ class DeadLetterSink:
         document["data"] = _json_safe(document.get("data"))
         extensions = [event.get(name) for name in ERROR_EXTENSIONS]
         try:
-            async with self._pool.connection() as conn, conn.transaction():
-                await conn.execute(INSERT, (event["id"], Jsonb(document), *extensions))
+            try:
+                await self._insert(event["id"], document, extensions)
+            except (psycopg.DataError, UnicodeEncodeError):
+                # a letter is often bad because of what PostgreSQL cannot hold (a NUL, a lone
+                # surrogate): keep it all the same, its data as the bytes that came
+                document = {k: _storable(str(v)) for k, v in document.items() if k != "data"}
+                document["data"] = _base64(await request.body())
+                await self._insert(_storable(event["id"]), document, extensions)
         except psycopg.OperationalError as error:
             return JSONResponse(
                 {
@@ -65,3 +80,7 @@ class DeadLetterSink:
             )
         self._stored.add(1, {"code": str(extensions[1] or "unknown")})
         return JSONResponse({"stored": True}, status_code=202)
+
+    async def _insert(self, event_id: str, document: dict[str, Any], extensions: list[Any]) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(INSERT, (event_id, Jsonb(document), *extensions))

@@ -12,6 +12,8 @@ from functions.dev.delivery import (
     DeliveryPolicy,
     acknowledged,
     dead_letter_event,
+    event_request,
+    header_value,
     record_event,
     record_request,
     retryable,
@@ -82,8 +84,12 @@ def test_cloudevent_record_translates_to_the_request_the_sdk_would_send() -> Non
     )
     message = to_kafka(click)
     via_sdk = to_binary(record_event(message, "clicks", 1, 7), data_marshaller=lambda d: d)
-    assert record_request(message, "clicks", 1, 7) == via_sdk
-    assert via_sdk[0]["ce-partitionkey"] == "u-ü"
+    headers, body = record_request(message, "clicks", 1, 7)
+    assert body == via_sdk[1]
+    assert headers == {**via_sdk[0], "ce-partitionkey": "u-%C3%BC"}
+    assert record_request(message, "clicks", 1, 7) == event_request(
+        record_event(message, "clicks", 1, 7)
+    )
 
 
 def test_plain_record_request_carries_the_wrapping_event() -> None:
@@ -91,3 +97,28 @@ def test_plain_record_request_carries_the_wrapping_event() -> None:
     assert headers["ce-type"] == "dev.knative.kafka.event"
     assert headers["ce-id"] == "partition:2/offset:9"
     assert body == b"raw"
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        ("/clickstream/ingest", "/clickstream/ingest"),
+        ("https://x.io/a%20b?q=1", "https://x.io/a%20b?q=1"),  # printable ASCII: unchanged
+        ("u\nX-Injected: 1", "u%0AX-Injected:%201"),
+        ("a\x00b", "a%00b"),
+        ('ü "q" 50%', "%C3%BC%20%22q%22%2050%25"),
+    ],
+)
+def test_header_values_are_sent_or_percent_encoded(text: str, sent: str) -> None:
+    assert header_value(text) == sent
+
+
+def test_record_with_undecodable_header_bytes_still_becomes_an_event() -> None:
+    message = KafkaMessage(
+        {"ce_id": b"e\xff", "ce_source": b"/s", "ce_type": b"t", "ce_specversion": b"1.0"},
+        b"k\xfe",
+        b"{}",
+    )
+    headers, _ = event_request(record_event(message, "clicks", 0, 1))
+    assert headers["ce-id"] == "e%EF%BF%BD"
+    assert headers["ce-partitionkey"] == "k%EF%BF%BD"
