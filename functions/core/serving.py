@@ -19,6 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from functions.core.memory import freeze_startup_objects
+
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 
@@ -133,6 +135,7 @@ def function_app(
 def serve(app: Callable[..., Awaitable[None]] | Starlette, port: int) -> None:
     """Run under uvicorn; SIGTERM drains in-flight requests, then the lifespan closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    freeze_startup_objects()
     uvicorn.run(
         app,
         host="0.0.0.0",

@@ -23,6 +23,7 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from functions.core.config import Settings, fails_fast, load_settings, require_kafka
 from functions.core.kafka import consumer_config, ensure_topic
+from functions.core.memory import freeze_startup_objects
 from functions.core.telemetry import init_metrics
 from functions.dev.delivery import (
     DeliveryPolicy,
@@ -302,6 +303,7 @@ async def run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, dispatcher.stop)
+        freeze_startup_objects()
         await dispatcher.run()
 
 

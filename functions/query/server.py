@@ -22,6 +22,7 @@ from functions.core.cache import Cache
 from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.db import database_ready, open_pool
 from functions.core.errors import DependencyUnavailable, InvalidArgument
+from functions.core.memory import freeze_startup_objects
 from functions.core.telemetry import init_metrics
 from functions.query import validate
 from functions.query.reads import Reads
@@ -146,6 +147,7 @@ async def serve(settings: Settings) -> None:
     )
     server.add_insecure_port(f"[::]:{settings.port}")
     await server.start()
+    freeze_startup_objects()
 
     async def watch_readiness() -> None:
         # SERVING follows PostgreSQL; Redis down only slows answers, so it does not count
