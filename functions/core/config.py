@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -107,6 +108,11 @@ def _write_keys(env: Mapping[str, str]) -> dict[str, str]:
         if len(key) < 16 or not site:
             raise ConfigError(
                 "INGEST_WRITE_KEYS", "entries must be key:site with keys of 16+ characters"
+            )
+        # the site becomes every event's CloudEvent `source`, held to the event rules
+        if not re.fullmatch(r"[!-~]{1,1024}", site):
+            raise ConfigError(
+                "INGEST_WRITE_KEYS", f"site {site!r} must be printable ASCII without spaces"
             )
         keys[key] = site
     return keys

@@ -29,6 +29,8 @@ def test_aliases() -> None:
         ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
         ({"REDIS_URL": "http://r"}, "REDIS_URL"),
         ({"DELIVERY_ORDERING": "random"}, "DELIVERY_ORDERING"),
+        ({"INGEST_WRITE_KEYS": "k-0123456789abcdef:my shop"}, "INGEST_WRITE_KEYS"),
+        ({"INGEST_WRITE_KEYS": "k-0123456789abcdef:boutique-é"}, "INGEST_WRITE_KEYS"),
     ],
 )
 def test_misconfiguration_names_the_variable(env: dict[str, str], variable: str) -> None:
