@@ -102,7 +102,7 @@ def _properties(event: ClickEvent) -> str | None:
     return None if event.properties is None else _encode_json(event.properties).decode()
 
 
-# the order of `_row`, of the statement's parameter arrays and of the staged table's columns
+# the order of `_row` and of the staged table's columns (the bulk path's COPY)
 _FIELDS = (
     "event_id",
     "user_id",
