@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from functions.core.attributes import ATTRIBUTE_RULE, MAX_SOURCE_LENGTH, header_safe
 from functions.core.errors import ConfigError
 
 SOURCE_DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboard" / "dist"
@@ -110,9 +110,10 @@ def _write_keys(env: Mapping[str, str]) -> dict[str, str]:
                 "INGEST_WRITE_KEYS", "entries must be key:site with keys of 16+ characters"
             )
         # the site becomes every event's CloudEvent `source`, held to the event rules
-        if not re.fullmatch(r"[!-~]{1,1024}", site):
+        if not header_safe(site) or len(site) > MAX_SOURCE_LENGTH:
             raise ConfigError(
-                "INGEST_WRITE_KEYS", f"site {site!r} must be printable ASCII without spaces"
+                "INGEST_WRITE_KEYS",
+                f"site {site!r} {ATTRIBUTE_RULE}, at most {MAX_SOURCE_LENGTH} characters",
             )
         keys[key] = site
     return keys

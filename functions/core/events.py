@@ -12,6 +12,7 @@ from cloudevents.abstract import AnyCloudEvent
 from cloudevents.http import CloudEvent
 from cloudevents.kafka import KafkaMessage, to_binary
 
+from functions.core.attributes import ATTRIBUTE_RULE, MAX_SOURCE_LENGTH, header_safe
 from functions.core.errors import InvalidEvent, Problem
 
 EVENT_TYPE = "io.clickstream.event.v1"
@@ -35,7 +36,9 @@ class ClickEvent(msgspec.Struct, frozen=True, kw_only=True):
     referrer: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     session_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
     properties: dict[str, Any] | None = None
-    source: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)] = DEFAULT_SOURCE
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE_LENGTH)] = (
+        DEFAULT_SOURCE
+    )
 
 
 _FIELDS = msgspec.structs.fields(ClickEvent)
@@ -47,11 +50,8 @@ def _rule(error: msgspec.ValidationError) -> str:
     return message.split(" - at `", 1)[0]
 
 
-# `event_id` and `source` travel as CloudEvents attributes, which the HTTP binding carries as
-# headers: printable ASCII keeps them byte for byte what the sender sent (a header is read as
-# Latin-1, and a control character cannot be sent at all)
+# travel as CloudEvents attributes, that is HTTP headers between the dispatcher and process
 _ATTRIBUTE_FIELDS = ("event_id", "source")
-_ATTRIBUTE_TEXT = re.compile(r"[!-~]+")
 # control characters have no place in identifiers and URLs, and PostgreSQL cannot store NUL
 _TEXT_FIELDS = ("user_id", "page_url", "referrer", "session_id")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -73,8 +73,8 @@ def _semantic_problems(values: Mapping[str, Any], received_at: datetime) -> list
     problems = []
     for name in _ATTRIBUTE_FIELDS:
         text = values.get(name)
-        if text is not None and not _ATTRIBUTE_TEXT.fullmatch(text):
-            problems.append((name, "must be printable ASCII without spaces"))
+        if text is not None and not header_safe(text):
+            problems.append((name, ATTRIBUTE_RULE))
     for name in _TEXT_FIELDS:
         text = values.get(name)
         if text is not None and _CONTROL.search(text):
