@@ -7,6 +7,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -45,6 +46,26 @@ if ARGV[2] ~= '' then
 end
 return held
 """
+# A user's counts on every page they visited, as one hash (field: page digest) with a marker
+# field "" saying whether it is COMPLETE (then a page missing from it has a count of 0) or the
+# user is WIDE (too many pages to hold; their counts are cached one by one). A count key that
+# `process` raised after the map was read from PostgreSQL outlives the map (see
+# `Cache.store_user_counts`), so a read takes the higher of the two.
+# KEYS: the count key, the user's map; ARGV: the page's field.
+_READ_COUNT = """
+local held = redis.call('HMGET', KEYS[2], '', ARGV[1])
+return {redis.call('GET', KEYS[1]), held[1], held[2]}
+"""
+# KEYS: the user's map; ARGV: milliseconds to live, the marker, then field, count pairs.
+# The first map stored wins: it holds the oldest snapshot and expires first, which is what
+# keeps every later commit's count key alive for as long as the map.
+_STORE_USER_COUNTS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], '', unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+COMPLETE, WIDE = b"complete", b"wide"
 # A range answer is stored behind a stamp of the versions of the span tags it covers:
 # sha1 (hex, 40 bytes) of the versions, in the tags' order, computed by Redis itself so that
 # a 30-day answer's ~200 tags cost one command each way, not hundreds.
@@ -89,6 +110,16 @@ def _digest(*parts: str) -> str:
 def count_key(user_id: str, page_url: str) -> str:
     """The all-time count of one user on one page (GetEventCount)."""
     return f"{PREFIX}count:{_digest(user_id, page_url)}"
+
+
+def user_counts_key(user_id: str) -> str:
+    """The map of one user's counts on every page (`_READ_COUNT`)."""
+    return f"{PREFIX}user-counts:{_digest(user_id)}"
+
+
+def page_field(page_url: str) -> str:
+    """A page's field in a user's map of counts."""
+    return _digest(page_url)
 
 
 def range_key(kind: str, *params: str) -> str:
@@ -169,6 +200,25 @@ def new_counts(written: Iterable[Written]) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True, slots=True)
+class HeldCount:
+    """What Redis holds for one (user, page): its own count key, and the user's map."""
+
+    direct: int | None
+    marker: bytes | None  # the map's: COMPLETE, WIDE, or None when there is no map
+    mapped: int | None
+
+    @property
+    def wide(self) -> bool:
+        return self.marker == WIDE
+
+    def count(self) -> int | None:
+        """The count, if Redis can answer it."""
+        if self.marker == COMPLETE:
+            return max(self.direct or 0, self.mapped or 0)
+        return self.direct
+
+
 class Cache:
     """A Redis cache that degrades to misses when Redis is down."""
 
@@ -177,6 +227,8 @@ class Cache:
         self._raise_counts = self._redis.register_script(_RAISE_COUNTS)
         self._read_stamped = self._redis.register_script(_READ_STAMPED)
         self._claim_stamp = self._redis.register_script(_CLAIM_STAMP)
+        self._read_count = self._redis.register_script(_READ_COUNT)
+        self._store_user_counts = self._redis.register_script(_STORE_USER_COUNTS)
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -185,6 +237,39 @@ class Cache:
             log.warning("cache read failed: %s", error)
             return None
         return value.encode() if isinstance(value, str) else value
+
+    async def read_count(self, user_id: str, page_url: str) -> HeldCount | None:
+        """What Redis holds for one (user, page) count; None when Redis could not be reached."""
+        try:
+            direct, marker, mapped = await self._read_count(
+                keys=[count_key(user_id, page_url), user_counts_key(user_id)],
+                args=[page_field(page_url)],
+            )
+        except (RedisError, OSError) as error:
+            log.warning("cache read failed: %s", error)
+            return None
+        return HeldCount(
+            None if direct is None else int(direct),
+            marker,
+            None if mapped is None else int(mapped),
+        )
+
+    async def store_user_counts(
+        self, user_id: str, counts: Mapping[str, int] | None, ttl_ms: int
+    ) -> None:
+        """Keep a user's map of counts by page URL (None: the user is too wide to map) read
+        from PostgreSQL in a snapshot taken less than `ttl_ms` ago, for the rest of those
+        `ttl_ms`: counted from before the read, so that a count key any later commit raised
+        (for a whole TTL from its commit) expires after the map, never before it."""
+        if ttl_ms <= 0:
+            return
+        pairs: list[str | int | bytes] = [WIDE if counts is None else COMPLETE]
+        for page_url, count in (counts or {}).items():
+            pairs += [page_field(page_url), count]
+        try:
+            await self._store_user_counts(keys=[user_counts_key(user_id)], args=[ttl_ms, *pairs])
+        except (RedisError, OSError) as error:
+            log.warning("cache write failed: %s", error)
 
     async def get_stamped(self, key: str, tags: Sequence[str]) -> tuple[bytes | None, bool]:
         """(the answer under `key` if its stamp matches the versions of `tags` now, whether

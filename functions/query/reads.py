@@ -8,7 +8,6 @@ stamp itself (`Cache.get_stamped`), in one script call whatever the number of ta
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -21,7 +20,6 @@ from psycopg_pool import AsyncConnectionPool
 from functions.core.cache import (
     ALL_EVENTS,
     Cache,
-    count_key,
     page_scope,
     range_key,
     range_tags,
@@ -30,38 +28,15 @@ from functions.core.cache import (
 from functions.core.db import unavailable
 from functions.core.spans import Grain
 from functions.query import loads
+from functions.query.counts import Counts
 from functions.query.parts import Connection
+from functions.query.single_flight import SingleFlight
 from functions.query.validate import Window
 
 Answer = TypeVar("Answer", bound=Message)
 Loaded = TypeVar("Loaded")
 # a tag outlives the answers stamped with it, so answers expire by their own TTL
 _TAG_GRACE_S = 60
-
-
-class SingleFlight:
-    """Concurrent loads of one key share a single call (no cache stampede)."""
-
-    def __init__(self) -> None:
-        self._inflight: dict[str, asyncio.Future[bytes]] = {}
-
-    async def run(self, key: str, load: Callable[[], Awaitable[bytes]]) -> bytes:
-        if key in self._inflight:
-            return await asyncio.shield(self._inflight[key])
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            value = await load()
-        except BaseException as error:
-            future.set_exception(error)
-            # retrieved here so a load nobody else awaited does not warn
-            future.exception()
-            raise
-        else:
-            future.set_result(value)
-            return value
-        finally:
-            del self._inflight[key]
 
 
 def _spanning(answer: Answer, window: Window) -> Answer:
@@ -77,7 +52,7 @@ class Reads:
         self._pool = pool
         self._cache = cache
         self._ttl_s = ttl_s
-        self._flight = SingleFlight()
+        self._flight: SingleFlight[bytes] = SingleFlight()
         self._parts = loads.Parts(pool.connection)
         self._lookups = meter.create_counter(
             "clickstream.cache.lookups", unit="{lookup}", description="Cache hits and misses"
@@ -85,27 +60,11 @@ class Reads:
         self._db_reads = meter.create_counter(
             "clickstream.query.db.reads", unit="{read}", description="Reads that hit PostgreSQL"
         )
+        self._counts = Counts(pool, cache, ttl_s, self._query, self._lookups)
 
     async def close(self) -> None:
         """Before the pool closes: nothing started here may still hold a connection."""
         await self._parts.minutes.close()
-
-    async def count(self, key: str, load: Callable[[], Awaitable[int]]) -> int:
-        """The count under `key`: from Redis, or loaded once and cached unless `process`
-        cached a higher (newer) one meanwhile."""
-        hit = await self._cache.get(key)
-        if hit is not None:
-            self._lookups.add(1, {"result": "hit", "kind": "count"})
-            return int(hit)
-        self._lookups.add(1, {"result": "miss", "kind": "count"})
-
-        async def load_and_store() -> bytes:
-            # no second look at the cache first (as ranged answers take): a count is one
-            # primary-key read, cheaper than the round trip that could save it
-            loaded = await self._query("count", load)
-            return str(await self._cache.raise_count(key, loaded, self._ttl_s)).encode()
-
-        return int(await self._flight.run(key, load_and_store))
 
     async def ranged(
         self, key: str, tags: Sequence[str], kind: str, load: Callable[[], Awaitable[bytes]]
@@ -155,16 +114,7 @@ class Reads:
         return answer_type.FromString(await self.ranged(key, tags, kind, load))
 
     async def event_count(self, user_id: str, page_url: str) -> int:
-        async def load() -> int:
-            async with self._pool.connection() as conn:
-                cursor = await conn.execute(
-                    "SELECT click_count FROM page_clicks WHERE user_id = %s AND page_url = %s",
-                    (user_id, page_url),
-                )
-                row = await cursor.fetchone()
-            return int(row[0]) if row else 0
-
-        return await self.count(count_key(user_id, page_url), load)
+        return await self._counts.event_count(user_id, page_url)
 
     async def overview(self, window: Window) -> pb.GetOverviewResponse:
         async def load() -> bytes:

@@ -55,3 +55,37 @@ def test_a_commit_publishes_its_counts_and_deletes_its_tags(redis_url: str) -> N
             await redis.aclose()
 
     assert asyncio.run(scenario()) == ({key: 3}, False)
+
+
+def test_a_users_map_answers_every_page_and_a_later_commit_wins(redis_url: str) -> None:
+    user = uuid.uuid4().hex
+
+    async def scenario() -> list[int | None]:
+        cache = Cache(redis_url)
+        try:
+            await cache.store_user_counts(user, {"/a": 2, "/b": 5}, 60_000)
+            assert await cache.committed([], {count_key(user, "/a"): 3}, 60)
+            # a map read from an older snapshot, stored late: the first one stays
+            await cache.store_user_counts(user, {"/a": 1}, 60_000)
+            held = [await cache.read_count(user, page) for page in ("/a", "/b", "/never")]
+            return [h.count() if h is not None else -1 for h in held]
+        finally:
+            await cache.close()
+
+    assert asyncio.run(scenario()) == [3, 5, 0]
+
+
+def test_a_wide_user_is_answered_only_by_its_own_count_keys(redis_url: str) -> None:
+    user = uuid.uuid4().hex
+
+    async def scenario() -> list[tuple[bool, int | None]]:
+        cache = Cache(redis_url)
+        try:
+            await cache.store_user_counts(user, None, 60_000)
+            assert await cache.committed([], {count_key(user, "/a"): 4}, 60)
+            held = [await cache.read_count(user, page) for page in ("/a", "/b")]
+            return [(h.wide, h.count()) for h in held if h is not None]
+        finally:
+            await cache.close()
+
+    assert asyncio.run(scenario()) == [(True, 4), (True, None)]

@@ -20,6 +20,7 @@ from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
 from functions.core.cache import Cache, new_counts, stale_tags
 from functions.core.events import ClickEvent
 from functions.process.store import write_events
+from functions.query.counts import MAX_MAPPED_PAGES
 from tests.fixtures.query_server import QueryServer, running_query
 
 pytestmark = pytest.mark.integration
@@ -326,3 +327,54 @@ def test_a_commit_updates_a_cached_count_in_place(
     store(database_url, redis_url, [event])
     assert stub.GetEventCount(request).count == before + 1
     assert query.metric("clickstream_query_db_reads_total", kind="count") == reads
+
+
+def visits(user: str, pages: list[str], tag: str) -> list[ClickEvent]:
+    return [
+        ClickEvent(
+            event_id=f"{RUN}-{tag}-{n}",
+            user_id=user,
+            event_type="click",
+            page_url=page,
+            time_stamp=BASE,
+        )
+        for n, page in enumerate(pages)
+    ]
+
+
+def test_a_users_first_read_answers_all_their_pages(
+    stub: pb_grpc.AnalyticsServiceStub, query: QueryServer, database_url: str, redis_url: str
+) -> None:
+    user = f"{RUN}-mapped"
+    store(database_url, redis_url, visits(user, ["/a", "/a", "/a", "/b"], "mapped"))
+
+    def count(page: str) -> int:
+        return int(stub.GetEventCount(pb.GetEventCountRequest(user_id=user, page_url=page)).count)
+
+    reads = query.metric("clickstream_query_db_reads_total", kind="count")
+    # the commit above raised the keys of /a and /b: /never is the first miss
+    assert [count("/never"), count("/a"), count("/b"), count("/elsewhere")] == [0, 3, 1, 0]
+    assert query.metric("clickstream_query_db_reads_total", kind="count") == reads + 1
+    store(database_url, redis_url, visits(user, ["/c", "/a"], "mapped-later"))
+    assert [count("/c"), count("/a"), count("/never")] == [1, 4, 0]
+    assert query.metric("clickstream_query_db_reads_total", kind="count") == reads + 1
+
+
+def test_a_user_with_too_many_pages_is_read_a_page_at_a_time(
+    stub: pb_grpc.AnalyticsServiceStub, query: QueryServer, database_url: str, redis_url: str
+) -> None:
+    user = f"{RUN}-wide"
+    pages = [f"/wide/{n}" for n in range(MAX_MAPPED_PAGES + 1)]
+    store(database_url, redis_url, visits(user, [*pages, "/wide/0"], "wide"))
+
+    def count(page: str) -> int:
+        return int(stub.GetEventCount(pb.GetEventCountRequest(user_id=user, page_url=page)).count)
+
+    reads = query.metric("clickstream_query_db_reads_total", kind="count")
+    # the map read finds too many pages, then the page itself is read
+    assert count("/never") == 0
+    assert query.metric("clickstream_query_db_reads_total", kind="count") == reads + 2
+    assert [count("/never"), count("/other")] == [0, 0]
+    assert query.metric("clickstream_query_db_reads_total", kind="count") == reads + 3
+    assert [count("/wide/0"), count(f"/wide/{MAX_MAPPED_PAGES}")] == [2, 1]
+    assert query.metric("clickstream_query_db_reads_total", kind="count") == reads + 3

@@ -206,7 +206,7 @@ def _figures(ctx: Context, runs: dict[str, list[float]]) -> None:
             pk_floor,
             target="<= 20",
             original="< 50 ms",
-            note="a never-seen key per request (Redis miss + primary-key SELECT), "
+            note="a never-seen user per request (Redis miss + their pages by primary-key prefix), "
             f"{ctx.plan.concurrency} connections as fast as answered, "
             + ("wrk -t2" if wrk.available() else "Python client")
             + "; "
