@@ -91,7 +91,7 @@ def counted(stack: Stack, function: str, name: str, **labels: str) -> float:
 @pytest.fixture(scope="module")
 def traffic(stack: Stack) -> Traffic:
     """One event delivered while process is down (retries); then 20 new events, the same 20
-    again, 3 invalid ones, a record process can never take (a dead letter), and two reads."""
+    again, 3 invalid ones, a record process can never take (a dead letter), and three reads."""
     run = uuid.uuid4().hex[:8]
     with httpx.Client(base_url=stack.url("ingest"), timeout=10) as ingest:
         retries = _retry(stack, ingest, run)
@@ -109,11 +109,12 @@ def traffic(stack: Stack) -> Traffic:
     eventually(process_saw("inserted", 20), "timed out waiting for 20 inserted", 60)
     eventually(process_saw("duplicate", 20), "timed out waiting for 20 duplicates", 60)
     eventually(process_saw("rejected", 1), "timed out waiting for the dead letter", 60)
-    # a user nobody writes to: a miss, then a hit
+    # a user nobody writes to: a miss, then a hit in the gateway; then another of their
+    # pages, which query answers from the user's counts its miss loaded
     with httpx.Client(base_url=stack.url("gateway"), timeout=10) as gateway:
-        for _ in range(2):
+        for page in ("/obs", "/obs", "/obs-other"):
             answer = gateway.get(
-                "/analytics/events", params={"user_id": f"{run}-reader", "page_url": "/obs"}
+                "/analytics/events", params={"user_id": f"{run}-reader", "page_url": page}
             )
             assert answer.json()["count"] == 0
     return Traffic(before, scrape(stack), retries)
@@ -191,15 +192,18 @@ def test_counters_moved_by_the_expected_amounts(traffic: Traffic) -> None:
     assert traffic.moved("dispatcher", dispatcher, outcome="delivered") >= 40
     assert traffic.moved("dispatcher", dispatcher, outcome="dead_lettered") >= 1
     assert traffic.retries >= 1
-    # the count read twice: query loads it once, the gateway answers the second itself
+    # the count read twice: query loads it once, the gateway answers the second itself; the
+    # user's other page is a gateway miss that query answers without PostgreSQL
     gateway_lookups = "clickstream_gateway_cache_lookups_total"
-    assert traffic.moved("gateway", gateway_lookups, result="miss") == 1
+    assert traffic.moved("gateway", gateway_lookups, result="miss") == 2
     assert traffic.moved("gateway", gateway_lookups, result="hit") == 1
     assert traffic.moved("query", "clickstream_cache_lookups_total", result="miss") == 1
+    assert traffic.moved("query", "clickstream_cache_lookups_total", result="hit") == 1
+    assert traffic.moved("query", "clickstream_query_db_reads_total", kind="count") == 1
     assert (
-        traffic.moved("query", "clickstream_query_duration_seconds_count", rpc="GetEventCount") == 1
+        traffic.moved("query", "clickstream_query_duration_seconds_count", rpc="GetEventCount") == 2
     )
-    assert traffic.moved("gateway", http, route="/analytics/events", status_class="2xx") == 2
+    assert traffic.moved("gateway", http, route="/analytics/events", status_class="2xx") == 3
 
 
 def test_every_queried_metric_is_exported(traffic: Traffic) -> None:
