@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from functions.core.binary_events import BinaryEvents, CloudEventFunction
 from functions.core.memory import freeze_startup_objects
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -119,15 +120,19 @@ def function_app(
     lifespan: Lifespan,
     routes: list[BaseRoute],
     front: Sequence[type[ASGIMiddleware]] = (),
+    binary_events: CloudEventFunction | None = None,
 ) -> Starlette:
     """functions-framework's ASGI app for `target` in `source`, with `routes` served first,
     the `front` middleware before functions-framework's own layers, and every request
-    measured by `HttpMetrics`."""
+    measured by `HttpMetrics`. A CloudEvent function passed again as `binary_events` gets its
+    binary-mode deliveries before all of those (`functions.core.binary_events`)."""
     app: Starlette = aio.create_asgi_app(target=target, source=str(source))  # type: ignore[no-untyped-call]
     app.router.routes[:0] = routes
     app.router.lifespan_context = lifespan
     for middleware in front:
         app.add_middleware(middleware)
+    if binary_events is not None:
+        app.add_middleware(BinaryEvents, function=binary_events)
     app.add_middleware(HttpMetrics)  # added last: the outermost, so it measures the front too
     return app
 

@@ -18,6 +18,7 @@ from functions.core.serving import function_app, probe_routes, serve
 from functions.core.telemetry import init_metrics
 from functions.process import runtime
 from functions.process.dead_letters import DeadLetterSink
+from functions.process.main import process
 from functions.process.service import ProcessService
 
 
@@ -52,7 +53,9 @@ def build_app(settings: Settings) -> Starlette:
         return await sink.receive(request)
 
     routes = [*probe_routes(readiness), Route("/dead-letters", dead_letter, methods=["POST"])]
-    return function_app(Path(__file__).with_name("main.py"), "process", lifespan, routes)
+    return function_app(
+        Path(__file__).with_name("main.py"), "process", lifespan, routes, binary_events=process
+    )
 
 
 @fails_fast

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from functions.bench.noop.counter import Received
+from functions.bench.noop.main import noop
 from functions.core.config import load_settings
 from functions.core.serving import function_app, serve
 
@@ -32,7 +33,10 @@ async def hello(_: Request) -> Response:
 
 def main() -> None:
     routes: list[BaseRoute] = [Route("/received", received), Route("/hello", hello)]
-    app = function_app(Path(__file__).with_name("main.py"), "noop", lifespan, routes)
+    # deliveries take the same path as `process`'s, so the ceiling compares like with like
+    app = function_app(
+        Path(__file__).with_name("main.py"), "noop", lifespan, routes, binary_events=noop
+    )
     serve(app, load_settings("noop").port)
 
 
