@@ -23,6 +23,8 @@ from cloudevents.http import CloudEvent
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from functions.core.asgi import send_answer
+
 # as functions_framework.aio types it; only coroutine functions are taken here
 CloudEventFunction = Callable[[CloudEvent], Awaitable[None] | None]
 # the attributes a binary-mode request must carry as headers (the SDK's `is_binary`)
@@ -109,12 +111,8 @@ async def _answer(
     status: int,
     text: str,
     headers: Mapping[str, str] | None = None,
-    content_type: str | None = "text/plain; charset=utf-8",
+    content_type: bytes | None = b"text/plain; charset=utf-8",
 ) -> None:
-    body = text.encode()
-    raw = [(b"content-length", str(len(body)).encode())]
-    if content_type is not None:
-        raw.append((b"content-type", content_type.encode()))
+    raw = [] if content_type is None else [(b"content-type", content_type)]
     raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+    await send_answer(send, status, text.encode(), raw)

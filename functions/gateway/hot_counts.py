@@ -12,13 +12,17 @@ from urllib.parse import parse_qsl
 import msgspec
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from functions.core.asgi import send_answer
 from functions.core.cache import count_key
 from functions.gateway import api, routes
 from functions.gateway.local_counts import LOOKUPS, LocalCounts
 
 _encode = msgspec.json.Encoder().encode
 _PATH = api.EVENT_COUNT.template
-_CACHE_CONTROL = api.EVENT_COUNT.cache_control.encode()
+_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"cache-control", api.EVENT_COUNT.cache_control.encode()),
+]
 
 
 class HotCounts:
@@ -33,18 +37,7 @@ class HotCounts:
         LOOKUPS["hit"] += 1
         # the route names itself for the shared HTTP metrics middleware around this one
         scope.setdefault("state", {})["route"] = _PATH
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(answer)).encode()),
-                    (b"cache-control", _CACHE_CONTROL),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer})
+        await send_answer(send, 200, answer, _HEADERS)
 
     @staticmethod
     def _held(scope: Scope) -> bytes | None:
