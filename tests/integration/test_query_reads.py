@@ -312,6 +312,11 @@ def test_redis_down_answers_from_postgresql(
         assert degraded.GetTopPages(request) == stub.GetTopPages(request)
         assert degraded.GetTopPages(request) == stub.GetTopPages(request)
         assert server.metric("clickstream_query_db_reads_total") == 2
+        # a count too: read from PostgreSQL each time, equal to the cached path's
+        count = pb.GetEventCountRequest(user_id=f"{RUN}-user-1", page_url=f"/{RUN}/page/1")
+        assert degraded.GetEventCount(count) == stub.GetEventCount(count)
+        assert degraded.GetEventCount(count) == stub.GetEventCount(count)
+        assert server.metric("clickstream_query_db_reads_total", kind="count") == 2
 
 
 def test_a_commit_updates_a_cached_count_in_place(
