@@ -230,14 +230,6 @@ class Cache:
         self._read_count = self._redis.register_script(_READ_COUNT)
         self._store_user_counts = self._redis.register_script(_STORE_USER_COUNTS)
 
-    async def get(self, key: str) -> bytes | None:
-        try:
-            value = await self._redis.get(key)
-        except (RedisError, OSError) as error:
-            log.warning("cache read failed: %s", error)
-            return None
-        return value.encode() if isinstance(value, str) else value
-
     async def read_count(self, user_id: str, page_url: str) -> HeldCount | None:
         """What Redis holds for one (user, page) count; None when Redis could not be reached."""
         try:

@@ -16,16 +16,19 @@ pytestmark = pytest.mark.integration
 
 
 def test_an_older_count_never_overwrites_a_newer_one(redis_url: str) -> None:
-    key = count_key(uuid.uuid4().hex, "/page")
+    user = uuid.uuid4().hex
+    key = count_key(user, "/page")
 
-    async def scenario() -> list[int]:
+    async def scenario() -> list[int | None]:
         cache = Cache(redis_url)
         try:
             first = await cache.raise_count(key, 5, 60)
             assert await cache.committed([], {key: 7}, 60)
             late_reader = await cache.raise_count(key, 5, 60)  # read before the commit
             stale_commit = await cache.committed([], {key: 6}, 60)  # published out of order
-            return [first, late_reader, int(await cache.get(key) or 0), int(stale_commit)]
+            held = await cache.read_count(user, "/page")
+            assert held is not None
+            return [first, late_reader, held.count(), int(stale_commit)]
         finally:
             await cache.close()
 
