@@ -51,18 +51,32 @@ return held
 # user is WIDE (too many pages to hold; their counts are cached one by one). A count key that
 # `process` raised after the map was read from PostgreSQL outlives the map (see
 # `Cache.store_user_counts`), so a read takes the higher of the two.
-# KEYS: the count key, the user's map; ARGV: the page's field.
-_READ_COUNT = """
-local held = redis.call('HMGET', KEYS[2], '', ARGV[1])
-return {redis.call('GET', KEYS[1]), held[1], held[2]}
+# KEYS: each (user, page)'s count key and its user's map; ARGV: each page's field. Returns
+# each one's count key, marker and mapped count, in turn.
+_READ_COUNTS = """
+local held = {}
+for i, field in ipairs(ARGV) do
+  local mapped = redis.call('HMGET', KEYS[2 * i], '', field)
+  held[3 * i - 2] = redis.call('GET', KEYS[2 * i - 1])
+  held[3 * i - 1] = mapped[1]
+  held[3 * i] = mapped[2]
+end
+return held
 """
-# KEYS: the user's map; ARGV: milliseconds to live, the marker, then field, count pairs.
+# KEYS: users' maps; ARGV: milliseconds to live, then for each map: how many pages, the
+# marker, that many field, count pairs.
 # The first map stored wins: it holds the oldest snapshot and expires first, which is what
 # keeps every later commit's count key alive for as long as the map.
 _STORE_USER_COUNTS = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], '', unpack(ARGV, 2))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local at = 2
+for _, key in ipairs(KEYS) do
+  local last = at + 1 + 2 * tonumber(ARGV[at])
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('HSET', key, '', unpack(ARGV, at + 1, last))
+    redis.call('PEXPIRE', key, ARGV[1])
+  end
+  at = last + 1
+end
 return 1
 """
 COMPLETE, WIDE = b"complete", b"wide"
@@ -107,13 +121,16 @@ def _digest(*parts: str) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
+CountKey = tuple[str, str]  # (user_id, page_url)
+
+
 def count_key(user_id: str, page_url: str) -> str:
     """The all-time count of one user on one page (GetEventCount)."""
     return f"{PREFIX}count:{_digest(user_id, page_url)}"
 
 
 def user_counts_key(user_id: str) -> str:
-    """The map of one user's counts on every page (`_READ_COUNT`)."""
+    """The map of one user's counts on every page (`_READ_COUNTS`)."""
     return f"{PREFIX}user-counts:{_digest(user_id)}"
 
 
@@ -227,39 +244,45 @@ class Cache:
         self._raise_counts = self._redis.register_script(_RAISE_COUNTS)
         self._read_stamped = self._redis.register_script(_READ_STAMPED)
         self._claim_stamp = self._redis.register_script(_CLAIM_STAMP)
-        self._read_count = self._redis.register_script(_READ_COUNT)
+        self._read_counts = self._redis.register_script(_READ_COUNTS)
         self._store_user_counts = self._redis.register_script(_STORE_USER_COUNTS)
 
-    async def read_count(self, user_id: str, page_url: str) -> HeldCount | None:
-        """What Redis holds for one (user, page) count; None when Redis could not be reached."""
+    async def read_counts(self, keys: Sequence[CountKey]) -> list[HeldCount] | None:
+        """What Redis holds for each (user, page) count, in one round trip; None when Redis
+        could not be reached."""
+        names: list[str] = []
+        for user_id, page_url in keys:
+            names += [count_key(user_id, page_url), user_counts_key(user_id)]
         try:
-            direct, marker, mapped = await self._read_count(
-                keys=[count_key(user_id, page_url), user_counts_key(user_id)],
-                args=[page_field(page_url)],
-            )
+            held = await self._read_counts(keys=names, args=[page_field(p) for _, p in keys])
         except (RedisError, OSError) as error:
             log.warning("cache read failed: %s", error)
             return None
-        return HeldCount(
-            None if direct is None else int(direct),
-            marker,
-            None if mapped is None else int(mapped),
-        )
+        return [
+            HeldCount(
+                None if direct is None else int(direct),
+                marker,
+                None if mapped is None else int(mapped),
+            )
+            for direct, marker, mapped in zip(held[::3], held[1::3], held[2::3], strict=True)
+        ]
 
     async def store_user_counts(
-        self, user_id: str, counts: Mapping[str, int] | None, ttl_ms: int
+        self, counts: Mapping[str, Mapping[str, int] | None], ttl_ms: int
     ) -> None:
-        """Keep a user's map of counts by page URL (None: the user is too wide to map) read
-        from PostgreSQL in a snapshot taken less than `ttl_ms` ago, for the rest of those
-        `ttl_ms`: counted from before the read, so that a count key any later commit raised
-        (for a whole TTL from its commit) expires after the map, never before it."""
-        if ttl_ms <= 0:
+        """Keep each user's map of counts by page URL (None: the user is too wide to map),
+        read from PostgreSQL in a snapshot taken less than `ttl_ms` ago, for the rest of
+        those `ttl_ms`: counted from before the read, so that a count key any later commit
+        raised (for a whole TTL from its commit) expires after the map, never before it."""
+        if ttl_ms <= 0 or not counts:
             return
-        pairs: list[str | int | bytes] = [WIDE if counts is None else COMPLETE]
-        for page_url, count in (counts or {}).items():
-            pairs += [page_field(page_url), count]
+        args: list[str | int | bytes] = [ttl_ms]
+        for pages in counts.values():
+            args += [len(pages or ()), WIDE if pages is None else COMPLETE]
+            for page_url, count in (pages or {}).items():
+                args += [page_field(page_url), count]
         try:
-            await self._store_user_counts(keys=[user_counts_key(user_id)], args=[ttl_ms, *pairs])
+            await self._store_user_counts(keys=[user_counts_key(u) for u in counts], args=args)
         except (RedisError, OSError) as error:
             log.warning("cache write failed: %s", error)
 
@@ -289,15 +312,17 @@ class Cache:
         except (RedisError, OSError) as error:
             log.warning("cache write failed: %s", error)
 
-    async def raise_count(self, key: str, count: int, ttl_s: int) -> int:
-        """Cache a count read from PostgreSQL unless a higher one is there; the count held
-        afterwards (`count` itself when Redis could not be reached)."""
+    async def raise_counts(self, counts: Mapping[str, int], ttl_s: int) -> dict[str, int]:
+        """Cache counts read from PostgreSQL, each unless a higher one is there; the counts
+        held afterwards (`counts` themselves when Redis could not be reached)."""
         try:
-            held = await self._raise_counts(keys=[key], args=[ttl_s, "", "", count])
+            held = await self._raise_counts(
+                keys=list(counts), args=[ttl_s, "", "", *counts.values()]
+            )
         except (RedisError, OSError) as error:
             log.warning("cache write failed: %s", error)
-            return count
-        return int(held[0])
+            return dict(counts)
+        return {key: int(count) for key, count in zip(counts, held, strict=True)}
 
     async def committed(self, tags: Iterable[str], counts: Mapping[str, int], ttl_s: int) -> bool:
         """After a commit, in one round trip: delete the stale `tags`, raise the cached

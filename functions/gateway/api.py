@@ -32,19 +32,16 @@ async def _event_count(client: QueryClient, request: Request, _: Mapping[str, st
     counts: LocalCounts | None = request.app.state.counts
     if counts is None or not counts.live:
         LOOKUPS["bypass"] += 1
-        return routes.event_count_json(await client.stub.GetEventCount(call, timeout=DEADLINE_S))
-    key = count_key(call.user_id, call.page_url)
-    count = counts.get(key)
-    if count is not None:
-        LOOKUPS["hit"] += 1
+        count = await client.event_count(call)
     else:
-        LOOKUPS["miss"] += 1
-
-        async def load() -> int:
-            answer = await client.stub.GetEventCount(call, timeout=DEADLINE_S)
-            return int(answer.count)
-
-        count = await counts.fetch(key, load)
+        key = count_key(call.user_id, call.page_url)
+        held = counts.get(key)
+        if held is not None:
+            LOOKUPS["hit"] += 1
+            count = held
+        else:
+            LOOKUPS["miss"] += 1
+            count = await counts.fetch(key, lambda: client.event_count(call))
     return routes.count_json(call.user_id, call.page_url, count)
 
 

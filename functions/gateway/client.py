@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import grpc
+from clickstream.analytics.v1 import analytics_pb2 as pb
 from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from functions.gateway.count_batches import CountBatches
 
 DEADLINE_S = 2.0
 _SERVICE = "clickstream.analytics.v1.AnalyticsService"
@@ -38,6 +41,11 @@ class QueryClient:
         )
         self.stub = pb_grpc.AnalyticsServiceStub(self.channel)  # type: ignore[no-untyped-call]
         self._health = health_pb2_grpc.HealthStub(self.channel)
+        self._counts = CountBatches(self.stub, DEADLINE_S)
+
+    async def event_count(self, request: pb.GetEventCountRequest) -> int:
+        """One (user, page)'s count, read together with those asked meanwhile."""
+        return await self._counts.count(request)
 
     async def health(self) -> health_pb2.HealthCheckResponse:
         """`query`'s own readiness (grpc.health.v1), SERVING while PostgreSQL answers."""

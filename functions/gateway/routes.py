@@ -117,10 +117,6 @@ def count_json(user_id: str, page_url: str, count: int) -> dict[str, object]:
     return {"user_id": user_id, "page_url": page_url, "count": count}
 
 
-def event_count_json(response: pb.GetEventCountResponse) -> dict[str, object]:
-    return count_json(response.user_id, response.page_url, response.count)
-
-
 def overview_json(response: pb.GetOverviewResponse) -> dict[str, object]:
     top = response.top_page if response.HasField("top_page") else None
     return {

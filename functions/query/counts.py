@@ -1,10 +1,14 @@
-"""GetEventCount through Redis, a user at a time.
+"""GetEventCount(s) through Redis, a batch of (user, page) keys at a time.
 
-A miss reads the user's counts on every page they visited in one PostgreSQL read and keeps
-them as one map, so that every later read of that user (any page, visited or not) is
-answered by Redis: a user's first read costs what a (user, page)'s first read cost before,
-and the pages they never visited, which are most keys a reader can ask for, cost nothing.
-Users with more than `MAX_MAPPED_PAGES` pages are marked wide and cached a page at a time.
+A miss reads the user's counts on every page they visited and keeps them as one map, so that
+every later read of that user (any page, visited or not) is answered by Redis: a user's first
+read costs what a (user, page)'s first read cost before, and the pages they never visited,
+which are most keys a reader can ask for, cost nothing. Users with more than
+`MAX_MAPPED_PAGES` pages are marked wide and cached a page at a time.
+
+A batch costs one Redis read for all its keys, one PostgreSQL read for all the users it
+misses (and one for the pages it must read one by one), and one Redis write for each: a
+gateway sends the count reads that reach it together as one batch.
 
 `process` raises the count key of every (user, page) it commits to; a read takes the higher
 of that key and the map (counts only grow), which keeps it current for commits after the
@@ -14,19 +18,33 @@ map was read (`functions.core.cache.Cache.store_user_counts`).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 from opentelemetry.metrics import Counter
 from psycopg_pool import AsyncConnectionPool
 
-from functions.core.cache import Cache, count_key, user_counts_key
+from functions.core.cache import Cache, CountKey, count_key
 from functions.query.single_flight import SingleFlight
 
 # ~20 KB of Redis per mapped user; a user beyond it (a crawler) is read a page at a time
 MAX_MAPPED_PAGES = 256
 Loaded = TypeVar("Loaded")
 UserCounts = dict[str, int] | None  # counts by page URL; None for a wide user
+
+# each user's pages, at most one more than a map holds (so a wide user shows as wide)
+_USERS_PAGES = """
+SELECT u.user_id, p.page_url, p.click_count
+FROM unnest(%s::text[]) AS u(user_id)
+CROSS JOIN LATERAL (
+    SELECT page_url, click_count FROM page_clicks WHERE page_clicks.user_id = u.user_id LIMIT %s
+) AS p
+"""
+_PAGES = """
+SELECT k.user_id, k.page_url, c.click_count
+FROM unnest(%s::text[], %s::text[]) AS k(user_id, page_url)
+JOIN page_clicks AS c USING (user_id, page_url)
+"""
 
 
 class Query(Protocol):
@@ -52,49 +70,64 @@ class Counts:
         self._users: SingleFlight[UserCounts] = SingleFlight()
         self._pages: SingleFlight[int] = SingleFlight()
 
-    async def event_count(self, user_id: str, page_url: str) -> int:
-        held = await self._cache.read_count(user_id, page_url)
-        count = None if held is None else held.count()
-        if count is not None:
-            self._lookups.add(1, {"result": "hit", "kind": "count"})
-            return count
-        self._lookups.add(1, {"result": "miss", "kind": "count"})
-        if held is not None and not held.wide:
-            counts = await self._users.run(
-                user_counts_key(user_id), lambda: self._load_user(user_id)
-            )
-            if counts is not None:
-                return counts.get(page_url, 0)
-        # Redis unreachable (one primary-key read costs less than a whole map), or wide
-        key = count_key(user_id, page_url)
-        return await self._pages.run(key, lambda: self._load_page(key, user_id, page_url))
+    async def event_counts(self, keys: Sequence[CountKey]) -> list[int]:
+        """The all-time count of each (user, page), in order."""
+        held = await self._cache.read_counts(keys)
+        counts: list[int | None] = [None] * len(keys)
+        if held is not None:
+            counts = [h.count() for h in held]
+        missing = [i for i, count in enumerate(counts) if count is None]
+        if hits := len(keys) - len(missing):
+            self._lookups.add(hits, {"result": "hit", "kind": "count"})
+        if missing:
+            self._lookups.add(len(missing), {"result": "miss", "kind": "count"})
+        # Redis unreachable: one primary-key read costs less than a whole map
+        if missing and held is not None:
+            unmapped = [keys[i][0] for i in missing if not held[i].wide]
+            maps = await self._users.run_many(unmapped, self._load_users)
+            for i in missing:
+                user_id, page_url = keys[i]
+                pages = maps.get(user_id)
+                if pages is not None:
+                    counts[i] = pages.get(page_url, 0)
+        # wide users, and every miss while Redis is unreachable
+        by_key = {count_key(*keys[i]): keys[i] for i in missing if counts[i] is None}
+        read: dict[str, int] = {}
+        if by_key:
+            read = await self._pages.run_many(by_key, lambda keys: self._load_pages(keys, by_key))
+        return [
+            read[count_key(*key)] if count is None else count
+            for key, count in zip(keys, counts, strict=True)
+        ]
 
-    async def _load_user(self, user_id: str) -> UserCounts:
+    async def _load_users(self, user_ids: list[str]) -> dict[str, UserCounts]:
         started = time.monotonic()
 
-        async def load() -> UserCounts:
+        async def load() -> list[tuple[str, str, int]]:
             async with self._pool.connection() as conn:
-                cursor = await conn.execute(
-                    "SELECT page_url, click_count FROM page_clicks WHERE user_id = %s LIMIT %s",
-                    (user_id, MAX_MAPPED_PAGES + 1),
-                )
-                rows = await cursor.fetchall()
-            return None if len(rows) > MAX_MAPPED_PAGES else {page: n for page, n in rows}
+                cursor = await conn.execute(_USERS_PAGES, (user_ids, MAX_MAPPED_PAGES + 1))
+                return await cursor.fetchall()
 
-        counts = await self._query("count", load)
+        maps: dict[str, UserCounts] = {user_id: {} for user_id in user_ids}
+        for user_id, page_url, count in await self._query("count", load):
+            pages = maps[user_id]
+            if pages is not None:
+                pages[page_url] = count
+                if len(pages) > MAX_MAPPED_PAGES:
+                    maps[user_id] = None
         left_ms = int((self._ttl_s - (time.monotonic() - started)) * 1000)
-        await self._cache.store_user_counts(user_id, counts, left_ms)
-        return counts
+        await self._cache.store_user_counts(maps, left_ms)
+        return maps
 
-    async def _load_page(self, key: str, user_id: str, page_url: str) -> int:
-        async def load() -> int:
+    async def _load_pages(self, keys: list[str], pairs: dict[str, CountKey]) -> dict[str, int]:
+        users, pages = zip(*(pairs[key] for key in keys), strict=True)
+
+        async def load() -> list[tuple[str, str, int]]:
             async with self._pool.connection() as conn:
-                cursor = await conn.execute(
-                    "SELECT click_count FROM page_clicks WHERE user_id = %s AND page_url = %s",
-                    (user_id, page_url),
-                )
-                row = await cursor.fetchone()
-            return int(row[0]) if row else 0
+                cursor = await conn.execute(_PAGES, (list(users), list(pages)))
+                return await cursor.fetchall()
 
-        loaded = await self._query("count", load)
-        return await self._cache.raise_count(key, loaded, self._ttl_s)
+        loaded = dict.fromkeys(keys, 0)
+        for user_id, page_url, count in await self._query("count", load):
+            loaded[count_key(user_id, page_url)] = count
+        return await self._cache.raise_counts(loaded, self._ttl_s)

@@ -20,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from functions.core.cache import (
     ALL_EVENTS,
     Cache,
+    CountKey,
     page_scope,
     range_key,
     range_tags,
@@ -113,8 +114,8 @@ class Reads:
 
         return answer_type.FromString(await self.ranged(key, tags, kind, load))
 
-    async def event_count(self, user_id: str, page_url: str) -> int:
-        return await self._counts.event_count(user_id, page_url)
+    async def event_counts(self, keys: Sequence[CountKey]) -> list[int]:
+        return await self._counts.event_counts(keys)
 
     async def overview(self, window: Window) -> pb.GetOverviewResponse:
         async def load() -> bytes:

@@ -72,10 +72,22 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
     async def GetEventCount(
         self, request: pb.GetEventCountRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetEventCountResponse:
-        user_id = validate.text("user_id", request.user_id, 256)
-        page_url = validate.text("page_url", request.page_url, 2048)
-        count = await self.reads.event_count(user_id, page_url)
+        user_id, page_url = validate.count_key(request)
+        [count] = await self.reads.event_counts([(user_id, page_url)])
         return pb.GetEventCountResponse(user_id=user_id, page_url=page_url, count=count)
+
+    @rpc
+    async def GetEventCounts(
+        self, request: pb.GetEventCountsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetEventCountsResponse:
+        keys = validate.count_keys(request.keys)
+        counts = await self.reads.event_counts(keys)
+        return pb.GetEventCountsResponse(
+            counts=[
+                pb.GetEventCountResponse(user_id=user_id, page_url=page_url, count=count)
+                for (user_id, page_url), count in zip(keys, counts, strict=True)
+            ]
+        )
 
     @rpc
     async def GetOverview(
@@ -105,7 +117,7 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
         window = validate.window(request.range, grain)
         validate.points(window, grain)
         page_url = (
-            validate.text("page_url", request.page_url, 2048)
+            validate.text("page_url", request.page_url, validate.MAX_PAGE_URL_LENGTH)
             if request.HasField("page_url")
             else None
         )
@@ -116,7 +128,7 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
     async def GetUserActivity(
         self, request: pb.GetUserActivityRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetUserActivityResponse:
-        user_id = validate.text("user_id", request.user_id, 256)
+        user_id = validate.text("user_id", request.user_id, validate.MAX_USER_ID_LENGTH)
         limit = validate.limit(request.limit)
         return await self.reads.user_activity(user_id, validate.window(request.range), limit)
 

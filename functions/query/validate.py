@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from functions.core.cache import CountKey
 from functions.core.errors import InvalidArgument
 from functions.core.spans import Grain, ceil, floor
 
@@ -16,6 +18,8 @@ MAX_RANGE = timedelta(days=366)
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
 MAX_POINTS = 50_000
+MAX_USER_ID_LENGTH = 256
+MAX_PAGE_URL_LENGTH = 2048
 # clicks live after the epoch; the far end leaves room for widening and default ranges
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
@@ -46,6 +50,20 @@ def text(field: str, value: str, max_length: int) -> str:
     if "\x00" in value:
         raise InvalidArgument(field, "must not contain NUL characters")
     return value
+
+
+def count_key(key: pb.GetEventCountRequest, field: str = "") -> CountKey:
+    """A (user, page) to count; `field` prefixes the names of its fields in errors."""
+    return (
+        text(f"{field}user_id", key.user_id, MAX_USER_ID_LENGTH),
+        text(f"{field}page_url", key.page_url, MAX_PAGE_URL_LENGTH),
+    )
+
+
+def count_keys(keys: Sequence[pb.GetEventCountRequest]) -> list[CountKey]:
+    if not 1 <= len(keys) <= MAX_LIMIT:
+        raise InvalidArgument("keys", f"must hold between 1 and {MAX_LIMIT} keys")
+    return [count_key(key, f"keys[{i}].") for i, key in enumerate(keys)]
 
 
 def _moment(field: str, value: Timestamp) -> datetime:

@@ -22,13 +22,13 @@ def test_an_older_count_never_overwrites_a_newer_one(redis_url: str) -> None:
     async def scenario() -> list[int | None]:
         cache = Cache(redis_url)
         try:
-            first = await cache.raise_count(key, 5, 60)
+            first = await cache.raise_counts({key: 5}, 60)
             assert await cache.committed([], {key: 7}, 60)
-            late_reader = await cache.raise_count(key, 5, 60)  # read before the commit
+            late_reader = await cache.raise_counts({key: 5}, 60)  # read before the commit
             stale_commit = await cache.committed([], {key: 6}, 60)  # published out of order
-            held = await cache.read_count(user, "/page")
+            held = await cache.read_counts([(user, "/page")])
             assert held is not None
-            return [first, late_reader, held.count(), int(stale_commit)]
+            return [first[key], late_reader[key], held[0].count(), int(stale_commit)]
         finally:
             await cache.close()
 
@@ -61,21 +61,24 @@ def test_a_commit_publishes_its_counts_and_deletes_its_tags(redis_url: str) -> N
 
 
 def test_a_users_map_answers_every_page_and_a_later_commit_wins(redis_url: str) -> None:
-    user = uuid.uuid4().hex
+    user, other, third = (uuid.uuid4().hex for _ in range(3))
 
     async def scenario() -> list[int | None]:
         cache = Cache(redis_url)
         try:
-            await cache.store_user_counts(user, {"/a": 2, "/b": 5}, 60_000)
+            await cache.store_user_counts({user: {"/a": 2, "/b": 5}, other: {}}, 60_000)
             assert await cache.committed([], {count_key(user, "/a"): 3}, 60)
             # a map read from an older snapshot, stored late: the first one stays
-            await cache.store_user_counts(user, {"/a": 1}, 60_000)
-            held = [await cache.read_count(user, page) for page in ("/a", "/b", "/never")]
-            return [h.count() if h is not None else -1 for h in held]
+            await cache.store_user_counts({user: {"/a": 1}, other: {"/x": 9}}, 60_000)
+            keys = [(user, "/a"), (user, "/b"), (user, "/never"), (other, "/x"), (third, "/a")]
+            held = await cache.read_counts(keys)
+            assert held is not None
+            return [h.count() for h in held]
         finally:
             await cache.close()
 
-    assert asyncio.run(scenario()) == [3, 5, 0]
+    # `other` was stored empty first (never seen: 0 everywhere); `third` has no map at all
+    assert asyncio.run(scenario()) == [3, 5, 0, 0, None]
 
 
 def test_a_wide_user_is_answered_only_by_its_own_count_keys(redis_url: str) -> None:
@@ -84,10 +87,11 @@ def test_a_wide_user_is_answered_only_by_its_own_count_keys(redis_url: str) -> N
     async def scenario() -> list[tuple[bool, int | None]]:
         cache = Cache(redis_url)
         try:
-            await cache.store_user_counts(user, None, 60_000)
+            await cache.store_user_counts({user: None}, 60_000)
             assert await cache.committed([], {count_key(user, "/a"): 4}, 60)
-            held = [await cache.read_count(user, page) for page in ("/a", "/b")]
-            return [(h.wide, h.count()) for h in held if h is not None]
+            held = await cache.read_counts([(user, "/a"), (user, "/b")])
+            assert held is not None
+            return [(h.wide, h.count()) for h in held]
         finally:
             await cache.close()
 

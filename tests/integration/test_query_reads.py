@@ -255,6 +255,17 @@ def test_concurrent_misses_read_the_database_once(query: QueryServer) -> None:
     [
         ("GetEventCount", pb.GetEventCountRequest(page_url="/"), "user_id"),
         ("GetEventCount", pb.GetEventCountRequest(user_id="u", page_url="x" * 2049), "page_url"),
+        ("GetEventCounts", pb.GetEventCountsRequest(), "keys"),
+        (
+            "GetEventCounts",
+            pb.GetEventCountsRequest(
+                keys=[
+                    pb.GetEventCountRequest(user_id="u", page_url="/"),
+                    pb.GetEventCountRequest(user_id="u"),
+                ]
+            ),
+            "keys[1].page_url",
+        ),
         ("GetTopPages", pb.GetTopPagesRequest(limit=1001), "limit"),
         ("GetTopPages", pb.GetTopPagesRequest(range=rng((SHORT[1], SHORT[0]))), "to"),
         (
@@ -383,3 +394,60 @@ def test_a_user_with_too_many_pages_is_read_a_page_at_a_time(
     assert query.metric("clickstream_query_db_reads_total", kind="count") == reads + 3
     assert [count("/wide/0"), count(f"/wide/{MAX_MAPPED_PAGES}")] == [2, 1]
     assert query.metric("clickstream_query_db_reads_total", kind="count") == reads + 3
+
+
+def test_a_batch_answers_every_key_in_order_with_one_read_per_kind(
+    stub: pb_grpc.AnalyticsServiceStub, query: QueryServer, database_url: str, redis_url: str
+) -> None:
+    user, never, wide = f"{RUN}-batch", f"{RUN}-batch-never", f"{RUN}-batch-wide"
+    store(database_url, redis_url, visits(user, ["/a", "/a", "/b"], "batch"))
+    pages = [f"/wide/{n}" for n in range(MAX_MAPPED_PAGES + 1)]
+    store(database_url, redis_url, visits(wide, [*pages, "/wide/1"], "batch-wide"))
+    keys = [
+        (user, "/a"),
+        (never, "/a"),
+        (user, "/c"),
+        (wide, "/wide/1"),
+        (wide, "/never"),
+        (never, "/b"),
+        (user, "/a"),
+    ]
+    expected = [
+        sql(
+            database_url,
+            "SELECT count(*) FROM click_events WHERE user_id = %s AND page_url = %s",
+            *key,
+        )[0][0]
+        for key in keys
+    ]
+    request = pb.GetEventCountsRequest(
+        keys=[pb.GetEventCountRequest(user_id=u, page_url=p) for u, p in keys]
+    )
+
+    def batch() -> list[tuple[str, str, int]]:
+        return [(a.user_id, a.page_url, a.count) for a in stub.GetEventCounts(request).counts]
+
+    reads = query.metric("clickstream_query_db_reads_total", kind="count")
+    assert batch() == [(*key, count) for key, count in zip(keys, expected, strict=True)]
+    assert expected == [2, 0, 0, 2, 0, 0, 2]
+    # the commits raised the keys they counted; then one read maps `user` and `never` and
+    # finds `wide` too wide, one reads wide's remaining page
+    assert query.metric("clickstream_query_db_reads_total", kind="count") == reads + 2
+    assert batch() == [(*key, count) for key, count in zip(keys, expected, strict=True)]
+    assert query.metric("clickstream_query_db_reads_total", kind="count") == reads + 2
+
+
+def test_a_batch_with_redis_down_reads_its_pages_at_once(
+    database_url: str, tmp_path: Path, stub: pb_grpc.AnalyticsServiceStub
+) -> None:
+    env = {"DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    keys = [(f"{RUN}-user-{n}", f"/{RUN}/page/{n % 3}") for n in range(6)] + [("nobody", "/")]
+    request = pb.GetEventCountsRequest(
+        keys=[pb.GetEventCountRequest(user_id=u, page_url=p) for u, p in keys]
+    )
+    with (
+        running_query(env, tmp_path / "query.log") as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        assert server.stub(channel).GetEventCounts(request) == stub.GetEventCounts(request)
+        assert server.metric("clickstream_query_db_reads_total", kind="count") == 1

@@ -15,6 +15,7 @@ class Bucket(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BUCKET_UNSPECIFIED: _ClassVar[Bucket]
     BUCKET_MINUTE: _ClassVar[Bucket]
     BUCKET_HOUR: _ClassVar[Bucket]
+
 BUCKET_UNSPECIFIED: Bucket
 BUCKET_MINUTE: Bucket
 BUCKET_HOUR: Bucket
@@ -24,7 +25,11 @@ class TimeRange(_message.Message):
     FROM_FIELD_NUMBER: _ClassVar[int]
     TO_FIELD_NUMBER: _ClassVar[int]
     to: _timestamp_pb2.Timestamp
-    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
+    def __init__(
+        self,
+        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
+        **kwargs,
+    ) -> None: ...
 
 class GetEventCountRequest(_message.Message):
     __slots__ = ("user_id", "page_url")
@@ -42,7 +47,28 @@ class GetEventCountResponse(_message.Message):
     user_id: str
     page_url: str
     count: int
-    def __init__(self, user_id: _Optional[str] = ..., page_url: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+    def __init__(
+        self,
+        user_id: _Optional[str] = ...,
+        page_url: _Optional[str] = ...,
+        count: _Optional[int] = ...,
+    ) -> None: ...
+
+class GetEventCountsRequest(_message.Message):
+    __slots__ = ("keys",)
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedCompositeFieldContainer[GetEventCountRequest]
+    def __init__(
+        self, keys: _Optional[_Iterable[_Union[GetEventCountRequest, _Mapping]]] = ...
+    ) -> None: ...
+
+class GetEventCountsResponse(_message.Message):
+    __slots__ = ("counts",)
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    counts: _containers.RepeatedCompositeFieldContainer[GetEventCountResponse]
+    def __init__(
+        self, counts: _Optional[_Iterable[_Union[GetEventCountResponse, _Mapping]]] = ...
+    ) -> None: ...
 
 class GetOverviewRequest(_message.Message):
     __slots__ = ("range",)
@@ -71,7 +97,15 @@ class GetOverviewResponse(_message.Message):
     distinct_users: int
     events_per_minute: float
     top_page: PageCount
-    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., total_events: _Optional[int] = ..., distinct_users: _Optional[int] = ..., events_per_minute: _Optional[float] = ..., top_page: _Optional[_Union[PageCount, _Mapping]] = ..., **kwargs) -> None: ...
+    def __init__(
+        self,
+        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
+        total_events: _Optional[int] = ...,
+        distinct_users: _Optional[int] = ...,
+        events_per_minute: _Optional[float] = ...,
+        top_page: _Optional[_Union[PageCount, _Mapping]] = ...,
+        **kwargs,
+    ) -> None: ...
 
 class GetTopPagesRequest(_message.Message):
     __slots__ = ("range", "limit")
@@ -79,7 +113,9 @@ class GetTopPagesRequest(_message.Message):
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     range: TimeRange
     limit: int
-    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(
+        self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ...
+    ) -> None: ...
 
 class GetEventTypesRequest(_message.Message):
     __slots__ = ("range", "limit")
@@ -87,7 +123,9 @@ class GetEventTypesRequest(_message.Message):
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     range: TimeRange
     limit: int
-    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(
+        self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ...
+    ) -> None: ...
 
 class EventTypeCount(_message.Message):
     __slots__ = ("event_type", "count")
@@ -104,7 +142,12 @@ class GetEventTypesResponse(_message.Message):
     TYPES_FIELD_NUMBER: _ClassVar[int]
     to: _timestamp_pb2.Timestamp
     types: _containers.RepeatedCompositeFieldContainer[EventTypeCount]
-    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., types: _Optional[_Iterable[_Union[EventTypeCount, _Mapping]]] = ..., **kwargs) -> None: ...
+    def __init__(
+        self,
+        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
+        types: _Optional[_Iterable[_Union[EventTypeCount, _Mapping]]] = ...,
+        **kwargs,
+    ) -> None: ...
 
 class GetTopPagesResponse(_message.Message):
     __slots__ = ("to", "pages")
@@ -113,7 +156,12 @@ class GetTopPagesResponse(_message.Message):
     PAGES_FIELD_NUMBER: _ClassVar[int]
     to: _timestamp_pb2.Timestamp
     pages: _containers.RepeatedCompositeFieldContainer[PageCount]
-    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ..., **kwargs) -> None: ...
+    def __init__(
+        self,
+        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
+        pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ...,
+        **kwargs,
+    ) -> None: ...
 
 class GetTimeSeriesRequest(_message.Message):
     __slots__ = ("range", "bucket", "page_url")
@@ -123,7 +171,12 @@ class GetTimeSeriesRequest(_message.Message):
     range: TimeRange
     bucket: Bucket
     page_url: str
-    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., bucket: _Optional[_Union[Bucket, str]] = ..., page_url: _Optional[str] = ...) -> None: ...
+    def __init__(
+        self,
+        range: _Optional[_Union[TimeRange, _Mapping]] = ...,
+        bucket: _Optional[_Union[Bucket, str]] = ...,
+        page_url: _Optional[str] = ...,
+    ) -> None: ...
 
 class TimeSeriesPoint(_message.Message):
     __slots__ = ("t", "count")
@@ -131,7 +184,11 @@ class TimeSeriesPoint(_message.Message):
     COUNT_FIELD_NUMBER: _ClassVar[int]
     t: _timestamp_pb2.Timestamp
     count: int
-    def __init__(self, t: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., count: _Optional[int] = ...) -> None: ...
+    def __init__(
+        self,
+        t: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
+        count: _Optional[int] = ...,
+    ) -> None: ...
 
 class GetTimeSeriesResponse(_message.Message):
     __slots__ = ("to", "bucket", "points")
@@ -142,7 +199,13 @@ class GetTimeSeriesResponse(_message.Message):
     to: _timestamp_pb2.Timestamp
     bucket: Bucket
     points: _containers.RepeatedCompositeFieldContainer[TimeSeriesPoint]
-    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket: _Optional[_Union[Bucket, str]] = ..., points: _Optional[_Iterable[_Union[TimeSeriesPoint, _Mapping]]] = ..., **kwargs) -> None: ...
+    def __init__(
+        self,
+        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
+        bucket: _Optional[_Union[Bucket, str]] = ...,
+        points: _Optional[_Iterable[_Union[TimeSeriesPoint, _Mapping]]] = ...,
+        **kwargs,
+    ) -> None: ...
 
 class GetUserActivityRequest(_message.Message):
     __slots__ = ("user_id", "range", "limit")
@@ -152,7 +215,12 @@ class GetUserActivityRequest(_message.Message):
     user_id: str
     range: TimeRange
     limit: int
-    def __init__(self, user_id: _Optional[str] = ..., range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(
+        self,
+        user_id: _Optional[str] = ...,
+        range: _Optional[_Union[TimeRange, _Mapping]] = ...,
+        limit: _Optional[int] = ...,
+    ) -> None: ...
 
 class GetUserActivityResponse(_message.Message):
     __slots__ = ("user_id", "total", "pages", "to")
@@ -165,7 +233,14 @@ class GetUserActivityResponse(_message.Message):
     total: int
     pages: _containers.RepeatedCompositeFieldContainer[PageCount]
     to: _timestamp_pb2.Timestamp
-    def __init__(self, user_id: _Optional[str] = ..., total: _Optional[int] = ..., pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
+    def __init__(
+        self,
+        user_id: _Optional[str] = ...,
+        total: _Optional[int] = ...,
+        pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ...,
+        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
+        **kwargs,
+    ) -> None: ...
 
 class ListDeadLettersRequest(_message.Message):
     __slots__ = ("limit", "cursor")
@@ -176,7 +251,15 @@ class ListDeadLettersRequest(_message.Message):
     def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class DeadLetter(_message.Message):
-    __slots__ = ("id", "event_id", "event_json", "knativeerrordest", "knativeerrorcode", "knativeerrordata", "received_at")
+    __slots__ = (
+        "id",
+        "event_id",
+        "event_json",
+        "knativeerrordest",
+        "knativeerrorcode",
+        "knativeerrordata",
+        "received_at",
+    )
     ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -191,7 +274,16 @@ class DeadLetter(_message.Message):
     knativeerrorcode: str
     knativeerrordata: str
     received_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., event_id: _Optional[str] = ..., event_json: _Optional[str] = ..., knativeerrordest: _Optional[str] = ..., knativeerrorcode: _Optional[str] = ..., knativeerrordata: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(
+        self,
+        id: _Optional[int] = ...,
+        event_id: _Optional[str] = ...,
+        event_json: _Optional[str] = ...,
+        knativeerrordest: _Optional[str] = ...,
+        knativeerrorcode: _Optional[str] = ...,
+        knativeerrordata: _Optional[str] = ...,
+        received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
+    ) -> None: ...
 
 class ListDeadLettersResponse(_message.Message):
     __slots__ = ("items", "next_cursor")
@@ -199,4 +291,8 @@ class ListDeadLettersResponse(_message.Message):
     NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[DeadLetter]
     next_cursor: str
-    def __init__(self, items: _Optional[_Iterable[_Union[DeadLetter, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+    def __init__(
+        self,
+        items: _Optional[_Iterable[_Union[DeadLetter, _Mapping]]] = ...,
+        next_cursor: _Optional[str] = ...,
+    ) -> None: ...

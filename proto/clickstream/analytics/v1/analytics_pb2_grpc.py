@@ -44,6 +44,11 @@ class AnalyticsServiceStub:
                 request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountRequest.SerializeToString,
                 response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountResponse.FromString,
                 _registered_method=True)
+        self.GetEventCounts = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/GetEventCounts',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountsRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountsResponse.FromString,
+                _registered_method=True)
         self.GetOverview = channel.unary_unary(
                 '/clickstream.analytics.v1.AnalyticsService/GetOverview',
                 request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetOverviewRequest.SerializeToString,
@@ -86,6 +91,15 @@ class AnalyticsServiceServicer:
 
     def GetEventCount(self, request, context):
         """All-time count of one user's events on one page (the original service's API).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEventCounts(self, request, context):
+        """Many GetEventCount reads in one call, answered in the order asked: what a gateway sends
+        for the count reads that reach it together. One invalid key fails the whole call
+        (INVALID_ARGUMENT naming it, e.g. `keys[3].user_id`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -140,6 +154,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetEventCount,
                     request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountRequest.FromString,
                     response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountResponse.SerializeToString,
+            ),
+            'GetEventCounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEventCounts,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountsRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountsResponse.SerializeToString,
             ),
             'GetOverview': grpc.unary_unary_rpc_method_handler(
                     servicer.GetOverview,
@@ -204,6 +223,33 @@ class AnalyticsService:
             '/clickstream.analytics.v1.AnalyticsService/GetEventCount',
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountRequest.SerializeToString,
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEventCounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/GetEventCounts',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountsRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetEventCountsResponse.FromString,
             options,
             channel_credentials,
             insecure,
