@@ -26,20 +26,25 @@ COUNTS_CHANNEL = f"{PREFIX}counts"
 # A count only grows (events are never deleted), so the highest committed value seen is the
 # current one: keeping the maximum makes a slow reader's older value unable to overwrite a
 # newer one, whichever order writers and readers reach Redis in.
-# KEYS: count keys; ARGV: ttl, channel ("" = none), message, then one count per key.
-# Returns the count each key holds afterwards.
+# KEYS: count keys, then stale tags to delete; ARGV: ttl, channel ("" = none), message, then
+# one count per count key. Returns the count each count key holds afterwards.
 _RAISE_COUNTS = """
+local counted = #ARGV - 3
 local held = {}
-for i, key in ipairs(KEYS) do
+for i = 1, counted do
   local new = tonumber(ARGV[i + 3])
-  local current = tonumber(redis.call('GET', key))
+  local current = tonumber(redis.call('GET', KEYS[i]))
   if current == nil or current < new then
-    redis.call('SET', key, ARGV[i + 3], 'EX', ARGV[1])
+    redis.call('SET', KEYS[i], ARGV[i + 3], 'EX', ARGV[1])
     current = new
   else
-    redis.call('EXPIRE', key, ARGV[1])
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
   end
   held[i] = current
+end
+-- in slices: unpack() is bounded by Lua's stack
+for first = counted + 1, #KEYS, 1000 do
+  redis.call('UNLINK', unpack(KEYS, first, math.min(first + 999, #KEYS)))
 end
 if ARGV[2] ~= '' then
   redis.call('PUBLISH', ARGV[2], ARGV[3])
@@ -329,17 +334,13 @@ class Cache:
         `counts` to their new values and publish them to the gateways. False when Redis
         could not be reached (entries then expire by TTL)."""
         stale = list(tags)
+        if not stale and not counts:
+            return True
+        channel, message = (COUNTS_CHANNEL, _encode(counts)) if counts else ("", b"")
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                if stale:
-                    pipe.unlink(*stale)
-                if counts:
-                    await self._raise_counts(
-                        keys=list(counts),
-                        args=[ttl_s, COUNTS_CHANNEL, _encode(counts), *counts.values()],
-                        client=pipe,
-                    )
-                await pipe.execute()
+            await self._raise_counts(
+                keys=[*counts, *stale], args=[ttl_s, channel, message, *counts.values()]
+            )
         except (RedisError, OSError) as error:
             log.warning("cache invalidation failed: %s", error)
             return False
