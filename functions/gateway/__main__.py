@@ -18,7 +18,7 @@ from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.telemetry import init_metrics
 from functions.gateway.client import QueryClient
-from functions.gateway.hot_counts import HotCounts
+from functions.gateway.count_reads import CountReads
 from functions.gateway.local_counts import LocalCounts, follow
 
 READY_TIMEOUT_S = 1.0
@@ -58,7 +58,7 @@ def build_app(settings: Settings) -> Starlette:
         "gateway",
         lifespan,
         probe_routes(readiness),
-        front=[HotCounts],
+        front=[CountReads],
     )
     if settings.cors_origins:
         # the dashboard served from another origin (e.g. its dev server)

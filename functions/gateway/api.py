@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from clickstream.analytics.v1 import analytics_pb2 as pb
 from starlette.requests import Request
 
 from functions.core.cache import count_key
@@ -27,21 +28,33 @@ class Route:
     cache_control: str = "private, max-age=5"
 
 
+def held_count(counts: LocalCounts | None, user_id: str, page_url: str) -> int | None:
+    """The count of (`user_id`, `page_url`), if the gateway's own copy holds it."""
+    held = None if counts is None else counts.get(count_key(user_id, page_url))
+    if held is not None:
+        LOOKUPS["hit"] += 1
+    return held
+
+
+async def fetch_count(
+    counts: LocalCounts | None, client: QueryClient, call: pb.GetEventCountRequest
+) -> int:
+    """The count of `call`'s (user, page) from `query`, kept in the copy while it is live."""
+    if counts is None or not counts.live:
+        LOOKUPS["bypass"] += 1
+        return await client.event_count(call)
+    LOOKUPS["miss"] += 1
+    return await counts.fetch(
+        count_key(call.user_id, call.page_url), lambda: client.event_count(call)
+    )
+
+
 async def _event_count(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = routes.event_count_request(request.query_params, await request.body())
     counts: LocalCounts | None = request.app.state.counts
-    if counts is None or not counts.live:
-        LOOKUPS["bypass"] += 1
-        count = await client.event_count(call)
-    else:
-        key = count_key(call.user_id, call.page_url)
-        held = counts.get(key)
-        if held is not None:
-            LOOKUPS["hit"] += 1
-            count = held
-        else:
-            LOOKUPS["miss"] += 1
-            count = await counts.fetch(key, lambda: client.event_count(call))
+    count = held_count(counts, call.user_id, call.page_url)
+    if count is None:
+        count = await fetch_count(counts, client, call)
     return routes.count_json(call.user_id, call.page_url, count)
 
 

@@ -1,0 +1,61 @@
+"""The gateway's JSON answers, and the one mapping of every error to its HTTP answer."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+import msgspec
+from starlette.responses import Response
+
+from functions.core.errors import DependencyUnavailable, InvalidArgument
+from functions.gateway.errors import MethodNotAllowed, RouteNotFound, Unauthorized
+
+log = logging.getLogger("clickstream.gateway")
+_encode = msgspec.json.Encoder().encode
+# gRPC status -> HTTP status, per DESIGN.md ("REST")
+_HTTP_STATUS = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 503,
+}
+
+
+def json_response(body: object, status: int = 200, cache_control: str = "no-store") -> Response:
+    return Response(
+        _encode(body),
+        status_code=status,
+        media_type="application/json",
+        headers={"Cache-Control": cache_control},
+    )
+
+
+def _error(
+    status: int, code: str, message: str, field: str | None = None, **headers: str
+) -> Response:
+    response = json_response({"error": {"code": code, "message": message, "field": field}}, status)
+    response.headers.update(headers)
+    return response
+
+
+def error_response(error: Exception, request: str) -> Response:
+    """What `request` (e.g. "GET /api/v1/overview", for the log) answers after `error`."""
+    if isinstance(error, InvalidArgument):
+        return _error(400, "INVALID_ARGUMENT", error.message, error.field)
+    if isinstance(error, Unauthorized):
+        return _error(401, "UNAUTHENTICATED", str(error), None, **{"WWW-Authenticate": "Bearer"})
+    if isinstance(error, RouteNotFound):
+        return _error(404, "NOT_FOUND", str(error))
+    if isinstance(error, MethodNotAllowed):
+        return _error(405, "METHOD_NOT_ALLOWED", str(error), None, Allow=", ".join(error.allowed))
+    if isinstance(error, DependencyUnavailable):
+        return _error(503, "UNAVAILABLE", str(error), None, **{"Retry-After": "1"})
+    if isinstance(error, grpc.aio.AioRpcError):
+        field = dict(error.trailing_metadata() or ()).get("field")
+        status = _HTTP_STATUS.get(error.code(), 502)
+        if status >= 500:
+            log.warning("query answered %s: %s", error.code().name, error.details())
+        return _error(status, error.code().name, error.details() or "", field)
+    log.error("%s failed", request, exc_info=error)
+    return _error(500, "INTERNAL", "internal error")

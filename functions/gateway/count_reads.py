@@ -1,0 +1,77 @@
+"""ASGI middleware answering `GET /analytics/events?user_id=…&page_url=…` before
+functions-framework's layers, where a count read would spend most of its time (profiled
+under `wrk`: Starlette and functions-framework took a third of the gateway's CPU on reads
+it had to fetch from `query`, more on those it held).
+
+A held count is answered at once; any other is fetched from `query` (batched with the reads
+under way, `count_batches.py`) and kept, exactly as the `gateway` function does, errors
+answered by the same `answers.error_response`. Anything else (a body, a missing or wrong
+token, a missing parameter, another path or method) goes on to the `gateway` function
+unchanged, which validates and answers errors as for every route."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import msgspec
+from clickstream.analytics.v1 import analytics_pb2 as pb
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from functions.core.asgi import send_answer
+from functions.core.cache import CountKey
+from functions.gateway import api, routes
+from functions.gateway.answers import error_response
+
+_encode = msgspec.json.Encoder().encode
+_PATH = api.EVENT_COUNT.template
+_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"cache-control", api.EVENT_COUNT.cache_control.encode()),
+]
+
+
+class CountReads:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _count_read(scope) if scope["type"] == "http" else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        # the route names itself for the shared HTTP metrics middleware around this one
+        scope.setdefault("state", {})["route"] = _PATH
+        state = scope["app"].state
+        user_id, page_url = key
+        count = api.held_count(state.counts, user_id, page_url)
+        if count is None:
+            call = pb.GetEventCountRequest(user_id=user_id, page_url=page_url)
+            try:
+                count = await api.fetch_count(state.counts, state.query, call)
+            except Exception as error:
+                await error_response(error, f"GET {_PATH}")(scope, receive, send)
+                return
+        answer = _encode(routes.count_json(user_id, page_url, count))
+        await send_answer(send, 200, answer, _HEADERS)
+
+
+def _count_read(scope: Scope) -> CountKey | None:
+    """The (user, page) this request reads, if it is a plain, authorized query-string read."""
+    if scope["path"] != _PATH or scope["method"] != "GET":
+        return None
+    authorization = ""
+    for name, value in scope["headers"]:
+        # parameters may come in a JSON body (the original contract): the function reads it
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return None
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+    tokens = scope["app"].state.read_tokens
+    if tokens and not api.bearer_matches(tokens, authorization):
+        return None
+    # as Starlette parses it: the last of repeated parameters wins
+    params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+    user_id, page_url = params.get("user_id"), params.get("page_url")
+    if not user_id or not page_url:
+        return None
+    return user_id, page_url
