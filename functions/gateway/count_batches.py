@@ -66,18 +66,22 @@ class CountBatches:
                 pb.GetEventCountsRequest(keys=[request for request, _ in batch]),
                 timeout=self._deadline_s,
             )
+            counts = [int(counted.count) for counted in answer.counts]
+            if len(counts) != len(batch):
+                raise RuntimeError(f"query answered {len(counts)} counts for {len(batch)} keys")
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
                 _fail(batch, error)
                 return
             # one bad key fails the whole call: each asks alone, so only it gets the error
             await asyncio.gather(*(self._send_one(waiting) for waiting in batch))
+            return
         except Exception as error:
             _fail(batch, error)
-        else:
-            for (_, future), counted in zip(batch, answer.counts, strict=True):
-                if not future.done():  # its HTTP request may have gone
-                    future.set_result(int(counted.count))
+            return
+        for (_, future), count in zip(batch, counts, strict=True):
+            if not future.done():  # its HTTP request may have gone
+                future.set_result(count)
 
     async def _send_one(self, waiting: Waiting) -> None:
         request, future = waiting
