@@ -2,9 +2,9 @@
 earlier calls are under way leaves as one GetEventCounts call.
 
 A gRPC call costs `query` several times what reading one more key in it does (profiled:
-two thirds of a miss was grpc.aio's own work), so under load most of it is shared; when idle,
-a read leaves at once, alone, as GetEventCount. Like group commit on the write side: nothing
-waits for a timer, only for a free call.
+three fifths of a miss was grpc.aio's own work and its poller thread), so under load most
+of it is shared; when idle, a read leaves at once, alone, as GetEventCount. Like group
+commit on the write side: nothing waits for a timer, only for a free call.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import grpc
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
 
-# calls under way at once (measured: 1, 2, 4, 8 in flight gave ~1,170, ~1,380, ~1,720-1,990,
-# ~1,600-1,800 never-seen reads/s through the gateway under `wrk -c32`)
+# calls under way at once (never-seen reads/s through the gateway under `wrk -c32`: 1, 2, 4, 8
+# in flight gave ~1,170, ~1,380, ~1,720-1,990, ~1,600-1,800; once `count_reads.py` answered
+# fetched reads too, 3, 4, 6, 8 gave ~1,950-2,100, ~2,110-2,450, ~1,920-2,080, ~1,960-2,170)
 MAX_CALLS = 4
 # keys per call; `query` takes up to 1,000
 MAX_KEYS = 256
