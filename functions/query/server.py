@@ -142,7 +142,7 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
 
 async def serve(settings: Settings) -> None:
     meter = init_metrics("query", settings.metrics_port)
-    pool = await open_pool(settings.database_url, settings.db_pool_max)
+    pool = await open_pool(settings.database_url, settings.db_pool_max, plan_each_execution=True)
     cache = Cache(settings.redis_url)
     duration = meter.create_histogram(
         "clickstream.query.duration", unit="s", description="AnalyticsService call duration"
