@@ -108,5 +108,17 @@ async def wait_http(url: str, timeout_s: float = 30.0, containing: str = "") -> 
     return False
 
 
+async def metric_sum(metrics_url: str, metric: str, label: str) -> float | None:
+    """The sum of `metric`'s series carrying `label` (e.g. kind="count"); None if absent."""
+    async with aiohttp.ClientSession() as client, client.get(metrics_url) as answer:
+        text = await answer.text()
+    values = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(metric + "{") and label in line
+    ]
+    return sum(values) if values else None
+
+
 def say(message: str) -> None:
     console.print(message)

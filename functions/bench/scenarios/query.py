@@ -18,7 +18,7 @@ from functions.bench import ceilings, wrk
 from functions.bench.http import ingest_events, rest_get, session
 from functions.bench.loadgen import ClosedModel, OpenModel, Request, Tally, run
 from functions.bench.results import figure
-from functions.bench.scenarios.common import Context, load, say
+from functions.bench.scenarios.common import Context, load, metric_sum, say
 from functions.bench.scenarios.serving import CEILING as HTTP_CEILING
 from functions.bench.scenarios.serving import WRK_CEILING
 from functions.bench.workload import EventStream, Mix, page_url, user_id
@@ -31,22 +31,10 @@ READS_METRIC = "clickstream_gateway_cache_lookups_total"  # every count read, by
 DB_READS_METRIC = "clickstream_query_db_reads_total"  # by kind
 
 
-async def _sum(metrics_url: str, metric: str, label: str) -> float | None:
-    """The sum of `metric`'s series carrying `label` (e.g. kind="count"); None if absent."""
-    async with aiohttp.ClientSession() as client, client.get(metrics_url) as answer:
-        text = await answer.text()
-    values = [
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith(metric + "{") and label in line
-    ]
-    return sum(values) if values else None
-
-
 async def reads_and_db_reads(gateway_metrics: str, query_metrics: str) -> tuple[float, float]:
     """(count reads the gateway answered, those of them that reached PostgreSQL) so far."""
-    reads = await _sum(gateway_metrics, READS_METRIC, "result=")
-    db_reads = await _sum(query_metrics, DB_READS_METRIC, 'kind="count"')
+    reads = await metric_sum(gateway_metrics, READS_METRIC, "result=")
+    db_reads = await metric_sum(query_metrics, DB_READS_METRIC, 'kind="count"')
     return reads or 0.0, db_reads or 0.0
 
 
