@@ -57,9 +57,17 @@ def cycling(paths: list[str]) -> str:
     )
 
 
-def never_seen(prefix: str) -> str:
+def never_seen(prefix: str, mean_pause_ms: float = 0.0) -> str:
     """A wrk Lua script reading the count of a new user on every request (each wrk thread
-    has its own Lua state, hence a random tag per thread)."""
+    has its own Lua state, hence a random tag per thread). With `mean_pause_ms`, each
+    connection waits an exponentially distributed pause of that mean after every answer:
+    arrivals then come about as an open model's would, at a rate set by the pause, without a
+    Python client's CPU on the machine under measurement."""
+    pause = (
+        f"delay = function()\n  return -math.log(1 - math.random()) * {mean_pause_ms:.3f}\nend\n"
+        if mean_pause_ms > 0
+        else ""
+    )
     return (
         "math.randomseed(os.time() + math.floor(os.clock() * 1e6))\n"
         "local tag = math.random(1, 1e9)\n"
@@ -68,7 +76,7 @@ def never_seen(prefix: str) -> str:
         "  n = n + 1\n"
         f'  return wrk.format("GET", "/analytics/events?user_id={prefix}-" .. tag .. "-" .. n'
         ' .. "&page_url=/new")\n'
-        "end\n"
+        "end\n" + pause
     )
 
 
