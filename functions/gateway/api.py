@@ -28,33 +28,33 @@ class Route:
     cache_control: str = "private, max-age=5"
 
 
-def held_count(counts: LocalCounts | None, user_id: str, page_url: str) -> int | None:
-    """The count of (`user_id`, `page_url`), if the gateway's own copy holds it."""
-    held = None if counts is None else counts.get(count_key(user_id, page_url))
+def held_count(counts: LocalCounts | None, key: str) -> int | None:
+    """The count under `key` (`count_key`), if the gateway's own copy holds it."""
+    held = None if counts is None else counts.get(key)
     if held is not None:
         LOOKUPS["hit"] += 1
     return held
 
 
 async def fetch_count(
-    counts: LocalCounts | None, client: QueryClient, call: pb.GetEventCountRequest
+    counts: LocalCounts | None, client: QueryClient, call: pb.GetEventCountRequest, key: str
 ) -> int:
-    """The count of `call`'s (user, page) from `query`, kept in the copy while it is live."""
+    """The count of `call`'s (user, page) from `query`, kept in the copy under `key` (its
+    `count_key`) while the copy is live."""
     if counts is None or not counts.live:
         LOOKUPS["bypass"] += 1
         return await client.event_count(call)
     LOOKUPS["miss"] += 1
-    return await counts.fetch(
-        count_key(call.user_id, call.page_url), lambda: client.event_count(call)
-    )
+    return await counts.fetch(key, lambda: client.event_count(call))
 
 
 async def _event_count(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = routes.event_count_request(request.query_params, await request.body())
     counts: LocalCounts | None = request.app.state.counts
-    count = held_count(counts, call.user_id, call.page_url)
+    key = count_key(call.user_id, call.page_url)
+    count = held_count(counts, key)
     if count is None:
-        count = await fetch_count(counts, client, call)
+        count = await fetch_count(counts, client, call, key)
     return routes.count_json(call.user_id, call.page_url, count)
 
 

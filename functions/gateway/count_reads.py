@@ -18,7 +18,7 @@ from clickstream.analytics.v1 import analytics_pb2 as pb
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from functions.core.asgi import send_answer
-from functions.core.cache import CountKey
+from functions.core.cache import CountKey, count_key
 from functions.gateway import api, routes
 from functions.gateway.answers import error_response
 
@@ -35,19 +35,20 @@ class CountReads:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _count_read(scope) if scope["type"] == "http" else None
-        if key is None:
+        read = _count_read(scope) if scope["type"] == "http" else None
+        if read is None:
             await self.app(scope, receive, send)
             return
         # the route names itself for the shared HTTP metrics middleware around this one
         scope.setdefault("state", {})["route"] = _PATH
         state = scope["app"].state
-        user_id, page_url = key
-        count = api.held_count(state.counts, user_id, page_url)
+        user_id, page_url = read
+        key = count_key(user_id, page_url)
+        count = api.held_count(state.counts, key)
         if count is None:
             call = pb.GetEventCountRequest(user_id=user_id, page_url=page_url)
             try:
-                count = await api.fetch_count(state.counts, state.query, call)
+                count = await api.fetch_count(state.counts, state.query, call, key)
             except Exception as error:
                 await error_response(error, f"GET {_PATH}")(scope, receive, send)
                 return
