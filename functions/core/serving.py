@@ -3,12 +3,13 @@ lifespan and uvicorn."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import uvicorn
 from functions_framework import aio
@@ -46,12 +47,7 @@ class HttpMetrics:
 
     def __init__(self, app: ASGIApp, meter: metrics.Meter | None = None) -> None:
         self.app = app
-        meter = meter or metrics.get_meter("clickstream.http")
-        self._duration = meter.create_histogram(
-            "clickstream.http.server.request.duration",
-            unit="s",
-            description="HTTP request duration by route template, method and status class",
-        )
+        self._duration = request_duration(meter)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,6 +74,17 @@ class HttpMetrics:
                     "status_class": f"{status // 100}xx",
                 },
             )
+
+
+def request_duration(meter: metrics.Meter | None = None) -> metrics.Histogram:
+    """The instrument `HttpMetrics` records into; a meter hands the same one to every caller,
+    so a request answered below ASGI lands in the same series."""
+    meter = meter or metrics.get_meter("clickstream.http")
+    return meter.create_histogram(
+        "clickstream.http.server.request.duration",
+        unit="s",
+        description="HTTP request duration by route template, method and status class",
+    )
 
 
 def route_template(scope: Scope) -> str:
@@ -137,8 +144,13 @@ def function_app(
     return app
 
 
-def serve(app: Callable[..., Awaitable[None]] | Starlette, port: int) -> None:
-    """Run under uvicorn; SIGTERM drains in-flight requests, then the lifespan closes."""
+def serve(
+    app: Callable[..., Awaitable[None]] | Starlette,
+    port: int,
+    http: type[asyncio.Protocol] | Literal["auto"] = "auto",
+) -> None:
+    """Run under uvicorn (with `http` as its HTTP protocol when given); SIGTERM drains
+    in-flight requests, then the lifespan closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     freeze_startup_objects()
     uvicorn.run(
@@ -149,4 +161,5 @@ def serve(app: Callable[..., Awaitable[None]] | Starlette, port: int) -> None:
         log_level="warning",
         timeout_graceful_shutdown=20,
         lifespan="on",
+        http=http,
     )

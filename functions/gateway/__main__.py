@@ -18,6 +18,7 @@ from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.telemetry import init_metrics
 from functions.gateway.client import QueryClient
+from functions.gateway.count_protocol import count_protocol
 from functions.gateway.count_reads import CountReads
 from functions.gateway.local_counts import LocalCounts, follow
 
@@ -75,7 +76,8 @@ def build_app(settings: Settings) -> Starlette:
 @fails_fast
 def main() -> None:
     settings = load_settings("gateway")
-    serve(build_app(settings), settings.port)
+    app = build_app(settings)
+    serve(app, settings.port, http=count_protocol(app))
 
 
 if __name__ == "__main__":

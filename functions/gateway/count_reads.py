@@ -11,6 +11,8 @@ unchanged, which validates and answers errors as for every route."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -22,6 +24,7 @@ from functions.core.cache import CountKey, count_key
 from functions.gateway import api, routes
 from functions.gateway.answers import error_response
 
+Header = tuple[bytes, bytes]
 _encode = msgspec.json.Encoder().encode
 _PATH = api.EVENT_COUNT.template
 _HEADERS = [
@@ -60,18 +63,29 @@ def _count_read(scope: Scope) -> CountKey | None:
     """The (user, page) this request reads, if it is a plain, authorized query-string read."""
     if scope["path"] != _PATH or scope["method"] != "GET":
         return None
+    if not bodiless_and_authorized(scope["headers"], scope["app"].state.read_tokens):
+        return None
+    return query_read(scope["query_string"])
+
+
+def bodiless_and_authorized(headers: Iterable[Header], tokens: frozenset[str]) -> bool:
+    """Whether a request with `headers` has no body and, when read tokens are configured,
+    carries one."""
     authorization = ""
-    for name, value in scope["headers"]:
+    for name, value in headers:
         # parameters may come in a JSON body (the original contract): the function reads it
         if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
-            return None
+            return False
         if name == b"authorization":
             authorization = value.decode("latin-1")
-    tokens = scope["app"].state.read_tokens
-    if tokens and not api.bearer_matches(tokens, authorization):
-        return None
+    return not tokens or api.bearer_matches(tokens, authorization)
+
+
+@functools.lru_cache(maxsize=4096)
+def query_read(query_string: bytes) -> CountKey | None:
+    """The (user, page) a count read's query string names, if it names both."""
     # as Starlette parses it: the last of repeated parameters wins
-    params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+    params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
     user_id, page_url = params.get("user_id"), params.get("page_url")
     if not user_id or not page_url:
         return None

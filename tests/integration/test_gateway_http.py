@@ -104,6 +104,108 @@ def test_a_count_the_gateway_holds_is_answered_by_the_same_rules(
     assert missing.json()["error"]["field"] == "page_url"
 
 
+def held_read(gateway: httpx.Client, metrics_port: int, user: str) -> str:
+    """The request line + headers of a read of `user` on `/held`, once the gateway holds it."""
+    params = {"user_id": user, "page_url": "/held"}
+
+    def held() -> bool:
+        hits = lookups(metrics_port, "hit")
+        gateway.get("/analytics/events", params=params, headers=AUTH)
+        return lookups(metrics_port, "hit") == hits + 1
+
+    eventually(held, f"the gateway never held {user}'s count", timeout_s=10)
+    return (
+        f"GET /analytics/events?user_id={user}&page_url=/held HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+    )
+
+
+def exchange(
+    gateway: httpx.Client, raw: str, answers: int
+) -> list[tuple[str, dict[str, str], bytes]]:
+    """Send `raw` on one new connection and read `answers` responses off it, in the order they
+    came: (status line, headers, body)."""
+    with socket.create_connection(
+        (gateway.base_url.host, gateway.base_url.port), timeout=10
+    ) as sock:
+        sock.sendall(raw.encode())
+        received, parsed = b"", list[tuple[str, dict[str, str], bytes]]()
+        while len(parsed) < answers:
+            head_end = received.find(b"\r\n\r\n")
+            if head_end >= 0:
+                status, *lines = received[:head_end].decode().split("\r\n")
+                headers = dict(line.split(": ", 1) for line in lines)
+                end = head_end + 4 + int(headers["content-length"])
+                if len(received) >= end:
+                    parsed.append((status, headers, received[head_end + 4 : end]))
+                    received = received[end:]
+                    continue
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed after {len(parsed)} answers"
+            received += chunk
+        assert received == b""
+        return parsed
+
+
+def test_a_held_count_on_the_wire(gateway: httpx.Client, metrics_port: int) -> None:
+    request = held_read(gateway, metrics_port, "wire-user")
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    labels = {"route": "/analytics/events", "method": "GET", "status_class": "2xx"}
+    name = "clickstream_http_server_request_duration_seconds_count"
+    timed, hits = metric(url, name, **labels), lookups(metrics_port, "hit")
+    [(status, headers, body)] = exchange(gateway, request + "\r\n", 1)
+    assert status == "HTTP/1.1 200 OK"
+    assert list(headers) == ["date", "server", "content-type", "cache-control", "content-length"]
+    assert headers["content-type"] == "application/json"
+    assert headers["cache-control"] == "private, max-age=5"
+    assert body == b'{"user_id":"wire-user","page_url":"/held","count":0}'
+    assert (metric(url, name, **labels), lookups(metrics_port, "hit")) == (timed + 1, hits + 1)
+
+
+def test_pipelined_reads_are_answered_in_order(gateway: httpx.Client, metrics_port: int) -> None:
+    held = held_read(gateway, metrics_port, "piped-user") + "\r\n"
+    # a count the gateway must fetch from `query` first, then one it holds, then a probe
+    fetched = held.replace("piped-user", "piped-new-user")
+    probe = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    answers = exchange(gateway, fetched + held + probe, 3)
+    assert [status for status, _, _ in answers] == ["HTTP/1.1 200 OK"] * 3
+    assert [body for _, _, body in answers] == [
+        b'{"user_id":"piped-new-user","page_url":"/held","count":0}',
+        b'{"user_id":"piped-user","page_url":"/held","count":0}',
+        b'{"status":"ok"}',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "header"), [("HTTP/1.1", "Connection: close\r\n"), ("HTTP/1.0", "")]
+)
+def test_a_held_read_closing_its_connection(
+    gateway: httpx.Client, metrics_port: int, version: str, header: str
+) -> None:
+    request = held_read(gateway, metrics_port, "closing-user").replace("HTTP/1.1", version)
+    with socket.create_connection(
+        (gateway.base_url.host, gateway.base_url.port), timeout=10
+    ) as sock:
+        sock.sendall(f"{request}{header}\r\n".encode())
+        received = b""
+        while chunk := sock.recv(65536):  # until the gateway closes the connection
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nconnection: close" in head
+    assert body == b'{"user_id":"closing-user","page_url":"/held","count":0}'
+
+
+def test_a_held_read_from_the_dashboard_origin_gets_cors_headers(
+    gateway: httpx.Client, metrics_port: int
+) -> None:
+    held_read(gateway, metrics_port, "cors-user")
+    params = {"user_id": "cors-user", "page_url": "/held"}
+    answer = gateway.get("/analytics/events", params=params, headers={**AUTH, "Origin": ORIGIN})
+    assert answer.json()["count"] == 0
+    assert answer.headers["access-control-allow-origin"] == ORIGIN
+
+
 def test_open_routes_need_no_token(gateway: httpx.Client) -> None:
     assert gateway.get("/openapi.json").json()["openapi"] == "3.1.0"
     assert gateway.get("/healthz").status_code == 200
