@@ -3,8 +3,9 @@ the connection itself, as soon as its headers are parsed, without an ASGI scope,
 middleware chain or `send` messages.
 
 Everything else, and every read this cannot answer at once (not held, a body, no valid
-token, an `Origin` to answer CORS for, a request pipelined behind one still being served),
-goes on to uvicorn's own handling and the ASGI app unchanged. A held answer is byte for byte
+token, an `Origin` to answer CORS for, a request pipelined behind one still being served,
+a client not reading its answers), goes on to uvicorn's own handling and the ASGI app
+unchanged. A held answer is byte for byte
 what `CountReads` sends (same body, headers and uvicorn's default `date`/`server`), is
 counted as a hit, and its duration lands in the shared HTTP metric under the same labels.
 
@@ -81,6 +82,8 @@ def count_protocol(app: Starlette) -> type[HttpToolsProtocol]:
             counts = app.state.counts
             if counts is None or self.pipeline or self.expect_100_continue:
                 return None
+            if self.flow.write_paused:
+                return None  # uvicorn's cycle waits for the client to read before answering
             if self.parser.should_upgrade():
                 return None
             if self.cycle is not None and not self.cycle.response_complete:
