@@ -27,7 +27,8 @@ from functions.gateway.answers import error_response
 Header = tuple[bytes, bytes]
 _encode = msgspec.json.Encoder().encode
 _PATH = api.EVENT_COUNT.template
-_HEADERS = [
+# a count answer's headers (the protocol's held answers send them too)
+HEADERS = [
     (b"content-type", b"application/json"),
     (b"cache-control", api.EVENT_COUNT.cache_control.encode()),
 ]
@@ -56,7 +57,7 @@ class CountReads:
                 await error_response(error, f"GET {_PATH}")(scope, receive, send)
                 return
         answer = _encode(routes.count_json(user_id, page_url, count))
-        await send_answer(send, 200, answer, _HEADERS)
+        await send_answer(send, 200, answer, HEADERS)
 
 
 def _count_read(scope: Scope) -> CountKey | None:
