@@ -63,8 +63,9 @@ class Context:
 
     def sustainable(self, wanted: float) -> float:
         """`wanted` events/s, or 80% of the measured pipeline rate when that is lower:
-        a steady load the pipeline cannot drain would only measure its backlog."""
-        if self.pipeline_rate is None:
+        a steady load the pipeline cannot drain would only measure its backlog. A pipeline
+        that stalled (0 events/s) gives no rate to scale by: then `wanted`."""
+        if not self.pipeline_rate:
             return wanted
         return min(wanted, SUSTAINABLE_SHARE * self.pipeline_rate)
 

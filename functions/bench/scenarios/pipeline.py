@@ -7,8 +7,10 @@ function) and the database (COPY of the rows plus the aggregate upserts)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import psycopg
@@ -81,40 +83,49 @@ async def _transport(ctx: Context, repetition: int, records: list[ClickEvent]) -
                 ctx.platform.stop_extra(label)
 
 
-async def _inserted(metrics_url: str) -> float:
-    """Events `process` has newly stored so far (its own count, exported for Prometheus)."""
-    return await metric_sum(metrics_url, INSERTED_METRIC, 'outcome="inserted"') or 0.0
+async def _inserted(metrics_url: str, baseline: float = 0.0) -> float:
+    """Events `process` has newly stored (its own count, exported for Prometheus) beyond
+    `baseline`."""
+    return (await metric_sum(metrics_url, INSERTED_METRIC, 'outcome="inserted"') or 0.0) - baseline
 
 
-def _stored(database_url: str, prefix: str) -> int:
+def _all_stored(database_url: str, prefix: str, events: int) -> bool:
     with psycopg.connect(database_url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM click_events WHERE event_id LIKE %s", (prefix + "-%",)
         ).fetchone()
-    return int(row[0]) if row else 0
+    return row is not None and int(row[0]) >= events
 
 
-async def _drain(
-    database_url: str, metrics_url: str, baseline: float, prefix: str, events: int
+async def drain_rate(
+    stored_so_far: Callable[[], Awaitable[float]],
+    all_stored: Callable[[], bool],
+    events: int,
 ) -> tuple[float, bool] | None:
     """Events/s from the first stored row to the last, and whether all were stored before
     the timeout (else the rate over the window); None when nothing was stored.
 
-    Progress comes from `process`'s count of inserted events (`baseline`: before the drain).
-    Counting the run's rows in `click_events` four times a second, as this did, is a
-    sequential scan of a table holding every earlier scenario's events (18 ms at 240,000
-    rows), PostgreSQL CPU taken from the pipeline under measurement; the table is counted
-    only to confirm that every event of the run is stored."""
+    Progress comes from `stored_so_far` (`process`'s count of inserted events since the
+    drain began). Counting the run's rows in `click_events` four times a second, as this did,
+    is a sequential scan of a table holding every earlier scenario's events (18 ms at 240,000
+    rows), PostgreSQL CPU taken from the pipeline under measurement; `all_stored` counts the
+    table only to confirm that every event of the run is stored."""
     deadline = time.monotonic() + _drain_timeout(events)
+    idle_until = time.perf_counter()  # the last poll that saw nothing stored yet
     first: tuple[float, float] | None = None
     while True:
-        moved = await _inserted(metrics_url) - baseline
+        moved = await stored_so_far()
         now = time.perf_counter()
-        if moved and first is None:
-            first = (now, moved)
+        if not moved:
+            idle_until = now
+        elif first is None:
+            # a drain that ends between two polls (a small pre-fill) is timed from the last
+            # poll that saw nothing: a lower bound on its rate, where timing it from its own
+            # first sighting would count none of its events
+            first = (idle_until, 0.0) if moved >= events else (now, moved)
         timed_out = time.monotonic() > deadline
         if first is not None and (moved >= events or timed_out):
-            complete = _stored(database_url, prefix) >= events
+            complete = all_stored()
             if complete or timed_out:
                 return (moved - first[1]) / max(POLL_S, now - first[0]), complete
         if timed_out:
@@ -153,8 +164,10 @@ async def measure(ctx: Context) -> None:
             baseline = await _inserted(metrics_url)
         finally:
             ctx.platform.stack.spawn("dispatcher")
-        drained = await _drain(
-            ctx.platform.database_url, metrics_url, baseline, prefix, len(records)
+        drained = await drain_rate(
+            functools.partial(_inserted, metrics_url, baseline),
+            functools.partial(_all_stored, ctx.platform.database_url, prefix, len(records)),
+            len(records),
         )
         if drained is None:
             say("[yellow]pipeline stored nothing[/]")
