@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import time
 
-import msgspec
 from starlette.applications import Starlette
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from functions.core.cache import count_key
 from functions.core.serving import request_duration
-from functions.gateway import api, routes
-from functions.gateway.count_reads import HEADERS, bodiless_and_authorized, query_read
+from functions.gateway import api
+from functions.gateway.count_reads import (
+    HEADERS,
+    answer_body,
+    bodiless_and_authorized,
+    query_read,
+)
 
-_encode = msgspec.json.Encoder().encode
 _PATH = api.EVENT_COUNT.template.encode()
 _HEADERS = b"".join(name + b": " + value + b"\r\n" for name, value in HEADERS)
 _LABELS = {"route": api.EVENT_COUNT.template, "method": "GET", "status_class": "2xx"}
@@ -97,6 +100,6 @@ def count_protocol(app: Starlette) -> type[HttpToolsProtocol]:
             count = api.held_count(counts, count_key(*read))
             if count is None:
                 return None
-            return _encode(routes.count_json(*read, count))
+            return answer_body(read, count)
 
     return CountProtocol

@@ -56,8 +56,7 @@ class CountReads:
             except Exception as error:
                 await error_response(error, f"GET {_PATH}")(scope, receive, send)
                 return
-        answer = _encode(routes.count_json(user_id, page_url, count))
-        await send_answer(send, 200, answer, HEADERS)
+        await send_answer(send, 200, answer_body(read, count), HEADERS)
 
 
 def _count_read(scope: Scope) -> CountKey | None:
@@ -80,6 +79,11 @@ def bodiless_and_authorized(headers: Iterable[Header], tokens: frozenset[str]) -
         if name == b"authorization":
             authorization = value.decode("latin-1")
     return not tokens or api.bearer_matches(tokens, authorization)
+
+
+def answer_body(read: CountKey, count: int) -> bytes:
+    """The JSON body answering a read of `read`'s (user, page) with `count`."""
+    return _encode(routes.count_json(*read, count))
 
 
 @functools.lru_cache(maxsize=4096)
