@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import uvicorn
 from functions_framework import aio
@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from functions.core.binary_events import BinaryEvents, CloudEventFunction
+from functions.core.coalesced_writes import CoalescedWritesProtocol
 from functions.core.memory import freeze_startup_objects
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -147,10 +148,10 @@ def function_app(
 def serve(
     app: Callable[..., Awaitable[None]] | Starlette,
     port: int,
-    http: type[asyncio.Protocol] | Literal["auto"] = "auto",
+    http: type[asyncio.Protocol] = CoalescedWritesProtocol,
 ) -> None:
-    """Run under uvicorn (with `http` as its HTTP protocol when given); SIGTERM drains
-    in-flight requests, then the lifespan closes."""
+    """Run under uvicorn with `http` as its HTTP protocol (by default uvicorn's own, each
+    answer sent in one write); SIGTERM drains in-flight requests, then the lifespan closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     freeze_startup_objects()
     uvicorn.run(
