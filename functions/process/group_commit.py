@@ -5,26 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from functions.core.events import ClickEvent
-
-
-@dataclass(slots=True)
-class _Pending:
-    event: ClickEvent
-    done: asyncio.Future[bool] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
 
 # Writes a group and returns the event ids it newly inserted.
 GroupWriter = Callable[[list[ClickEvent]], Awaitable[set[str]]]
 
 
 class GroupCommitter:
-    """Writes what queued up while the previous group was being written (up to `max_group`),
-    waiting at most `max_wait_s` for more: under load groups grow by themselves.
+    """Writes what queued up while the previous group was being written (up to
+    `max_group`): under load groups grow by themselves, and an event arriving alone is
+    written at once.
 
     `writers` groups are written at once, each in its own transaction: a delivery waits for
     one group's round trip, not for a queue of them. Concurrent groups are safe as between
@@ -34,19 +25,14 @@ class GroupCommitter:
     The writer's exception fails every request of its group (they are all retried).
     """
 
-    def __init__(
-        self,
-        writer: GroupWriter,
-        *,
-        writers: int = 1,
-        max_group: int = 500,
-        max_wait_s: float = 0.0,
-    ) -> None:
+    def __init__(self, writer: GroupWriter, *, writers: int = 1, max_group: int = 500) -> None:
         self._writer = writer
         self._writers = writers
         self._max_group = max_group
-        self._max_wait_s = max_wait_s
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        # a plain list and one event, not an asyncio.Queue: a queue's put and get per event
+        # cost more than the rest of the hand-off
+        self._waiting: list[tuple[ClickEvent, asyncio.Future[bool]]] = []
+        self._arrived = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -63,41 +49,33 @@ class GroupCommitter:
 
     async def submit(self, event: ClickEvent) -> bool:
         """Store `event` durably; True when it was new, False for a duplicate."""
-        pending = _Pending(event)
-        self._queue.put_nowait(pending)
-        return await pending.done
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event, done))
+        self._arrived.set()
+        return await done
 
-    async def _collect(self) -> list[_Pending]:
-        group = [await self._queue.get()]
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._max_wait_s
-        while len(group) < self._max_group:
-            if not self._queue.empty():
-                group.append(self._queue.get_nowait())
-                continue
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            try:
-                group.append(await asyncio.wait_for(self._queue.get(), remaining))
-            except TimeoutError:
-                break
+    async def _collect(self) -> list[tuple[ClickEvent, asyncio.Future[bool]]]:
+        while not self._waiting:  # another writer may have taken what woke this one
+            self._arrived.clear()
+            await self._arrived.wait()
+        group = self._waiting[: self._max_group]
+        del self._waiting[: self._max_group]
         return group
 
     async def _run(self) -> None:
         while True:
             group = await self._collect()
             try:
-                inserted = await self._writer([p.event for p in group])
+                inserted = await self._writer([event for event, _ in group])
             except Exception as error:  # every waiter gets the failure, the loop goes on
-                for pending in group:
-                    if not pending.done.done():
-                        pending.done.set_exception(error)
+                for _, done in group:
+                    if not done.done():
+                        done.set_exception(error)
                 continue
-            for pending in group:
-                if pending.done.done():
+            for event, done in group:
+                if done.done():
                     continue
-                new = pending.event.event_id in inserted
+                new = event.event_id in inserted
                 # a duplicate inside one group: only its first copy counts as inserted
-                inserted.discard(pending.event.event_id)
-                pending.done.set_result(new)
+                inserted.discard(event.event_id)
+                done.set_result(new)
