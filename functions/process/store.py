@@ -51,12 +51,19 @@ WITH new AS (
     FROM new CROSS JOIN (VALUES ('minute'), ('hour'), ('day')) AS g(grain)
     GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (grain, bucket) DO UPDATE SET count = t.count + EXCLUDED.count
-), user_hll_up AS (  -- migration 0003: one register set per (grain, bucket), max-merged
+), hll_parts AS (  -- each new event hashed once for both grains
+    SELECT g.grain, date_trunc(g.grain, h.time_stamp, 'UTC') AS bucket,
+           array_agg(h.register) AS registers, array_agg(h.rank) AS ranks
+    FROM (SELECT time_stamp, hll_register(user_id) AS register, hll_rank(user_id) AS rank
+          FROM new) AS h
+    CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2
+), user_hll_up AS (  -- migrations 0003, 0006: one register set per (grain, bucket), max-merged;
+    -- a stored set gets the group's pairs added (hll_add), not a set built from them merged in
     INSERT INTO user_hll_sketches AS t (grain, bucket, registers)
-    SELECT g.grain, date_trunc(g.grain, time_stamp, 'UTC'),
-           hll_sketch(array_agg(hll_register(user_id)), array_agg(hll_rank(user_id)))
-    FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (grain, bucket) DO UPDATE SET registers = hll_merge(t.registers, EXCLUDED.registers)
+    SELECT grain, bucket, hll_sketch(registers, ranks) FROM hll_parts ORDER BY 1, 2
+    ON CONFLICT (grain, bucket) DO UPDATE SET registers = (
+        SELECT hll_add(t.registers, p.registers, p.ranks) FROM hll_parts AS p
+        WHERE p.grain = t.grain AND p.bucket = t.bucket)
 )
 {result}
 """
