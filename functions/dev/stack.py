@@ -22,7 +22,8 @@ from functions.core.errors import DependencyUnavailable
 from functions.core.kafka import ensure_topic
 from functions.core.migrate import apply_migrations
 from functions.dev import processes
-from functions.dev.broker import free_port, start_broker
+from functions.dev.broker import start_broker
+from functions.dev.ports import free_port
 
 FUNCTIONS = ("process", "query", "ingest", "gateway", "dispatcher")
 MODULES = {name: f"functions.{name}" for name in FUNCTIONS} | {

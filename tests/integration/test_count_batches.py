@@ -14,7 +14,7 @@ import pytest
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
 from functions.core.events import ClickEvent
-from functions.dev.broker import free_port
+from functions.dev.ports import free_port
 from functions.gateway.client import QueryClient
 from functions.gateway.count_batches import MAX_CALLS, MAX_KEYS
 from functions.process.store import write_events

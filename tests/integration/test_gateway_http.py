@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from functions.dev.broker import free_port
+from functions.dev.ports import free_port
 from tests.fixtures.functions import running_function
 from tests.fixtures.metrics import metric
 from tests.fixtures.polling import eventually
@@ -319,10 +319,7 @@ def alive(url: str) -> bool:
 
 
 def test_query_down_is_503(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]
-    env = {"QUERY_ADDR": f"127.0.0.1:{closed}"}
+    env = {"QUERY_ADDR": f"127.0.0.1:{free_port()}"}  # nothing listens there
     with running_function("functions.gateway", env, tmp_path / "gw.log", alive) as url:
         for path in ("/api/v1/overview", "/analytics/events?user_id=u&page_url=/"):
             answer = httpx.get(url + path, timeout=10)

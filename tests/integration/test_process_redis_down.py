@@ -18,7 +18,7 @@ from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2
 
 from functions.core.events import ClickEvent
-from functions.dev.broker import free_port
+from functions.dev.ports import free_port
 from tests.fixtures.functions import running_function
 from tests.fixtures.pipeline import PipelineFactory, produce, wait_stored
 from tests.fixtures.query_server import health_is

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import grpc
@@ -11,16 +10,10 @@ from clickstream.analytics.v1 import analytics_pb2 as pb
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from functions.dev.ports import free_port
 from tests.fixtures.query_server import SERVICE, health, running_query
 
 pytestmark = pytest.mark.integration
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def test_reflection_lists_the_service_and_health_is_serving(
@@ -42,7 +35,7 @@ def test_reflection_lists_the_service_and_health_is_serving(
 
 def test_postgresql_down_is_not_serving_and_unavailable(redis_url: str, tmp_path: Path) -> None:
     env = {
-        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed_port()}/postgres",
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/postgres",
         "REDIS_URL": redis_url,
     }
     not_serving = health_pb2.HealthCheckResponse.NOT_SERVING

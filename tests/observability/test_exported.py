@@ -20,7 +20,7 @@ from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
 
 from functions.dev import processes
-from functions.dev.broker import free_port
+from functions.dev.ports import free_port
 from functions.dev.prometheus import PROMETHEUS_GRACE_S, start_prometheus
 from functions.dev.stack import Stack
 from tests.fixtures.polling import eventually

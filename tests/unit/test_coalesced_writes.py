@@ -29,7 +29,7 @@ async def _pair() -> tuple[_Recorder, CoalescingTransport, socket.socket]:
     peer.setblocking(False)
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
-    recorder = _Recorder(transport)  # type: ignore[arg-type]
+    recorder = _Recorder(transport)
     return recorder, CoalescingTransport(recorder, loop), peer  # type: ignore[arg-type]
 
 
