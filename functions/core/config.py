@@ -180,7 +180,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         delivery_timeout_s=_float(env, "DELIVERY_TIMEOUT_SECONDS", 10.0),
         # KafkaSource polls 50 records at a time by default; locally 600 in flight give
         # group commit groups of ~60 instead of ~25 at 200: PostgreSQL spends ~20% less per
-        # event and pipeline-only benchmarks drained 8-11% faster (README, Performance)
+        # event and pipeline-only benchmarks drained 7-11% faster (README, Performance)
         delivery_max_in_flight=_int(env, "DELIVERY_MAX_IN_FLIGHT", 600, 1, 10_000),
         consumer_group=env.get("CONSUMER_GROUP", "clickstream-process"),
         ingest_write_keys=_write_keys(env),
