@@ -10,11 +10,14 @@ import msgspec
 from psycopg import AsyncConnection
 
 from functions.core.events import ClickEvent
+from functions.process.user_registers import KnownRegisters, RegisterUpdate
 
 # One statement, one round trip: the insert's RETURNING holds only newly inserted events,
 # so every aggregate below moves exactly once per event_id, whatever is redelivered.
 # ORDER BY keeps lock order stable across concurrent writers (no deadlocks between replicas).
-# `{source}` yields the events as `e`; `{result}` is what the statement answers.
+# `{source}` yields the events as `e`; `{hll_parts}` the distinct-user pairs to add, which
+# need not come from new events only (a register set is a max, adding a pair twice changes
+# nothing); `{result}` is what the statement answers.
 _STATEMENT = """
 WITH new AS (
     INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp,
@@ -51,12 +54,8 @@ WITH new AS (
     FROM new CROSS JOIN (VALUES ('minute'), ('hour'), ('day')) AS g(grain)
     GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (grain, bucket) DO UPDATE SET count = t.count + EXCLUDED.count
-), hll_parts AS (  -- each new event hashed once for both grains
-    SELECT g.grain, date_trunc(g.grain, h.time_stamp, 'UTC') AS bucket,
-           array_agg(h.register) AS registers, array_agg(h.rank) AS ranks
-    FROM (SELECT time_stamp, hll_register(user_id) AS register, hll_rank(user_id) AS rank
-          FROM new) AS h
-    CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2
+), hll_parts AS (  -- (grain, bucket, registers, ranks), one row per register set
+    {hll_parts}
 ), user_hll_up AS (  -- migrations 0003, 0006: one register set per (grain, bucket), max-merged;
     -- a stored set gets the group's pairs added (hll_add), not a set built from them merged in
     INSERT INTO user_hll_sketches AS t (grain, bucket, registers)
@@ -75,8 +74,18 @@ json_to_recordset(%(events)s::json)
   AS e(event_id text, user_id text, event_type text, page_url text, time_stamp timestamptz,
        source text, referrer text, session_id text, properties jsonb)
 """
+# the pairs `KnownRegisters` found still able to raise a register, hashed by `process`
+_SENT_PAIRS = """SELECT * FROM json_to_recordset(%(registers)s::json)
+        AS p(grain text, bucket timestamptz, registers smallint[], ranks smallint[])"""
+# every new event hashed in SQL, once for both grains (bulk loads keep no register memory)
+_HASHED_PAIRS = """SELECT g.grain, date_trunc(g.grain, h.time_stamp, 'UTC') AS bucket,
+           array_agg(h.register) AS registers, array_agg(h.rank) AS ranks
+    FROM (SELECT time_stamp, hll_register(user_id) AS register, hll_rank(user_id) AS rank
+          FROM new) AS h
+    CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2"""
 WRITE_EVENTS = _STATEMENT.format(
     source=_PARAMETERS,
+    hll_parts=_SENT_PAIRS,
     result="""SELECT new.event_id, new.user_id, new.page_url, new.time_stamp, up.click_count
 FROM new JOIN page_clicks_up AS up USING (user_id, page_url)""",
 )
@@ -88,7 +97,9 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
     source text, referrer text, session_id text, properties text
 ) ON COMMIT DELETE ROWS
 """
-WRITE_STAGED = _STATEMENT.format(source=f"{_STAGED} AS e", result="SELECT count(*) FROM new")
+WRITE_STAGED = _STATEMENT.format(
+    source=f"{_STAGED} AS e", hll_parts=_HASHED_PAIRS, result="SELECT count(*) FROM new"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +148,23 @@ def _row(e: ClickEvent) -> tuple[object, ...]:
     )
 
 
-async def write_events(conn: AsyncConnection[object], events: list[ClickEvent]) -> list[Inserted]:
-    """Store `events` with one statement (atomic by itself in autocommit mode, else part of
-    the connection's current transaction); returns the new ones."""
+async def write_events(
+    conn: AsyncConnection[object],
+    events: list[ClickEvent],
+    registers: list[RegisterUpdate] | None = None,
+) -> list[Inserted]:
+    """Store `events` and add `registers` (by default every event's distinct-user pair;
+    `process` passes only those that may raise a register) with one statement (atomic by
+    itself in autocommit mode, else part of the connection's current transaction); returns
+    the new events."""
+    if registers is None:
+        registers = KnownRegisters().updates(events)  # knowing nothing, it keeps every pair
+    parameters = {
+        "events": _encode_json(events).decode(),
+        "registers": _encode_json(registers).decode(),
+    }
     async with conn.cursor() as cursor:
-        await cursor.execute(WRITE_EVENTS, {"events": _encode_json(events).decode()})
+        await cursor.execute(WRITE_EVENTS, parameters)
         rows = await cursor.fetchall()
     return [Inserted(*row) for row in rows]  # type: ignore[misc]
 

@@ -1,6 +1,7 @@
 """The benchmark's bulk history path (`write_bulk`, COPY into a staged table) leaves every
 table exactly as delivering the same events in request-sized groups does, duplicates and
-late events included."""
+late events included. The groups send distinct-user pairs as `process` does (hashed in
+Python, only those `KnownRegisters` lets through); the bulk path hashes in SQL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from functions.core.events import ClickEvent
 from functions.process.store import write_bulk, write_events
+from functions.process.user_registers import KnownRegisters
 from tests.fixtures.services import fresh_database
 
 pytestmark = pytest.mark.integration
@@ -50,10 +52,14 @@ def events(count: int) -> list[ClickEvent]:
 
 
 async def _one_by_group(url: str, stream: list[ClickEvent]) -> None:
+    known = KnownRegisters()
     async with await psycopg.AsyncConnection.connect(url) as conn:
         for first in range(0, len(stream), 40):
+            group = stream[first : first + 40]
+            registers = known.updates(group)
             async with conn.transaction():
-                await write_events(conn, stream[first : first + 40])
+                await write_events(conn, group, registers)
+            known.committed(registers)
 
 
 async def _in_bulk(url: str, stream: list[ClickEvent]) -> int:
