@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 
 class PartitionOffsets:
-    """Records of one partition in fetch order; acknowledgements may arrive in any order."""
+    """Records of one partition in fetch order; acknowledgements may arrive in any order.
+
+    Each acknowledgement costs O(1) amortised, whatever the number in flight: the records
+    stay in a deque in fetch order and only its finished head is popped. (Copying the
+    pending records on each acknowledgement made the dispatcher ~15% dearer per event at
+    600 in flight than at 200.)
+    """
 
     def __init__(self) -> None:
-        self._pending: dict[int, bool] = {}  # offset -> finished, in fetch order
+        self._order: deque[int] = deque()  # offsets in fetch order
+        self._finished: dict[int, bool] = {}  # offset -> acknowledged, for every pending one
 
     def started(self, offset: int) -> None:
-        self._pending[offset] = False
+        self._order.append(offset)
+        self._finished[offset] = False
 
     def finished(self, offset: int) -> int | None:
         """Mark `offset` finished; returns the new commit position, if it moved."""
-        if offset not in self._pending:
+        if offset not in self._finished:
             return None  # revoked and reassigned meanwhile: the new owner redelivers it
-        self._pending[offset] = True
+        self._finished[offset] = True
         position = None
-        for pending_offset, done in list(self._pending.items()):
-            if not done:
-                break
-            del self._pending[pending_offset]
-            position = pending_offset + 1
+        while self._order and self._finished[self._order[0]]:
+            done = self._order.popleft()
+            del self._finished[done]
+            position = done + 1
         return position
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return len(self._order)

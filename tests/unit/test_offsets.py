@@ -19,3 +19,14 @@ def test_unknown_offset_is_ignored() -> None:
     offsets.started(1)
     assert offsets.finished(7) is None
     assert offsets.finished(1) == 2
+
+
+def test_out_of_order_acknowledgements_commit_exactly_the_finished_prefix() -> None:
+    offsets = PartitionOffsets()
+    for offset in range(1_000):
+        offsets.started(offset)
+    # every odd offset first: nothing commits while 0 is out
+    assert [offsets.finished(o) for o in range(1, 1_000, 2)] == [None] * 500
+    # each even one then releases itself and the odd one behind it
+    assert [offsets.finished(o) for o in range(0, 1_000, 2)] == list(range(2, 1_001, 2))
+    assert len(offsets) == 0
