@@ -7,7 +7,9 @@ are left out of the group's statement. Past a bucket's first few thousand distin
 nearly every event's pair is one of those, and the statement skips the 4,096-byte row
 update (and its lock) altogether. Sending a pair again (another writer, another replica, a
 redelivered event) is harmless, max being idempotent: this is a filter, never a source of
-truth, and a fresh process (nothing known) sends every pair once.
+truth, and a fresh process (nothing known) sends every pair once. What it assumes is that
+stored sets never shrink: a database emptied or restored under a running `process` needs
+`process` restarted (as `query`'s per-bucket parts do not: they are keyed by totals).
 """
 
 from __future__ import annotations
