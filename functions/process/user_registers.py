@@ -9,7 +9,8 @@ update (and its lock) altogether. Sending a pair again (another writer, another 
 redelivered event) is harmless, max being idempotent: this is a filter, never a source of
 truth, and a fresh process (nothing known) sends every pair once. What it assumes is that
 stored sets never shrink: a database emptied or restored under a running `process` needs
-`process` restarted (as `query`'s per-bucket parts do not: they are keyed by totals).
+`process` restarted (`query`'s per-bucket parts need no such care: they are keyed by
+totals).
 """
 
 from __future__ import annotations
