@@ -48,8 +48,7 @@ def test_pairs_committed_are_not_sent_again_but_higher_ranks_are() -> None:
     first = known.updates([click(f"u{n}") for n in range(200)])
     known.committed(first)
     assert known.updates([click(f"u{n}", n=1) for n in range(200)]) == []
-    # a user whose register another user already set at a rank at most its own is news
-    # only when its rank is higher
+    # a newcomer's pair is news only where its rank beats what its register already holds
     stored = expected_pairs([f"u{n}" for n in range(200)])
     newcomers = [f"v{n}" for n in range(2_000)]
     expected = {r: k for r, k in expected_pairs(newcomers).items() if k > stored.get(r, 0)}
