@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-PRECISION = 12
-REGISTERS = 1 << PRECISION
+from functions.core.hll_hash import PRECISION, REGISTERS
+
 MAX_RANK = 64 - PRECISION + 1
 _ALPHA_INF = 1 / (2 * math.log(2))
 EMPTY = bytes(REGISTERS)
