@@ -14,9 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from functions.core.hll_hash import PRECISION, REGISTERS
+from functions.core.hll_hash import MAX_RANK, REGISTERS
 
-MAX_RANK = 64 - PRECISION + 1
 _ALPHA_INF = 1 / (2 * math.log(2))
 EMPTY = bytes(REGISTERS)
 
