@@ -1,13 +1,19 @@
-"""The pipeline benchmark's drain rate, from `process`'s count of stored events."""
+"""The pipeline benchmark's drain: waited for through `process`'s count of stored events,
+timed by the transactions that stored them (real PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
 from functions.bench.scenarios import pipeline
+from tests.fixtures.services import fresh_database
+
+START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def counts(*seen: float) -> Callable[[], Awaitable[float]]:
@@ -20,27 +26,63 @@ def counts(*seen: float) -> Callable[[], Awaitable[float]]:
     return stored_so_far
 
 
-def rate(*seen: float, events: int = 1_000) -> tuple[float, bool] | None:
-    return asyncio.run(pipeline.drain_rate(counts(*seen), lambda: True, events))
+def wait(*seen: float, all_stored: bool = True, events: int = 1_000) -> bool | None:
+    return asyncio.run(pipeline.drained(counts(*seen), lambda: all_stored, events))
 
 
-def test_a_drain_within_one_poll_is_timed_from_the_last_poll_that_saw_nothing() -> None:
-    drained = rate(0, 0, 1_000)
-    assert drained is not None
-    measured, complete = drained
-    # all 1,000 stored within one poll interval: at most 1,000 per interval, never 0
-    assert 1_000 / (2 * pipeline.POLL_S) < measured <= 1_000 / pipeline.POLL_S
-    assert complete
+@pytest.fixture
+def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "POLL_S", 0.01)
+    monkeypatch.setattr(pipeline, "_drain_timeout", lambda _: 0.2)
 
 
-def test_a_drain_seen_under_way_is_timed_from_its_first_sighting() -> None:
-    drained = rate(0, 100, 600, 1_000)
-    assert drained is not None
-    measured, _ = drained
-    # 900 events over the two poll intervals after the first sighting
-    assert 900 / (3 * pipeline.POLL_S) < measured <= 900 / (2 * pipeline.POLL_S)
+@pytest.mark.usefixtures("quick_polls")
+def test_a_drain_ends_once_every_event_is_counted_and_stored() -> None:
+    assert wait(0, 400, 1_000) is True
 
 
-def test_nothing_stored_before_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "_drain_timeout", lambda _: 3 * pipeline.POLL_S)
-    assert rate(0) is None
+@pytest.mark.usefixtures("quick_polls")
+def test_a_count_not_confirmed_by_the_table_waits_for_the_timeout() -> None:
+    assert wait(1_000, all_stored=False) is False
+
+
+@pytest.mark.usefixtures("quick_polls")
+def test_a_drain_stuck_part_way_is_partial_and_one_that_never_moved_is_none() -> None:
+    assert wait(0, 300) is False
+    assert wait(0) is None
+
+
+@pytest.fixture(scope="module")
+def events_database() -> Iterator[str]:
+    """A database of its own: these rows have no aggregates, which other tests compare."""
+    with fresh_database() as url:
+        yield url
+
+
+def store(url: str, prefix: str, groups: list[tuple[int, float]]) -> None:
+    """Insert `count` events of run `prefix` per group, as stored `offset_s` after START."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        serial = 0
+        for count, offset_s in groups:
+            at = START + timedelta(seconds=offset_s)
+            for _ in range(count):
+                conn.execute(
+                    "INSERT INTO click_events (event_id, user_id, event_type, page_url, "
+                    "time_stamp, received_at) VALUES (%s, 'u', 'click', '/', %s, %s)",
+                    (f"{prefix}-{serial}", at, at),
+                )
+                serial += 1
+
+
+def test_the_rate_runs_from_the_first_storing_transaction_to_the_last(
+    events_database: str,
+) -> None:
+    store(events_database, "bench-a", [(100, 0.0), (200, 1.0), (300, 4.0)])
+    store(events_database, "bench-other", [(50, 10.0)])  # another run: not counted
+    # the first group marks the start; 500 events follow it over 4 s
+    assert pipeline.commit_rate(events_database, "bench-a") == pytest.approx(125.0)
+
+
+def test_a_run_stored_in_one_transaction_has_no_rate(events_database: str) -> None:
+    store(events_database, "bench-b", [(40, 2.0)])
+    assert pipeline.commit_rate(events_database, "bench-b") is None
