@@ -11,6 +11,8 @@ import psycopg
 import pytest
 
 from functions.bench.scenarios import pipeline
+from functions.core.events import ClickEvent
+from functions.process.store import write_events
 from tests.fixtures.services import fresh_database
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -86,3 +88,39 @@ def test_the_rate_runs_from_the_first_storing_transaction_to_the_last(
 def test_a_run_stored_in_one_transaction_has_no_rate(events_database: str) -> None:
     store(events_database, "bench-b", [(40, 2.0)])
     assert pipeline.commit_rate(events_database, "bench-b") is None
+
+
+def test_process_stamps_each_group_with_its_transaction_start(events_database: str) -> None:
+    """What `commit_rate` relies on: `write_events` leaves `received_at` to the database, so
+    the events of one group share their transaction's start and the next group's is later."""
+    groups = [
+        [
+            ClickEvent(
+                event_id=f"bench-c-{g}-{n}",
+                user_id=f"u{n}",
+                event_type="click",
+                page_url=f"/p{n % 3}",
+                time_stamp=START,
+            )
+            for n in range(25)
+        ]
+        for g in range(2)
+    ]
+
+    async def write() -> None:
+        for group in groups:
+            async with await psycopg.AsyncConnection.connect(events_database) as conn:
+                await conn.set_autocommit(True)  # one statement, one transaction: as `process`
+                await write_events(conn, group)
+
+    asyncio.run(write())
+    with psycopg.connect(events_database) as conn:
+        stamps = conn.execute(
+            "SELECT split_part(event_id, '-', 3), count(DISTINCT received_at), min(received_at)"
+            " FROM click_events WHERE event_id LIKE 'bench-c-%' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert [(group, distinct) for group, distinct, _ in stamps] == [("0", 1), ("1", 1)]
+    assert stamps[0][2] < stamps[1][2]
+    assert pipeline.commit_rate(events_database, "bench-c") == pytest.approx(
+        25 / (stamps[1][2] - stamps[0][2]).total_seconds()
+    )
