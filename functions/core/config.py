@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from functions.core.attributes import ATTRIBUTE_RULE, MAX_SOURCE_LENGTH, header_safe
@@ -27,6 +28,19 @@ DEFAULT_METRICS_PORTS = {
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryOverrides:
+    """What the environment changes in the delivery rules the local dispatcher reads from
+    the KafkaSource manifests (functions/dev/sources.py); None keeps the manifest's."""
+
+    retry: int | None = None
+    backoff_policy: Literal["exponential", "linear"] | None = None
+    backoff_delay_s: float | None = None
+    timeout_s: float | None = None
+    ordering: Literal["ordered", "unordered"] | None = None
+    max_poll_records: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     service: str
     port: int
@@ -39,19 +53,15 @@ class Settings:
     cache_ttl_s: int
     db_pool_max: int
     process_url: str
-    dead_letter_url: str
-    delivery_retry: int
-    delivery_backoff_delay_s: float
-    delivery_ordering: str
-    delivery_backoff_policy: str
-    delivery_timeout_s: float
-    delivery_max_in_flight: int
+    dead_letter_topic: str
+    delivery_overrides: DeliveryOverrides
     consumer_group: str
     ingest_write_keys: Mapping[str, str]
     cors_origins: tuple[str, ...]
     gateway_read_tokens: frozenset[str]
     gateway_cache_entries: int
     dashboard_dir: Path
+    gateway_admin_tokens: frozenset[str]
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -65,6 +75,10 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise ConfigError(name, f"must be between {low} and {high}, got {value}")
     return value
+
+
+def _optional_int(env: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    return _int(env, name, 0, low, high) if env.get(name) else None
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -119,13 +133,12 @@ def _write_keys(env: Mapping[str, str]) -> dict[str, str]:
     return keys
 
 
-def _read_tokens(env: Mapping[str, str]) -> frozenset[str]:
-    """`GATEWAY_READ_TOKENS=token1,token2`: when set, every API read needs one of them."""
-    tokens = frozenset(
-        filter(None, (t.strip() for t in env.get("GATEWAY_READ_TOKENS", "").split(",")))
-    )
+def _tokens(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """`GATEWAY_READ_TOKENS=token1,token2` (or `GATEWAY_ADMIN_TOKENS`): once any token is
+    set, every API read needs a read or admin token, and admin routes an admin token."""
+    tokens = frozenset(filter(None, (t.strip() for t in env.get(name, "").split(","))))
     if any(len(token) < 16 for token in tokens):
-        raise ConfigError("GATEWAY_READ_TOKENS", "tokens must be at least 16 characters")
+        raise ConfigError(name, "tokens must be at least 16 characters")
     return tokens
 
 
@@ -137,18 +150,40 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return origins
 
 
+def _delivery_overrides(env: Mapping[str, str]) -> DeliveryOverrides:
+    """`DELIVERY_*`: changes to the local dispatcher's rules (tests shorten the retry
+    budget); unset, the dispatcher runs what the manifests say."""
+    ordering = env.get("DELIVERY_ORDERING") or None
+    if ordering not in (None, "ordered", "unordered"):
+        raise ConfigError("DELIVERY_ORDERING", f"must be ordered or unordered, got {ordering!r}")
+    policy = env.get("DELIVERY_BACKOFF_POLICY") or None
+    if policy not in (None, "exponential", "linear"):
+        raise ConfigError(
+            "DELIVERY_BACKOFF_POLICY", f"must be exponential or linear, got {policy!r}"
+        )
+    delay = env.get("DELIVERY_BACKOFF_DELAY_SECONDS")
+    timeout = env.get("DELIVERY_TIMEOUT_SECONDS")
+    return DeliveryOverrides(
+        # the manifests' values where a variable is unset
+        retry=_optional_int(env, "DELIVERY_RETRY", 0, 10_000),
+        backoff_policy=None
+        if policy is None
+        else "linear"
+        if policy == "linear"
+        else "exponential",
+        backoff_delay_s=_float(env, "DELIVERY_BACKOFF_DELAY_SECONDS", 0) if delay else None,
+        timeout_s=_float(env, "DELIVERY_TIMEOUT_SECONDS", 0) if timeout else None,
+        ordering=None
+        if ordering is None
+        else ("ordered" if ordering == "ordered" else "unordered"),
+        max_poll_records=_optional_int(env, "DELIVERY_MAX_POLL_RECORDS", 1, 10_000),
+    )
+
+
 def load_settings(service: str, env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings of `service` from `env` (default: the process environment)."""
     env = os.environ if env is None else env
     port = _int(env, "PORT", DEFAULT_PORTS.get(service, 8080), 1, 65535)
-    ordering = env.get("DELIVERY_ORDERING", "unordered")
-    if ordering not in ("ordered", "unordered"):
-        raise ConfigError("DELIVERY_ORDERING", f"must be ordered or unordered, got {ordering!r}")
-    policy = env.get("DELIVERY_BACKOFF_POLICY", "exponential")
-    if policy not in ("exponential", "linear"):
-        raise ConfigError(
-            "DELIVERY_BACKOFF_POLICY", f"must be exponential or linear, got {policy!r}"
-        )
     process_url = env.get("PROCESS_URL", f"http://127.0.0.1:{DEFAULT_PORTS['process']}/")
     return Settings(
         service=service,
@@ -167,29 +202,19 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         cache_ttl_s=_int(env, "CACHE_TTL_SECONDS", 300, 1, 86400),
         db_pool_max=_int(env, "DB_POOL_MAX", 8, 1, 512),
         process_url=_url(env, "PROCESS_URL", process_url, ("http", "https")),
-        dead_letter_url=_url(
-            env,
-            "DEAD_LETTER_URL",
-            env.get("DEAD_LETTER_URL", process_url.rstrip("/") + "/dead-letters"),
-            ("http", "https"),
-        ),
-        delivery_retry=_int(env, "DELIVERY_RETRY", 10, 0, 100),
-        delivery_backoff_delay_s=_float(env, "DELIVERY_BACKOFF_DELAY_SECONDS", 0.3),
-        delivery_ordering=ordering,
-        delivery_backoff_policy=policy,
-        delivery_timeout_s=_float(env, "DELIVERY_TIMEOUT_SECONDS", 10.0),
-        # KafkaSource polls 50 records at a time by default; locally 600 in flight give
-        # group commit groups of ~60 instead of ~25 at 200: PostgreSQL spends ~20% less per
-        # event and pipeline-only benchmarks drained 7-11% faster (README, Performance)
-        delivery_max_in_flight=_int(env, "DELIVERY_MAX_IN_FLIGHT", 600, 1, 10_000),
+        # the cluster's KafkaSink topic is `clicks-dead-letters` (knative/eventing/)
+        dead_letter_topic=env.get("DEAD_LETTER_TOPIC")
+        or env.get("KAFKA_TOPIC", "clicks") + "-dead-letters",
+        delivery_overrides=_delivery_overrides(env),
         consumer_group=env.get("CONSUMER_GROUP", "clickstream-process"),
         ingest_write_keys=_write_keys(env),
         cors_origins=_origins(env, "CORS_ALLOWED_ORIGINS"),
-        gateway_read_tokens=_read_tokens(env),
+        gateway_read_tokens=_tokens(env, "GATEWAY_READ_TOKENS"),
         # counts the gateway holds itself (functions/gateway/local_counts.py); 0 turns it off
         gateway_cache_entries=_int(env, "GATEWAY_CACHE_ENTRIES", 100_000, 0, 10_000_000),
         # the image puts the built assets elsewhere (Dockerfile); a checkout has them here
         dashboard_dir=Path(env.get("DASHBOARD_DIR") or SOURCE_DASHBOARD_DIR),
+        gateway_admin_tokens=_tokens(env, "GATEWAY_ADMIN_TOKENS"),
     )
 
 

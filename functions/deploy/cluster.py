@@ -16,7 +16,12 @@ NAMESPACE = "clickstream"
 KAFKA_NAMESPACE = "kafka"
 SERVICES = ("ingest", "process", "query", "gateway")
 KAFKA_CLUSTER = "kafka/clickstream"
-KAFKA_SOURCE = "kafkasource/clicks-to-process"
+# in this order: a source is Ready only once its dead-letter sink is
+KAFKA_EVENTING = (
+    "kafkasink/clicks-dead-letters",
+    "kafkasource/clicks-to-process",
+    "kafkasource/dead-letters-to-process",
+)
 MIGRATION_JOB = "clickstream-migrate"
 # server-side apply: re-applying unchanged manifests changes nothing, and configuration we
 # add to Knative's own objects (kind/platform/knative-network) is owned by this manager

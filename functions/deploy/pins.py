@@ -23,6 +23,8 @@ class Component:
     manifests: tuple[str, ...] = ()
     kustomization: str | None = None
     release_manifest: str | None = None
+    # the KafkaSource data plane's max.poll.records (knative-kafka-source only)
+    max_poll_records: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ def load_pins(path: Path = VERSIONS_FILE) -> Pins:
             manifests=tuple(entry.get("manifests", ())),
             kustomization=entry.get("kustomization"),
             release_manifest=entry.get("release_manifest"),
+            max_poll_records=entry.get("max_poll_records"),
         )
         for entry in data["component"]
     )

@@ -18,8 +18,8 @@ from functions.deploy.cluster import (
     CLUSTER,
     CONTEXT,
     KAFKA_CLUSTER,
+    KAFKA_EVENTING,
     KAFKA_NAMESPACE,
-    KAFKA_SOURCE,
     MIGRATION_JOB,
     NAMESPACE,
     SERVICES,
@@ -213,7 +213,7 @@ class Deployer:
             Wait("deployment/redis", NAMESPACE, t.data, None),
             Wait(f"job/{MIGRATION_JOB}", NAMESPACE, t.data, "Complete"),
             *(Wait(f"ksvc/{name}", NAMESPACE, t.services) for name in SERVICES),
-            Wait(KAFKA_SOURCE, NAMESPACE, t.services),
+            *(Wait(name, NAMESPACE, t.services) for name in KAFKA_EVENTING),
         ]
         for wait in waits:
             wait_for(self.kubectl, wait)

@@ -1,8 +1,16 @@
-"""The local KafkaSource: consumes `clicks`, POSTs each record to `process` as a CloudEvent.
+"""The local KafkaSources: each consumes its topic and POSTs each record to `process` as a
+CloudEvent, with the rules and defaults of the manifests (functions/dev/sources.py).
 
 Same rules as Knative's KafkaSource data plane: one record per POST, binary mode, at least
-once; retries and dead letters per `DeliveryPolicy`; offsets stored only up to records that
-were acknowledged or dead-lettered, and committed periodically.
+once; unordered, new records are polled while fewer than `max.poll.records` are in flight;
+retries and dead letters per `DeliveryPolicy`; a dead letter goes to its sink (a KafkaSink:
+here, produced to the dead-letter topic) with the same retries, and when that fails too the
+record is committed all the same and is gone, as on the cluster; offsets are stored only up
+to finished records, and committed periodically.
+
+Stopping (SIGTERM or SIGINT) drains: the events source delivers every record on its topic,
+then the dead-letter source every letter on its own, then both commit and the process exits.
+A second signal stops at once, saying how many records it leaves on the topics.
 """
 
 from __future__ import annotations
@@ -12,32 +20,31 @@ import contextlib
 import logging
 import signal
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import aiohttp
 import uvloop
-from cloudevents.http import CloudEvent
 from cloudevents.kafka import KafkaMessage
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from functions.core.config import Settings, fails_fast, load_settings, require_kafka
-from functions.core.kafka import consumer_config, ensure_topic
+from functions.core.kafka import AsyncProducer, consumer_config, ensure_topic
 from functions.core.memory import freeze_startup_objects
 from functions.core.telemetry import init_metrics
 from functions.dev.delivery import (
-    DeliveryPolicy,
+    RecordOrigin,
     acknowledged,
     dead_letter_event,
-    event_request,
     record_event,
     record_request,
     retryable,
 )
 from functions.dev.offsets import PartitionOffsets
+from functions.dev.sinks import Answer, Sinks
+from functions.dev.sources import SourceSpec, load_sources, localized
 
 log = logging.getLogger("clickstream.dispatcher")
-DEAD_LETTER_MAX_BACKOFF_S = 5.0
 # while deliveries are in flight and nothing is fetched: how long to wait before polling again
 IDLE_WAIT_S = 0.005
 # every slot busy this long: keep polling (group liveness) with the partitions paused
@@ -49,43 +56,41 @@ class Dispatcher:
     def __init__(
         self,
         consumer: Consumer,
-        http: aiohttp.ClientSession,
-        *,
-        topic: str,
-        sink: str,
-        dead_letter_sink: str,
-        policy: DeliveryPolicy,
-        ordered: bool,
+        source: SourceSpec,
+        sinks: Sinks,
         meter: Meter,
-        max_in_flight: int,
     ) -> None:
         self._consumer = consumer
-        self._http = http
-        self._topic = topic
-        self._sink = sink
-        self._dead_letter_sink = dead_letter_sink
-        self._policy = policy
-        self._timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
-        self._ordered = ordered
-        self._max_in_flight = max_in_flight
+        self._source = source
+        self._topic = source.topic
+        self._sinks = sinks
+        self._policy = source.policy
+        self._timeout = aiohttp.ClientTimeout(total=source.policy.timeout_s)
+        self._ordered = source.ordered
+        self._max_poll_records = source.max_poll_records
         self._offsets: dict[int, PartitionOffsets] = defaultdict(PartitionOffsets)
         self._partition_tails: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._a_delivery_ended = asyncio.Event()  # set whenever a delivery finishes
-        self._stopping = asyncio.Event()
+        self._draining = False  # asked to stop: deliver what the topic holds, then stop
+        self._abandoning = False  # asked again: stop now
+        self.stopped = asyncio.Event()  # set once run() has closed the consumer
         # the assigned partitions are paused: every slot waits on retries
         self._paused = False
+        self._attributes = {"source": source.name}
         self._deliveries = meter.create_counter(
             "clickstream.dispatcher.deliveries",
             unit="{record}",
-            description="Records by outcome: delivered, dead_lettered",
+            description="Records by outcome: delivered, dead_lettered, dropped (its dead-letter"
+            " delivery failed too)",
         )
         self._retries = meter.create_counter(
             "clickstream.dispatcher.retries", unit="{attempt}", description="Delivery retries"
         )
-        self._retries.add(0)  # every series exists from start, so increase() sees the first
-        for outcome in ("delivered", "dead_lettered"):
-            self._deliveries.add(0, {"outcome": outcome})
+        # every series exists from start, so increase() sees the first
+        self._retries.add(0, self._attributes)
+        for outcome in ("delivered", "dead_lettered", "dropped"):
+            self._deliveries.add(0, {"outcome": outcome, **self._attributes})
         # per partition: the offset up to which records were acknowledged (stored for commit)
         self._acknowledged: dict[int, int] = {}
         self._lag: dict[int, int] = {}
@@ -96,31 +101,41 @@ class Dispatcher:
             description="Records in the topic not yet acknowledged, per partition",
         )
 
-    def stop(self) -> None:
-        self._stopping.set()
+    def drain(self) -> None:
+        """Deliver every record the topic holds now and later, until it holds none; stop."""
+        self._draining = True
+
+    def abandon(self) -> None:
+        """Stop at once: what is in flight or on the topic stays there."""
+        self._abandoning = True
+        self._a_delivery_ended.set()
 
     async def run(self) -> None:
-        """Consume until `stop()`, then finish what is in flight and commit it."""
+        """Consume until drained or abandoned; commit what was finished."""
         self._consumer.subscribe(
             [self._topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
         lag_due = 0.0
         loop = asyncio.get_running_loop()
-        while not self._stopping.is_set():
+        while not self._abandoning:
             # cleared before looking at the slots: a delivery finishing from here on wakes us
             self._a_delivery_ended.clear()
             if loop.time() >= lag_due:
                 self._refresh_lag()
                 lag_due = loop.time() + LAG_REFRESH_S
-            capacity = self._max_in_flight - len(self._tasks)
-            if capacity > 0:
+            # KafkaSource polls (up to max.poll.records) only while fewer are in flight
+            if len(self._tasks) < self._max_poll_records:
                 if self._paused:
                     self._consumer.resume(self._consumer.assignment())
                     self._paused = False
                 if self._tasks:  # busy: take what is already fetched, without blocking
-                    records = self._consumer.consume(capacity, 0)
+                    records = self._consumer.consume(self._max_poll_records, 0)
                 else:
-                    records = await asyncio.to_thread(self._consumer.consume, capacity, 0.5)
+                    records = await asyncio.to_thread(
+                        self._consumer.consume, self._max_poll_records, 0.5
+                    )
+                    if not records and self._draining and await self._drained():
+                        break
                 self._start_all(records)
                 if not records and self._tasks:
                     await self._delivery_finished(IDLE_WAIT_S)
@@ -132,9 +147,38 @@ class Dispatcher:
                     self._consumer.pause(self._consumer.assignment())
                     self._paused = True
                 self._start_all(await asyncio.to_thread(self._consumer.consume, 1, 0.1))
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=self._policy.timeout_s)
-        self._consumer.close()
+        if self._abandoning:
+            left = await asyncio.to_thread(self._remaining)
+            log.warning(
+                "%s: stopped at once; %d deliveries in flight and %d records on %s not"
+                " delivered (redelivered from the last commit if the broker keeps them)",
+                self._source.name,
+                len(self._tasks),
+                left,
+                self._topic,
+            )
+            for task in self._tasks:
+                task.cancel()
+        self._consumer.close()  # commits the offsets stored for finished records
+        self.stopped.set()
+
+    async def _drained(self) -> bool:
+        """Nothing in flight, and every assigned partition finished up to its end."""
+        return not self._tasks and await asyncio.to_thread(self._remaining) == 0
+
+    def _remaining(self) -> int:
+        """Records not yet finished on the assigned partitions (by the broker's live end);
+        with no assignment yet, the group is joining and the topic is not known empty."""
+        assignment = self._consumer.assignment()
+        if not assignment:
+            return -1
+        committed = {tp.partition: tp.offset for tp in self._consumer.committed(assignment, 10)}
+        remaining = 0
+        for tp in assignment:
+            low, high = self._consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            done = self._acknowledged.get(tp.partition, committed.get(tp.partition, -1))
+            remaining += max(high - max(done, low), 0)
+        return remaining
 
     def _start_all(self, records: list[Message]) -> None:
         for record in records:
@@ -159,6 +203,9 @@ class Dispatcher:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._a_delivery_ended.set()
+        if not task.cancelled() and task.exception() is not None:
+            # its offset is never stored: the record is redelivered after a restart
+            log.error("%s: a delivery failed", self._source.name, exc_info=task.exception())
 
     async def _delivery_finished(self, timeout_s: float) -> bool:
         """Whether a delivery finished since the loop's turn began, waiting up to `timeout_s`
@@ -182,48 +229,49 @@ class Dispatcher:
         pairs = raw.items() if isinstance(raw, dict) else raw
         headers = {name: value for name, value in pairs if isinstance(value, bytes)}
         message = KafkaMessage(headers, record.key(), record.value() or b"")
-        request = record_request(message, self._topic, partition, offset)
-        attempt = 0
-        while True:
-            status, body = await self._post(self._sink, request)
-            if status is not None and acknowledged(status):
-                self._deliveries.add(1, {"outcome": "delivered"})
-                break
-            if not retryable(status) or attempt >= self._policy.retry:
-                event = record_event(message, self._topic, partition, offset)
-                await self._dead_letter(event, status, body)
-                self._deliveries.add(1, {"outcome": "dead_lettered"})
-                break
-            self._retries.add(1)
-            await asyncio.sleep(self._policy.backoff(attempt))
-            attempt += 1
+        origin = RecordOrigin(
+            self._source.namespace, self._source.name, self._topic, partition, offset
+        )
+        sink, dead_letter_sink = self._source.sink, self._source.dead_letter_sink
+        request = record_request(message, origin)
+        status, body = await self._retried(lambda: self._sinks.post(sink, request, self._timeout))
+        if status is not None and acknowledged(status):
+            outcome = "delivered"
+        else:
+            outcome = "dropped"
+            if dead_letter_sink is not None:
+                event = record_event(message, origin)
+                letter = dead_letter_event(event, self._sinks.address(sink), status, body)
+                sent, _ = await self._retried(
+                    lambda: self._sinks.send(dead_letter_sink, letter, self._timeout)
+                )
+                if sent is not None and acknowledged(sent):
+                    outcome = "dead_lettered"
+        if outcome == "dropped":
+            # as on the cluster: the record is committed past, and gone
+            log.error(
+                "%s: record %d of partition %d dropped: delivery answered %s and no dead-letter"
+                " sink took it",
+                self._source.name,
+                offset,
+                partition,
+                status,
+            )
+        self._deliveries.add(1, {"outcome": outcome, **self._attributes})
         self._finished(partition, offset)
 
-    async def _dead_letter(self, event: CloudEvent, status: int | None, body: bytes) -> None:
-        letter = dead_letter_event(event, self._sink, status, body)
-        request = event_request(letter)
+    async def _retried(self, attempt_once: Callable[[], Awaitable[Answer]]) -> Answer:
+        """Attempts until acknowledged, answered with a status never retried, or out of
+        retries, with the policy's backoff between them; the last answer."""
         attempt = 0
-        # the record is committed only once the sink has it: keep trying, never drop it
         while True:
-            sink_status, _ = await self._post(self._dead_letter_sink, request)
-            if sink_status is not None and acknowledged(sink_status):
-                return
-            log.error("dead-letter sink answered %s; retrying", sink_status)
-            await asyncio.sleep(min(DEAD_LETTER_MAX_BACKOFF_S, self._policy.backoff(attempt)))
+            status, body = await attempt_once()
+            acked = status is not None and acknowledged(status)
+            if acked or not retryable(status) or attempt >= self._policy.retry:
+                return status, body
+            self._retries.add(1, self._attributes)
+            await asyncio.sleep(self._policy.backoff(attempt))
             attempt += 1
-
-    async def _post(
-        self, url: str, request: tuple[dict[str, str], bytes]
-    ) -> tuple[int | None, bytes]:
-        headers, data = request
-        try:
-            async with self._http.post(
-                url, data=data, headers=headers, timeout=self._timeout
-            ) as response:
-                return response.status, await response.read()
-        except (aiohttp.ClientError, TimeoutError) as error:
-            log.info("POST %s failed: %r", url, error)
-            return None, repr(error).encode()
 
     def _finished(self, partition: int, offset: int) -> None:
         position = self._offsets[partition].finished(offset)
@@ -277,34 +325,53 @@ def _position(record: Message) -> tuple[int, int]:
 async def run(settings: Settings) -> None:
     bootstrap = require_kafka(settings)
     meter = init_metrics("dispatcher", settings.metrics_port)
-    await asyncio.to_thread(ensure_topic, bootstrap, settings.kafka_topic)
-    consumer = Consumer(consumer_config(bootstrap, settings.consumer_group))
-    policy = DeliveryPolicy(
-        retry=settings.delivery_retry,
-        backoff_policy="linear" if settings.delivery_backoff_policy == "linear" else "exponential",
-        backoff_delay_s=settings.delivery_backoff_delay_s,
-        timeout_s=settings.delivery_timeout_s,
-    )
-    in_flight = settings.delivery_max_in_flight
-    # aiohttp: about a third of httpx's CPU per request, and the dispatcher shares 2 cores
-    connector = aiohttp.TCPConnector(limit=in_flight)
+    sources = [localized(source, settings) for source in load_sources()]
+    for topic in {source.topic for source in sources}:
+        await asyncio.to_thread(ensure_topic, bootstrap, topic)
+    producer = AsyncProducer(bootstrap)
+    # aiohttp: about a third of httpx's CPU per request, and the dispatcher shares 2 cores;
+    # at most twice max.poll.records are in flight per source
+    connector = aiohttp.TCPConnector(limit=sum(2 * s.max_poll_records for s in sources))
     async with aiohttp.ClientSession(connector=connector) as http:
-        dispatcher = Dispatcher(
-            consumer,
-            http,
-            topic=settings.kafka_topic,
-            sink=settings.process_url,
-            dead_letter_sink=settings.dead_letter_url,
-            policy=policy,
-            ordered=settings.delivery_ordering == "ordered",
-            meter=meter,
-            max_in_flight=in_flight,
-        )
+        sinks = Sinks(http, settings.process_url, producer)
+        dispatchers = [
+            Dispatcher(
+                Consumer(consumer_config(bootstrap, source.consumer_group)), source, sinks, meter
+            )
+            for source in sources
+        ]
+        stopping = Stopping(dispatchers)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, dispatcher.stop)
+            loop.add_signal_handler(signum, stopping.signalled)
         freeze_startup_objects()
-        await dispatcher.run()
+        await asyncio.gather(*(dispatcher.run() for dispatcher in dispatchers))
+    unsent = producer.close()
+    if unsent:
+        log.error("%d dead letters not acknowledged by the broker at exit", unsent)
+
+
+class Stopping:
+    """The first signal drains the sources one after the other, in the order of the
+    manifests (events first, their dead letters after); a second one abandons them all."""
+
+    def __init__(self, dispatchers: list[Dispatcher]) -> None:
+        self._dispatchers = dispatchers
+        self._signals = 0
+
+    def signalled(self) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            log.info("stopping: delivering what the topics hold first (signal again: stop now)")
+            asyncio.get_running_loop().create_task(self._drain_in_order())
+        else:
+            for dispatcher in self._dispatchers:
+                dispatcher.abandon()
+
+    async def _drain_in_order(self) -> None:
+        for dispatcher in self._dispatchers:
+            dispatcher.drain()
+            await dispatcher.stopped.wait()
 
 
 @fails_fast

@@ -13,6 +13,7 @@ import kubernetes_validate
 import yaml
 
 Manifest = dict[str, Any]
+ROOT_FIELDS = {"apiVersion": "string", "kind": "string", "metadata": "object"}
 
 
 def render(directory: Path) -> list[Manifest]:
@@ -57,6 +58,11 @@ class CrdSchemas:
             for version in crd["spec"]["versions"]:
                 if version.get("served"):
                     schema = _structural(version["schema"]["openAPIV3Schema"])
+                    # the API server takes these on every object, whether or not a CRD's
+                    # schema lists them (KafkaSink's does not)
+                    schema.setdefault("properties", {})
+                    for field, json_type in ROOT_FIELDS.items():
+                        schema["properties"].setdefault(field, {"type": json_type})
                     key = (f"{group}/{version['name']}", kind)
                     self.validators[key] = jsonschema.Draft7Validator(schema)
 

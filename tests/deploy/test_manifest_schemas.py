@@ -31,6 +31,7 @@ def test_every_custom_kind_has_its_crd_schema(rendered: list[Manifest], crds: Cr
     assert custom == {
         ("serving.knative.dev/v1", "Service"),
         ("sources.knative.dev/v1", "KafkaSource"),
+        ("eventing.knative.dev/v1alpha1", "KafkaSink"),
         ("kafka.strimzi.io/v1", "Kafka"),
         ("kafka.strimzi.io/v1", "KafkaNodePool"),
         ("kafka.strimzi.io/v1", "KafkaTopic"),

@@ -23,6 +23,7 @@ from functions.deploy.secrets import (
 from tests.deploy.manifests import Manifest, containers, find, name_of, pod_specs
 
 KSVC = "serving.knative.dev/v1"
+KAFKA_SINK = "eventing.knative.dev/v1alpha1"
 MIN_SCALE = "autoscaling.knative.dev/min-scale"
 
 
@@ -101,12 +102,34 @@ def test_kafka_source_feeds_process_with_retries_and_dead_letters(
     spec = source["spec"]
     process_ref = {"apiVersion": KSVC, "kind": "Service", "name": "process"}
     assert spec["sink"] == {"ref": process_ref}
-    assert spec["delivery"]["deadLetterSink"] == {"ref": process_ref, "uri": "/dead-letters"}
+    # dead letters go to Kafka, which takes them whatever PostgreSQL is doing
+    sink_ref = {"apiVersion": KAFKA_SINK, "kind": "KafkaSink", "name": "clicks-dead-letters"}
+    assert spec["delivery"]["deadLetterSink"] == {"ref": sink_ref}
     # the refs resolve: a process Service in the source's own namespace
     assert _ksvc(rendered, "process")["metadata"]["namespace"] == source["metadata"]["namespace"]
     assert spec["consumerGroup"]
     assert spec["ordering"] in ("ordered", "unordered")
     assert {"retry", "backoffPolicy", "backoffDelay", "timeout"} <= spec["delivery"].keys()
+
+
+def test_dead_letters_reach_process_through_kafka_and_are_never_dropped(
+    rendered: list[Manifest],
+) -> None:
+    kafka_sink = find(rendered, KAFKA_SINK, "KafkaSink", "clicks-dead-letters")
+    topic = find(rendered, "kafka.strimzi.io/v1", "KafkaTopic", "clicks-dead-letters")
+    source = find(rendered, "sources.knative.dev/v1", "KafkaSource", "dead-letters-to-process")
+    events = find(rendered, "sources.knative.dev/v1", "KafkaSource", "clicks-to-process")
+    assert kafka_sink["spec"]["topic"] == topic["metadata"]["name"]
+    assert kafka_sink["spec"]["contentMode"] == "binary"  # as `clicks` holds events
+    assert kafka_sink["spec"]["bootstrapServers"] == events["spec"]["bootstrapServers"]
+    assert kafka_sink["metadata"]["namespace"] == events["metadata"]["namespace"]
+    spec = source["spec"]
+    assert spec["topics"] == [kafka_sink["spec"]["topic"]]
+    assert spec["consumerGroup"] != events["spec"]["consumerGroup"]
+    process_ref = {"apiVersion": KSVC, "kind": "Service", "name": "process"}
+    assert spec["sink"] == {"ref": process_ref, "uri": "/dead-letters"}
+    # a letter process cannot store yet goes back onto its topic rather than being dropped
+    assert spec["delivery"]["deadLetterSink"] == events["spec"]["delivery"]["deadLetterSink"]
 
 
 def test_kafka_source_reads_the_strimzi_topic(rendered: list[Manifest], pins: Pins) -> None:

@@ -114,7 +114,9 @@ def test_first_deploy_runs_every_step_in_order(standins: StandIns) -> None:
         (*CTX, "wait", "ksvc/process"),
         (*CTX, "wait", "ksvc/query"),
         (*CTX, "wait", "ksvc/gateway"),
+        (*CTX, "wait", "kafkasink/clicks-dead-letters"),
         (*CTX, "wait", "kafkasource/clicks-to-process"),
+        (*CTX, "wait", "kafkasource/dead-letters-to-process"),
         (*CTX, "get", "ksvc/ingest"),
         (*CTX, "get", "ksvc/gateway"),
     ]  # fmt: skip

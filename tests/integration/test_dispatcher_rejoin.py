@@ -19,7 +19,8 @@ from tests.fixtures.polling import eventually
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 TOTAL = 2_000
-IN_FLIGHT = 20  # far fewer than TOTAL: most records are still in the topic when it stalls
+# polled at a time: far fewer than TOTAL, so most records are still in the topic when it stalls
+IN_FLIGHT = 20
 
 
 def test_stall_beyond_max_poll_interval_while_paused_resumes_delivery(
@@ -27,7 +28,7 @@ def test_stall_beyond_max_poll_interval_while_paused_resumes_delivery(
 ) -> None:
     run = uuid.uuid4().hex[:8]
     pipeline, topic = pipelines(
-        DELIVERY_MAX_IN_FLIGHT=str(IN_FLIGHT),
+        DELIVERY_MAX_POLL_RECORDS=str(IN_FLIGHT),
         DELIVERY_BACKOFF_POLICY="linear",
         DELIVERY_BACKOFF_DELAY_SECONDS="0.2",
         DELIVERY_RETRY="100",

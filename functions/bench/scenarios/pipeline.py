@@ -65,7 +65,6 @@ async def _transport(ctx: Context, repetition: int, records: list[ClickEvent]) -
                 "KAFKA_TOPIC": topic,
                 "CONSUMER_GROUP": f"bench-transport-{ctx.run}",
                 "PROCESS_URL": noop + "/",
-                "DEAD_LETTER_URL": noop + "/",
             },
         )
         deadline = time.monotonic() + _drain_timeout(len(records))
