@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.functions",
     "tests.fixtures.pipeline",
     "tests.fixtures.browser",
+    "tests.fixtures.dead_letters",
 ]

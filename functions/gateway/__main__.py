@@ -31,7 +31,10 @@ def build_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.query = QueryClient(settings.query_addr)
-        app.state.read_tokens = settings.gateway_read_tokens
+        # every token that may read (the fast count paths check these too); admin tokens
+        # also open the admin routes
+        app.state.read_tokens = settings.gateway_read_tokens | settings.gateway_admin_tokens
+        app.state.admin_tokens = settings.gateway_admin_tokens
         app.state.dashboard_dir = settings.dashboard_dir
         app.state.counts = None
         following = None

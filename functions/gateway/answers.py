@@ -9,7 +9,7 @@ import msgspec
 from starlette.responses import Response
 
 from functions.core.errors import DependencyUnavailable, InvalidArgument
-from functions.gateway.errors import MethodNotAllowed, RouteNotFound, Unauthorized
+from functions.gateway.errors import Forbidden, MethodNotAllowed, RouteNotFound, Unauthorized
 
 log = logging.getLogger("clickstream.gateway")
 _encode = msgspec.json.Encoder().encode
@@ -19,6 +19,8 @@ _HTTP_STATUS = {
     grpc.StatusCode.NOT_FOUND: 404,
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 503,
+    # `query` lacks the configuration the call needs (a replay without Kafka)
+    grpc.StatusCode.FAILED_PRECONDITION: 503,
 }
 
 
@@ -45,6 +47,8 @@ def error_response(error: Exception, request: str) -> Response:
         return _error(400, "INVALID_ARGUMENT", error.message, error.field)
     if isinstance(error, Unauthorized):
         return _error(401, "UNAUTHENTICATED", str(error), None, **{"WWW-Authenticate": "Bearer"})
+    if isinstance(error, Forbidden):
+        return _error(403, "PERMISSION_DENIED", str(error))
     if isinstance(error, RouteNotFound):
         return _error(404, "NOT_FOUND", str(error))
     if isinstance(error, MethodNotAllowed):

@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from functions.core.cache import count_key
 from functions.gateway import routes
-from functions.gateway.client import DEADLINE_S, QueryClient
+from functions.gateway.client import DEADLINE_S, REPLAY_DEADLINE_S, QueryClient
 from functions.gateway.local_counts import LOOKUPS, LocalCounts
 
 Json = dict[str, object]
@@ -26,6 +26,8 @@ class Route:
     methods: tuple[str, ...]
     call: Call
     cache_control: str = "private, max-age=5"
+    # needs an admin token (not a read token) once any token is configured
+    admin: bool = False
 
 
 def held_count(counts: LocalCounts | None, key: str) -> int | None:
@@ -88,6 +90,12 @@ async def _dead_letters(client: QueryClient, request: Request, _: Mapping[str, s
     return routes.dead_letters_json(await client.stub.ListDeadLetters(call, timeout=DEADLINE_S))
 
 
+async def _replay_dead_letters(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = routes.replay_request(await request.body())
+    answer = await client.stub.ReplayDeadLetters(call, timeout=REPLAY_DEADLINE_S)
+    return {"replayed": answer.replayed}
+
+
 EVENT_COUNT = Route("/analytics/events", ("GET", "POST"), _event_count)
 EXACT = {
     EVENT_COUNT.template: EVENT_COUNT,
@@ -97,6 +105,13 @@ EXACT = {
     "/api/v1/event-types": Route("/api/v1/event-types", ("GET",), _event_types),
     "/api/v1/dead-letters": Route(
         "/api/v1/dead-letters", ("GET",), _dead_letters, cache_control="no-store"
+    ),
+    "/api/v1/dead-letters/replay": Route(
+        "/api/v1/dead-letters/replay",
+        ("POST",),
+        _replay_dead_letters,
+        cache_control="no-store",
+        admin=True,
     ),
 }
 USER_ACTIVITY = Route("/api/v1/users/{user_id}/activity", ("GET",), _user_activity)
@@ -119,7 +134,7 @@ def match(path: str, raw_path: bytes) -> Found | None:
 
 
 def bearer_matches(tokens: frozenset[str], authorization: str) -> bool:
-    """Whether an `Authorization` header carries one of the read `tokens`."""
+    """Whether an `Authorization` header carries one of `tokens`."""
     scheme, _, given = authorization.partition(" ")
     # compare against every token, so timing says nothing about which one nearly matched
     matches = [hmac.compare_digest(given.encode(), token.encode()) for token in tokens]
@@ -127,5 +142,5 @@ def bearer_matches(tokens: frozenset[str], authorization: str) -> bool:
 
 
 def protected(path: str) -> bool:
-    """Paths that need a read token when tokens are configured."""
+    """Paths that need a token when tokens are configured."""
     return path.startswith(("/api/", "/analytics/"))

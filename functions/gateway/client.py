@@ -12,6 +12,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from functions.gateway.count_batches import CountBatches
 
 DEADLINE_S = 2.0
+# a replay waits for the broker to acknowledge up to 10,000 records (each may take the
+# producer's 5 s delivery timeout) before marking them; within Knative's 30 s request timeout
+REPLAY_DEADLINE_S = 20.0
 _SERVICE = "clickstream.analytics.v1.AnalyticsService"
 
 # gRPC retries UNAVAILABLE itself (query scaling from zero, a pod replaced)

@@ -16,4 +16,9 @@ class MethodNotAllowed(ClickstreamError, ValueError):
 
 
 class Unauthorized(ClickstreamError, PermissionError):
-    """Read tokens are configured and the request carried none of them."""
+    """Tokens are configured and the request carried none that the route accepts."""
+
+
+class Forbidden(ClickstreamError, PermissionError):
+    """The request carried a valid token whose scope does not cover the route (a read
+    token on an admin route)."""

@@ -9,17 +9,27 @@ from starlette.responses import Response
 
 from functions.gateway import api, dashboard
 from functions.gateway.answers import error_response, json_response
-from functions.gateway.errors import MethodNotAllowed, RouteNotFound, Unauthorized
+from functions.gateway.errors import Forbidden, MethodNotAllowed, RouteNotFound, Unauthorized
 from functions.gateway.openapi import DOCUMENT
 
 _OPENAPI = msgspec.json.encode(DOCUMENT)
 
 
-def _authorize(request: Request) -> None:
-    tokens: frozenset[str] = request.app.state.read_tokens
-    if not tokens or not api.protected(request.scope["path"]):
+def _authorize(request: Request, found: api.Found | None) -> None:
+    """With no token configured every route is open; else reports take a read or admin
+    token, admin routes an admin token (DESIGN.md "Sites and enrichment")."""
+    # every token that may read: the read tokens and the admin ones
+    readers: frozenset[str] = request.app.state.read_tokens
+    if not readers or not api.protected(request.scope["path"]):
         return
-    if not api.bearer_matches(tokens, request.headers.get("authorization", "")):
+    authorization = request.headers.get("authorization", "")
+    if found is not None and found[0].admin:
+        if api.bearer_matches(request.app.state.admin_tokens, authorization):
+            return
+        if api.bearer_matches(readers, authorization):
+            raise Forbidden("this route needs an admin token; a read token is not enough")
+        raise Unauthorized("an admin token is required: Authorization: Bearer <token>")
+    if not api.bearer_matches(readers, authorization):
         raise Unauthorized("a read token is required: Authorization: Bearer <token>")
 
 
@@ -40,7 +50,7 @@ async def _serve(request: Request, found: api.Found | None) -> Response:
             media_type="application/json",
             headers={"Cache-Control": "public, max-age=300"},
         )
-    _authorize(request)
+    _authorize(request, found)
     if found is None:
         if api.protected(path):
             raise RouteNotFound(f"no route {path}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.core.replay import MAX_ID, MAX_REPLAY
 from functions.gateway.routes import MAX_LIMIT
 
 Schema = dict[str, Any]
@@ -56,7 +57,9 @@ def _json(schema: Schema, description: str) -> Schema:
 def _errors(*statuses: int) -> dict[str, Schema]:
     text = {
         400: "A bad argument, named in `error.field`",
-        401: "Read tokens are configured and none was given (`Authorization: Bearer ...`)",
+        401: "Tokens are configured and none this route takes was given"
+        " (`Authorization: Bearer ...`)",
+        403: "A read token was given where an admin token is needed",
         503: "`query` or PostgreSQL cannot answer now",
     }
     return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
@@ -92,6 +95,58 @@ EVENT_COUNT = {
     },
 }
 
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+ONLY_UNREPLAYED = {"type": "boolean", "description": "skip letters replayed before"}
+REPLAY = {
+    "post": {
+        "summary": "Produce dead letters' events into the events topic again, then mark them"
+        " replayed (rows are kept). `process` deduplicates on the event id, so an event"
+        f" replayed twice counts once. At most {MAX_REPLAY} letters a call.",
+        "security": [{}, {"adminToken": []}],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {
+                                "type": "object",
+                                "required": ["ids"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "ids": {
+                                        "type": "array",
+                                        "items": ID,
+                                        "minItems": 1,
+                                        "maxItems": MAX_REPLAY,
+                                    },
+                                    "only_unreplayed": ONLY_UNREPLAYED,
+                                },
+                            },
+                            {
+                                "type": "object",
+                                "required": ["from_id", "to_id"],
+                                "additionalProperties": False,
+                                "description": "the letters from_id..to_id, both included;"
+                                f" to_id below from_id + {MAX_REPLAY}",
+                                "properties": {
+                                    "from_id": ID,
+                                    "to_id": ID,
+                                    "only_unreplayed": ONLY_UNREPLAYED,
+                                },
+                            },
+                        ]
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": _json(_ref("Replayed"), "How many letters were replayed"),
+            **_errors(400, 401, 403, 503),
+        },
+    }
+}
+
 DOCUMENT: Schema = {
     "openapi": "3.1.0",
     "info": {
@@ -101,8 +156,9 @@ DOCUMENT: Schema = {
         " [from, to), widened to whole buckets; the answer carries the range read. A range"
         " spans at most 366 days.",
     },
-    # a read token is needed only where GATEWAY_READ_TOKENS is set
-    "security": [{}, {"readToken": []}],
+    # a token is needed only where GATEWAY_READ_TOKENS or GATEWAY_ADMIN_TOKENS is set;
+    # reports take either kind, admin routes an admin token
+    "security": [{}, {"readToken": []}, {"adminToken": []}],
     "paths": {
         "/analytics/events": {
             "get": EVENT_COUNT,
@@ -156,9 +212,13 @@ DOCUMENT: Schema = {
             [LIMIT, _query("cursor", "`next` of the previous page", {"type": "string"})],
             "DeadLetters",
         ),
+        "/api/v1/dead-letters/replay": REPLAY,
     },
     "components": {
-        "securitySchemes": {"readToken": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {
+            "readToken": {"type": "http", "scheme": "bearer"},
+            "adminToken": {"type": "http", "scheme": "bearer"},
+        },
         "schemas": {
             "Error": {
                 "type": "object",
@@ -279,6 +339,8 @@ DOCUMENT: Schema = {
                     "knativeerrorcode",
                     "knativeerrordata",
                     "received_at",
+                    "replayed_at",
+                    "replay_count",
                 ],
                 "properties": {
                     "id": {"type": "integer"},
@@ -288,6 +350,23 @@ DOCUMENT: Schema = {
                     "knativeerrorcode": {"type": ["string", "null"]},
                     "knativeerrordata": {"type": ["string", "null"]},
                     "received_at": TIME,
+                    "replayed_at": {
+                        "type": ["string", "null"],
+                        "format": "date-time",
+                        "description": "the last replay; null: never replayed",
+                    },
+                    "replay_count": COUNT,
+                },
+            },
+            "Replayed": {
+                "type": "object",
+                "required": ["replayed"],
+                "properties": {
+                    "replayed": {
+                        **COUNT,
+                        "description": "letters produced and marked (ids not found are not"
+                        " counted)",
+                    }
                 },
             },
         },

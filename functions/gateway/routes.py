@@ -9,24 +9,30 @@ import msgspec
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from functions.core import replay
 from functions.core.errors import InvalidArgument
 
 MAX_LIMIT = 1000
 BUCKETS = {"minute": pb.BUCKET_MINUTE, "hour": pb.BUCKET_HOUR}
 BUCKET_NAMES = {pb.BUCKET_MINUTE: "minute", pb.BUCKET_HOUR: "hour"}
+REPLAY_FIELDS = ("ids", "from_id", "to_id", "only_unreplayed")
+
+
+def _json_object(body: bytes) -> dict[str, object]:
+    try:
+        document = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        raise InvalidArgument("body", "must be a JSON object") from None
+    if not isinstance(document, dict):
+        raise InvalidArgument("body", "must be a JSON object")
+    return document
 
 
 def event_count_request(query: Mapping[str, str], body: bytes) -> pb.GetEventCountRequest:
     """The original contract: `user_id`/`page_url` from the query string or a JSON body."""
     fields: dict[str, object] = dict(query)
     if body.strip():
-        try:
-            document = msgspec.json.decode(body)
-        except msgspec.DecodeError:
-            raise InvalidArgument("body", "must be a JSON object") from None
-        if not isinstance(document, dict):
-            raise InvalidArgument("body", "must be a JSON object")
-        fields = {**document, **fields}
+        fields = {**_json_object(body), **fields}
     values = {}
     for name in ("user_id", "page_url"):
         value = fields.get(name)
@@ -105,6 +111,45 @@ def dead_letters_request(query: Mapping[str, str]) -> pb.ListDeadLettersRequest:
     return pb.ListDeadLettersRequest(limit=limit(query), cursor=query.get("cursor", ""))
 
 
+def _integer(field: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(field, "must be an integer")
+    return value
+
+
+def _optional_integer(document: Mapping[str, object], field: str) -> int | None:
+    value = document.get(field)
+    return None if value is None else _integer(field, value)
+
+
+def replay_request(body: bytes) -> pb.ReplayDeadLettersRequest:
+    """`{"ids": [...]}` or `{"from_id": n, "to_id": m}`, either with `only_unreplayed`;
+    checked here by the rules `query` applies too, so a bad body costs no call."""
+    document = _json_object(body)
+    for name in document:
+        if name not in REPLAY_FIELDS:
+            raise InvalidArgument(name, f"is not a field here: use {', '.join(REPLAY_FIELDS)}")
+    ids = document.get("ids")
+    if ids is None:
+        ids = []
+    if not isinstance(ids, list):
+        raise InvalidArgument("ids", "must be an array of integers")
+    only_unreplayed = document.get("only_unreplayed", False)
+    if not isinstance(only_unreplayed, bool):
+        raise InvalidArgument("only_unreplayed", "must be true or false")
+    chosen = replay.selection(
+        [_integer("ids", value) for value in ids],
+        _optional_integer(document, "from_id"),
+        _optional_integer(document, "to_id"),
+        only_unreplayed,
+    )
+    if chosen.ids:
+        return pb.ReplayDeadLettersRequest(ids=chosen.ids, only_unreplayed=only_unreplayed)
+    return pb.ReplayDeadLettersRequest(
+        from_id=chosen.from_id, to_id=chosen.to_id, only_unreplayed=only_unreplayed
+    )
+
+
 def _time(value: Timestamp) -> str:
     return value.ToJsonString()
 
@@ -177,6 +222,8 @@ def dead_letters_json(response: pb.ListDeadLettersResponse) -> dict[str, object]
                 "knativeerrorcode": item.knativeerrorcode or None,
                 "knativeerrordata": item.knativeerrordata or None,
                 "received_at": _time(item.received_at),
+                "replayed_at": _time(item.replayed_at) if item.HasField("replayed_at") else None,
+                "replay_count": item.replay_count,
             }
             for item in response.items
         ],

@@ -250,7 +250,8 @@ async def dead_letters(
     on from (None on the last page)."""
     cursor = await conn.execute(
         """SELECT id, coalesce(event_id, ''), event::text, coalesce(knativeerrordest, ''),
-                  coalesce(knativeerrorcode, ''), coalesce(knativeerrordata, ''), received_at
+                  coalesce(knativeerrorcode, ''), coalesce(knativeerrordata, ''), received_at,
+                  replayed_at, replay_count
            FROM dead_letters WHERE %s::bigint IS NULL OR id < %s
            ORDER BY id DESC LIMIT %s""",
         [before_id, before_id, limit + 1],
@@ -265,6 +266,8 @@ async def dead_letters(
             knativeerrorcode=row[4],
             knativeerrordata=row[5],
             received_at=timestamp(row[6]),
+            replayed_at=None if row[7] is None else timestamp(row[7]),
+            replay_count=row[8],
         )
         for row in rows[:limit]
     ]

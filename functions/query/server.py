@@ -21,8 +21,9 @@ from opentelemetry.metrics import Histogram
 from functions.core.cache import Cache
 from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.db import database_ready, open_pool
-from functions.core.errors import DependencyUnavailable, InvalidArgument
+from functions.core.errors import ConfigError, DependencyUnavailable, InvalidArgument
 from functions.core.memory import freeze_startup_objects
+from functions.core.replayer import Replayer
 from functions.core.telemetry import init_metrics
 from functions.query import validate
 from functions.query.reads import Reads
@@ -50,6 +51,11 @@ def rpc(
         except DependencyUnavailable as error:
             code = grpc.StatusCode.UNAVAILABLE
             await context.abort(code, str(error))
+        except ConfigError as error:
+            # a call this deployment is not configured for (replay without Kafka): the
+            # server runs and serves the rest, so it is not a start-up failure
+            code = grpc.StatusCode.FAILED_PRECONDITION
+            await context.abort(code, f"not configured: {error}")
         except Exception:
             code = grpc.StatusCode.INTERNAL
             log.exception("%s failed", method.__name__)
@@ -64,8 +70,9 @@ def rpc(
 
 
 class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
-    def __init__(self, reads: Reads, duration: Histogram) -> None:
+    def __init__(self, reads: Reads, replayer: Replayer, duration: Histogram) -> None:
         self.reads = reads
+        self.replayer = replayer
         self.duration = duration
 
     @rpc
@@ -139,6 +146,13 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
         limit = validate.limit(request.limit)
         return await self.reads.dead_letters(limit, validate.cursor(request.cursor))
 
+    @rpc
+    async def ReplayDeadLetters(
+        self, request: pb.ReplayDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReplayDeadLettersResponse:
+        replayed = await self.replayer.replay(validate.replay_selection(request))
+        return pb.ReplayDeadLettersResponse(replayed=replayed)
+
 
 async def serve(settings: Settings) -> None:
     meter = init_metrics("query", settings.metrics_port)
@@ -149,8 +163,9 @@ async def serve(settings: Settings) -> None:
     )
     server = grpc.aio.server()
     reads = Reads(pool, cache, settings.cache_ttl_s, meter)
+    replayer = Replayer(pool.connection, settings)
     pb_grpc.add_AnalyticsServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        AnalyticsService(reads, duration), server
+        AnalyticsService(reads, replayer, duration), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -182,6 +197,7 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     watcher.cancel()
     await server.stop(grace=10)
+    replayer.close()
     await reads.close()
     await cache.close()
     await pool.close()

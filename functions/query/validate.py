@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from functions.core import replay
 from functions.core.cache import CountKey
 from functions.core.errors import InvalidArgument
 from functions.core.spans import Grain, ceil, floor
@@ -119,3 +120,13 @@ def cursor(value: str) -> int | None:
     if not value.isascii() or not value.isdigit() or len(value) > 18:
         raise InvalidArgument("cursor", "is not a cursor this API returned")
     return int(value)
+
+
+def replay_selection(request: pb.ReplayDeadLettersRequest) -> replay.Selection:
+    """The letters a replay chose: `ids`, or the range `from_id..to_id` (both set)."""
+    return replay.selection(
+        list(request.ids),
+        request.from_id if request.HasField("from_id") else None,
+        request.to_id if request.HasField("to_id") else None,
+        request.only_unreplayed,
+    )

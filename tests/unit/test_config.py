@@ -31,6 +31,7 @@ def test_aliases() -> None:
         ({"DELIVERY_ORDERING": "random"}, "DELIVERY_ORDERING"),
         ({"INGEST_WRITE_KEYS": "k-0123456789abcdef:my shop"}, "INGEST_WRITE_KEYS"),
         ({"INGEST_WRITE_KEYS": "k-0123456789abcdef:boutique-é"}, "INGEST_WRITE_KEYS"),
+        ({"GATEWAY_ADMIN_TOKENS": "admin-0123456789abcdef,short"}, "GATEWAY_ADMIN_TOKENS"),
     ],
 )
 def test_misconfiguration_names_the_variable(env: dict[str, str], variable: str) -> None:

@@ -259,6 +259,8 @@ class DeadLetter(_message.Message):
         "knativeerrorcode",
         "knativeerrordata",
         "received_at",
+        "replayed_at",
+        "replay_count",
     )
     ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -267,6 +269,8 @@ class DeadLetter(_message.Message):
     KNATIVEERRORCODE_FIELD_NUMBER: _ClassVar[int]
     KNATIVEERRORDATA_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_AT_FIELD_NUMBER: _ClassVar[int]
+    REPLAY_COUNT_FIELD_NUMBER: _ClassVar[int]
     id: int
     event_id: str
     event_json: str
@@ -274,6 +278,8 @@ class DeadLetter(_message.Message):
     knativeerrorcode: str
     knativeerrordata: str
     received_at: _timestamp_pb2.Timestamp
+    replayed_at: _timestamp_pb2.Timestamp
+    replay_count: int
     def __init__(
         self,
         id: _Optional[int] = ...,
@@ -283,6 +289,8 @@ class DeadLetter(_message.Message):
         knativeerrorcode: _Optional[str] = ...,
         knativeerrordata: _Optional[str] = ...,
         received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
+        replayed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
+        replay_count: _Optional[int] = ...,
     ) -> None: ...
 
 class ListDeadLettersResponse(_message.Message):
@@ -296,3 +304,27 @@ class ListDeadLettersResponse(_message.Message):
         items: _Optional[_Iterable[_Union[DeadLetter, _Mapping]]] = ...,
         next_cursor: _Optional[str] = ...,
     ) -> None: ...
+
+class ReplayDeadLettersRequest(_message.Message):
+    __slots__ = ("ids", "from_id", "to_id", "only_unreplayed")
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    FROM_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_ID_FIELD_NUMBER: _ClassVar[int]
+    ONLY_UNREPLAYED_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[int]
+    from_id: int
+    to_id: int
+    only_unreplayed: bool
+    def __init__(
+        self,
+        ids: _Optional[_Iterable[int]] = ...,
+        from_id: _Optional[int] = ...,
+        to_id: _Optional[int] = ...,
+        only_unreplayed: _Optional[bool] = ...,
+    ) -> None: ...
+
+class ReplayDeadLettersResponse(_message.Message):
+    __slots__ = ("replayed",)
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    replayed: int
+    def __init__(self, replayed: _Optional[int] = ...) -> None: ...

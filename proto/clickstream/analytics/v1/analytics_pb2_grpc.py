@@ -79,6 +79,11 @@ class AnalyticsServiceStub:
                 request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersRequest.SerializeToString,
                 response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersResponse.FromString,
                 _registered_method=True)
+        self.ReplayDeadLetters = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/ReplayDeadLetters',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -147,6 +152,17 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReplayDeadLetters(self, request, context):
+        """Produces the chosen dead letters' events into the events topic again (the Kafka
+        binding's binary mode, keyed by user_id, delivery extensions dropped), then marks them
+        replayed; rows are never deleted. `process` deduplicates on the event id, so an event
+        replayed twice counts once. At most 10,000 letters a call. Without Kafka configured
+        (KAFKA_BOOTSTRAP_SERVERS): FAILED_PRECONDITION; Kafka or PostgreSQL down: UNAVAILABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -189,6 +205,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.ListDeadLetters,
                     request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersRequest.FromString,
                     response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
+            'ReplayDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayDeadLetters,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -412,6 +433,33 @@ class AnalyticsService:
             '/clickstream.analytics.v1.AnalyticsService/ListDeadLetters',
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersRequest.SerializeToString,
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/ReplayDeadLetters',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersResponse.FromString,
             options,
             channel_credentials,
             insecure,
