@@ -76,7 +76,16 @@ def bench(session: nox.Session) -> None:
 def dev(session: nox.Session) -> None:
     """The whole platform on this machine; a local broker unless KAFKA_BOOTSTRAP_SERVERS."""
     install(session)
-    session.run("python", "-m", "functions.dev", *session.posargs)
+    # nox answers Ctrl-C by SIGTERM after 0.3 s, which the stack takes as a second signal
+    # (stop at once, losing the topic): wait for its own safe stop instead
+    session.run("python", "-m", "functions.dev", *session.posargs, interrupt_timeout=None)
+
+
+@nox.session
+def admin(session: nox.Session) -> None:
+    """Operator commands on PostgreSQL and Kafka: `-- dead-letters list|replay ...`."""
+    install(session)
+    session.run("python", "-m", "functions.admin", *session.posargs)
 
 
 @nox.session

