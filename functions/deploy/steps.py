@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from functions.deploy import data_plane
 from functions.deploy.cluster import (
     APPLY,
     CLUSTER,
@@ -144,6 +145,23 @@ class Deployer:
             self.kubectl,
             Wait("deployment", component.namespace, self.timeouts.platform, "Available"),
         )
+        if component.max_poll_records is not None:
+            self.set_max_poll_records(step, component.namespace, component.max_poll_records)
+
+    def set_max_poll_records(self, step: str, namespace: str, records: int) -> None:
+        """The data plane's records in flight as pinned (the local dispatcher runs the same)."""
+        current = self.kubectl(
+            step, "get", "configmap", data_plane.CONFIG_MAP, "-n", namespace,
+            "-o", data_plane.PROPERTIES_PATH,
+        )  # fmt: skip
+        wanted = data_plane.with_max_poll_records(current, records)
+        if wanted == current:
+            return
+        self.kubectl(
+            step, "patch", "configmap", data_plane.CONFIG_MAP, "-n", namespace,
+            "--type", "merge", "-p", data_plane.patch(wanted),
+        )  # fmt: skip
+        self.kubectl(step, "rollout", "restart", data_plane.DISPATCHER, "-n", namespace)
 
     def ensure_secret(self) -> None:
         self.kubectl("secrets", *APPLY, "-f", str(APP_DIR / "namespace.yaml"))

@@ -3,7 +3,8 @@
 Run as `standin.py TOOL ARGS...` through a wrapper named TOOL on PATH. It appends each call
 to $STANDIN_LOG (one JSON line) and plays the few answers a deploy reads from a cluster,
 from the state in $STANDIN_STATE: which Kind clusters exist, which objects exist (and the
-image of the migration Job). A call containing $STANDIN_FAIL fails with a message.
+image of the migration Job), the KafkaSource data plane's consumer properties. A call
+containing $STANDIN_FAIL fails with a message.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 State = dict[str, Any]
+# the consumer properties of the Kafka source release, where a state sets none
+DATA_PLANE_PROPERTIES = "fetch.min.bytes=1\nmax.poll.interval.ms=300000\nmax.poll.records=50"
 
 
 def _flag(argv: list[str], name: str) -> str:
@@ -42,6 +45,10 @@ def _kubectl(argv: list[str], state: State, record: dict[str, Any]) -> str:
         key = f"{argv[3]}/{argv[4]}"
         if key in objects:
             return objects[key] if argv[3] == "job" else key
+    elif argv[2:4] == ["get", "configmap"]:  # the KafkaSource data plane's properties
+        return str(state.get("data_plane", DATA_PLANE_PROPERTIES))
+    elif argv[2:4] == ["patch", "configmap"]:
+        (state["data_plane"],) = json.loads(_flag(argv, "-p"))["data"].values()
     elif argv[2:4] == ["delete", "job"]:
         objects.pop(f"job/{argv[4]}", None)
     elif argv[2] == "get" and argv[3].startswith("ksvc/"):
@@ -77,7 +84,8 @@ def main(tool: str, argv: list[str]) -> int:
             out = "27.0.0" if argv[:1] == ["info"] else ""
         log.write(json.dumps(record) + "\n")
     state_file.write_text(json.dumps(state))
-    print(out)
+    # kubectl's -o jsonpath prints the value alone, with no newline after it
+    print(out, end="" if "jsonpath=" in " ".join(argv) else "\n")
     return 0
 
 

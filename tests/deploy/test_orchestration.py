@@ -190,6 +190,30 @@ def test_second_deploy_changes_nothing(standins: StandIns) -> None:
     assert applied(second) == applied(first)
 
 
+def test_the_data_plane_runs_the_pinned_records_in_flight(standins: StandIns) -> None:
+    """The release's own value (50) is left alone; another is set to the pin, the data
+    plane restarted once, and a second deploy changes nothing."""
+    first = standins.run("up").commands()
+    assert not _starts(first, *CTX, "patch", "configmap")
+    assert not _starts(first, *CTX, "rollout", "restart")
+    state = json.loads(standins.state.read_text())
+    state["data_plane"] = "fetch.min.bytes=1\nmax.poll.records=500\nsession.timeout.ms=10000\n"
+    standins.state.write_text(json.dumps(state))
+    commands = standins.run("up").commands()
+    (patch,) = _starts(commands, *CTX, "patch", "configmap", "config-kafka-source-data-plane")
+    (restart,) = _starts(
+        commands, *CTX, "rollout", "restart", "statefulset/kafka-source-dispatcher"
+    )
+    (source_install,) = [
+        i for i, c in enumerate(commands) if c[-1].endswith("/eventing-kafka-source.yaml")
+    ]
+    assert source_install < patch < restart
+    properties = json.loads(standins.state.read_text())["data_plane"]
+    assert properties == "fetch.min.bytes=1\nmax.poll.records=50\nsession.timeout.ms=10000\n"
+    again = standins.run("up").commands()
+    assert not _starts(again, *CTX, "patch", "configmap")
+
+
 def test_new_image_replaces_the_finished_migration_job(standins: StandIns) -> None:
     standins.run("up")
     state = json.loads(standins.state.read_text())
