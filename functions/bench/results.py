@@ -20,6 +20,8 @@ from typing import Any
 import msgspec
 
 from functions.bench.stats import Spread
+from functions.core.config import load_settings
+from functions.dev.sources import load_sources, localized
 
 SCHEMA_VERSION = 1
 SHARED_CORES_NOTE = (
@@ -128,6 +130,7 @@ class Results:
             "finished_at": datetime.now(UTC).isoformat(),
             "machine": machine(),
             "versions": versions(),
+            "delivery": delivery(),
             "note": SHARED_CORES_NOTE,
             "figures": [asdict(f) for f in self.figures],
             "ceilings": [asdict(c) for c in self.ceilings],
@@ -157,6 +160,19 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": sys.version.split()[0],
         "load_average": list(os.getloadavg()),
+    }
+
+
+def delivery() -> dict[str, Any]:
+    """The rules the run's dispatcher delivered with: the manifests' and `kind/versions.toml`'s,
+    with any `DELIVERY_*` override of this environment (a run made with one says so here)."""
+    source = localized(load_sources()[0], load_settings("dispatcher"))
+    return {
+        "source": source.name,
+        "max_poll_records": source.max_poll_records,
+        "ordered": source.ordered,
+        "retry": source.policy.retry,
+        "timeout_s": source.policy.timeout_s,
     }
 
 

@@ -64,6 +64,9 @@ def test_quick_run_writes_results(tmp_path: Path, redis_url: str) -> None:
     assert document["mode"] == "quick"
     assert {"cpus", "cpu_model", "python"} <= set(document["machine"])
     assert "clickstream" in document["versions"]
+    # the run delivered as the cluster does: the manifests' rules, no override in this test
+    assert document["delivery"]["max_poll_records"] == 50
+    assert document["delivery"]["source"] == "clicks-to-process"
     assert "share" in document["note"]
     named = {f["name"] for f in document["figures"]} | {o["name"] for o in document["omitted"]}
     assert named >= KNOWN, f"neither measured nor omitted: {KNOWN - named}"
