@@ -109,6 +109,15 @@ def traffic(stack: Stack) -> Traffic:
     eventually(process_saw("inserted", 20), "timed out waiting for 20 inserted", 60)
     eventually(process_saw("duplicate", 20), "timed out waiting for 20 duplicates", 60)
     eventually(process_saw("rejected", 1), "timed out waiting for the dead letter", 60)
+
+    def dead_letter_stored() -> bool:
+        # the letter reaches /dead-letters through the dead-letter topic and its own source,
+        # after process answered the record 400
+        name = "clickstream_deadletters_total"
+        stored = counted(stack, "process", name, code="400")
+        return stored - total(before["process"], name, code="400") >= 1
+
+    eventually(dead_letter_stored, "timed out waiting for the dead letter to be stored", 60)
     # a user nobody writes to: a miss, then a hit in the gateway; then another of their
     # pages, which query answers from the user's counts its miss loaded
     with httpx.Client(base_url=stack.url("gateway"), timeout=10) as gateway:
