@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -62,6 +63,10 @@ class Settings:
     gateway_cache_entries: int
     dashboard_dir: Path
     gateway_admin_tokens: frozenset[str]
+    # ingest's enrichment (DESIGN.md: "Sites and enrichment", functions/ingest/enrich.py)
+    ingest_enrichment: bool
+    ingest_trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    ingest_country_header: str | None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -150,6 +155,44 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return origins
 
 
+# loopback and private ranges: how Knative's ingress (and a local proxy) reaches the pod
+DEFAULT_TRUSTED_PROXIES = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "true", "1", "yes"):
+        return True
+    if raw in ("off", "false", "0", "no"):
+        return False
+    raise ConfigError(name, f"must be on or off, got {raw!r}")
+
+
+def _networks(
+    env: Mapping[str, str], name: str, default: str
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`INGEST_TRUSTED_PROXIES=10.0.0.0/8,fc00::/7`: the peers whose `X-Forwarded-For` is
+    believed; empty (set to nothing) believes none."""
+    raw = env.get(name)
+    entries = filter(None, (part.strip() for part in (default if raw is None else raw).split(",")))
+    try:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+    except ValueError as error:
+        raise ConfigError(name, f"must be comma-separated CIDRs: {error}") from None
+
+
+def _header_name(env: Mapping[str, str], name: str) -> str | None:
+    """An HTTP header name (`INGEST_COUNTRY_HEADER=CF-IPCountry`), lower-cased as read."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in raw):
+        raise ConfigError(name, f"must be an HTTP header name, got {raw!r}")
+    return raw.lower()
+
+
 def _delivery_overrides(env: Mapping[str, str]) -> DeliveryOverrides:
     """`DELIVERY_*`: changes to the local dispatcher's rules (tests shorten the retry
     budget); unset, the dispatcher runs what the manifests say."""
@@ -215,6 +258,10 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         # the image puts the built assets elsewhere (Dockerfile); a checkout has them here
         dashboard_dir=Path(env.get("DASHBOARD_DIR") or SOURCE_DASHBOARD_DIR),
         gateway_admin_tokens=_tokens(env, "GATEWAY_ADMIN_TOKENS"),
+        # off: no browser/os/device/country/referrer_host/utm_*, and no bot filtering
+        ingest_enrichment=_switch(env, "INGEST_ENRICHMENT", True),
+        ingest_trusted_proxies=_networks(env, "INGEST_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES),
+        ingest_country_header=_header_name(env, "INGEST_COUNTRY_HEADER"),
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from cloudevents.abstract import AnyCloudEvent
@@ -20,9 +22,19 @@ DEFAULT_SOURCE = "/clickstream/ingest"
 MAX_FUTURE = timedelta(minutes=5)
 MAX_PROPERTIES_BYTES = 4096
 
+# enrichment values (functions/ingest/enrich.py keeps within these)
+MAX_LABEL_LENGTH = 64
+MAX_HOST_LENGTH = 253
+MAX_UTM_LENGTH = 256
+MAX_USER_AGENT_LENGTH = 2048
+
 PageUrl = Annotated[
     str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^(https?://[^\s/]+[^\s]*|/[^\s]*)$")
 ]
+
+
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_LABEL_LENGTH)]
+Utm = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_UTM_LENGTH)]
 
 
 class ClickEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,9 +51,34 @@ class ClickEvent(msgspec.Struct, frozen=True, kw_only=True):
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE_LENGTH)] = (
         DEFAULT_SOURCE
     )
+    # Enrichment: set by ingest only (`ENRICHMENT_FIELDS` are dropped from what a sender
+    # sends), absent when unknown; process stores them as they come
+    browser: Label | None = None
+    os: Label | None = None
+    device: Literal["desktop", "mobile", "tablet"] | None = None
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] | None = None  # ISO 3166-1
+    referrer_host: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_HOST_LENGTH)] | None = (
+        None
+    )
+    utm_source: Utm | None = None
+    utm_medium: Utm | None = None
+    utm_campaign: Utm | None = None
 
 
 _FIELDS = msgspec.structs.fields(ClickEvent)
+ENRICHMENT_FIELDS = (
+    "browser",
+    "os",
+    "device",
+    "country",
+    "referrer_host",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+)
+# what a server-side sender may say about the client it reports for (`SenderHints`)
+HINT_FIELDS = ("user_agent", "client_ip")
+_NOT_SENT = frozenset((*ENRICHMENT_FIELDS, *HINT_FIELDS))
 _encoder = msgspec.json.Encoder()
 
 
@@ -53,7 +90,18 @@ def _rule(error: msgspec.ValidationError) -> str:
 # travel as CloudEvents attributes, that is HTTP headers between the dispatcher and process
 _ATTRIBUTE_FIELDS = ("event_id", "source")
 # control characters have no place in identifiers and URLs, and PostgreSQL cannot store NUL
-_TEXT_FIELDS = ("user_id", "page_url", "referrer", "session_id")
+_TEXT_FIELDS = (
+    "user_id",
+    "page_url",
+    "referrer",
+    "session_id",
+    "browser",
+    "os",
+    "referrer_host",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CHECKED_FIELDS = ("time_stamp", "properties", *_ATTRIBUTE_FIELDS, *_TEXT_FIELDS)
 
@@ -152,13 +200,52 @@ def _parse_fields(
     return ClickEvent(**values)
 
 
-_CE_RENAMES = {"event_id": "id", "time_stamp": "time", "source": "source"}
+@dataclass(frozen=True, slots=True)
+class SenderHints:
+    """What a server-side sender said about its own client in the event data, checked;
+    ingest enriches with it instead of the request's, then it is dropped (never sent on)."""
+
+    user_agent: str | None = None
+    client_ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
 
 
-def from_cloudevent(
-    event: AnyCloudEvent, *, received_at: datetime, index: int | None = None
-) -> ClickEvent:
-    """The click carried by a CloudEvent (`id` is the event id, `time` the timestamp)."""
+NO_HINTS = SenderHints()
+_UserAgent = Annotated[str, msgspec.Meta(max_length=MAX_USER_AGENT_LENGTH)]
+
+
+def sender_fields(
+    raw: dict[str, Any], index: int | None = None
+) -> tuple[dict[str, Any], SenderHints, list[Problem]]:
+    """A sender's event without what it may not say: the enrichment fields (dropped) and the
+    hints (taken out, checked); returns the rest, the hints and the hints' problems."""
+    if _NOT_SENT.isdisjoint(raw):  # the usual event: nothing to take out
+        return raw, NO_HINTS, []
+    fields = {name: value for name, value in raw.items() if name not in _NOT_SENT}
+    problems = []
+    agent = raw.get("user_agent")
+    if agent is not None:
+        try:
+            agent = msgspec.convert(agent, _UserAgent)
+        except msgspec.ValidationError as error:
+            problems.append(Problem("user_agent", _rule(error), index))
+            agent = None
+    address = raw.get("client_ip")
+    if address is not None:
+        try:  # the message would name the address: never repeated
+            address = ipaddress.ip_address(address if isinstance(address, str) else "-")
+        except ValueError:
+            problems.append(Problem("client_ip", "must be an IPv4 or IPv6 address", index))
+            address = None
+    if agent is None and address is None:
+        return fields, NO_HINTS, problems
+    return fields, SenderHints(agent, address), problems
+
+
+CE_RENAMES = {"event_id": "id", "time_stamp": "time", "source": "source"}
+
+
+def cloudevent_fields(event: AnyCloudEvent, index: int | None = None) -> dict[str, Any]:
+    """A click CloudEvent as the fields `parse_event` takes (with `renames=CE_RENAMES`)."""
     if event["type"] != EVENT_TYPE:
         raise InvalidEvent([Problem("type", f"must be {EVENT_TYPE}", index)])
     data = event.get_data()
@@ -169,10 +256,24 @@ def from_cloudevent(
             raise InvalidEvent([Problem("data", "must be a JSON object", index)]) from None
     if not isinstance(data, dict):
         raise InvalidEvent([Problem("data", "must be a JSON object", index)])
-    raw = {**data, "event_id": event["id"], "time_stamp": event.get("time")}
+    return {
+        **data,
+        "event_id": event["id"],
+        "time_stamp": event.get("time"),
+        "source": event["source"],
+    }
+
+
+def from_cloudevent(
+    event: AnyCloudEvent, *, received_at: datetime, index: int | None = None
+) -> ClickEvent:
+    """The click carried by a CloudEvent (`id` is the event id, `time` the timestamp)."""
     return parse_event(
-        raw, received_at=received_at, index=index, source=event["source"], renames=_CE_RENAMES
+        cloudevent_fields(event, index), received_at=received_at, index=index, renames=CE_RENAMES
     )
+
+
+_OPTIONAL_DATA = ("referrer", "session_id", "properties", *ENRICHMENT_FIELDS)
 
 
 def event_data(event: ClickEvent) -> dict[str, Any]:
@@ -182,7 +283,7 @@ def event_data(event: ClickEvent) -> dict[str, Any]:
         "event_type": event.event_type,
         "page_url": event.page_url,
     }
-    for name in ("referrer", "session_id", "properties"):
+    for name in _OPTIONAL_DATA:
         value = getattr(event, name)
         if value is not None:
             data[name] = value

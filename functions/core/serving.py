@@ -159,6 +159,10 @@ def serve(
         host="0.0.0.0",
         port=port,
         access_log=False,
+        # scope["client"] stays the direct peer: uvicorn would replace it with an
+        # X-Forwarded-For hop of its own choosing; ingest decides whom to believe
+        # (functions/ingest/enrich.py, INGEST_TRUSTED_PROXIES)
+        proxy_headers=False,
         log_level="warning",
         timeout_graceful_shutdown=20,
         lifespan="on",

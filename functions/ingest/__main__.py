@@ -14,6 +14,7 @@ from functions.core.config import Settings, fails_fast, load_settings, require_k
 from functions.core.kafka import AsyncProducer
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.telemetry import init_metrics
+from functions.ingest.enrich import Enricher
 from functions.ingest.service import IngestService
 
 log = logging.getLogger("clickstream.ingest")
@@ -25,8 +26,12 @@ def build_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        enricher = None
+        if settings.ingest_enrichment:
+            enricher = Enricher(settings.ingest_trusted_proxies, settings.ingest_country_header)
+            enricher.warm()  # before the first request, not during it
         producer = AsyncProducer(bootstrap)
-        app.state.ingest = IngestService(producer, settings.kafka_topic, meter)
+        app.state.ingest = IngestService(producer, settings.kafka_topic, meter, enricher)
         app.state.settings = settings
         yield
         unsent = producer.close()

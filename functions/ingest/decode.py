@@ -11,7 +11,17 @@ from cloudevents.exceptions import GenericException as CloudEventError
 from cloudevents.http import from_dict, from_http
 
 from functions.core.errors import ClickstreamError, InvalidEvent, Problem
-from functions.core.events import ClickEvent, from_cloudevent, parse_event
+from functions.core.events import (
+    CE_RENAMES,
+    ClickEvent,
+    SenderHints,
+    cloudevent_fields,
+    parse_event,
+    sender_fields,
+)
+
+# an event with what its request and hints say (functions/ingest/enrich.py); None: a bot's
+Enrich = Callable[[ClickEvent, SenderHints], ClickEvent | None]
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENTS = 1000
@@ -36,10 +46,12 @@ class PayloadTooLarge(ClickstreamError, ValueError):
 
 @dataclass(slots=True)
 class Decoded:
-    """The valid events of a request and the problems of the rejected ones."""
+    """The valid events of a request, the problems of the rejected ones, and how many
+    valid ones came from bots (dropped)."""
 
     events: list[ClickEvent] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    bots: int = 0
 
 
 def media_type(headers: Mapping[str, str]) -> str:
@@ -66,7 +78,7 @@ def _items(document: object, *, batch_only: bool) -> tuple[list[object], bool]:
     return [document], False
 
 
-Builder = Callable[[object, int | None], ClickEvent]
+Builder = Callable[[object, int | None], ClickEvent | None]
 
 
 def _collect(items: list[object], indexed: bool, build: Builder) -> Decoded:
@@ -74,43 +86,78 @@ def _collect(items: list[object], indexed: bool, build: Builder) -> Decoded:
     for position, item in enumerate(items):
         index = position if indexed else None
         try:
-            decoded.events.append(build(item, index))
+            click = build(item, index)
         except InvalidEvent as error:
             decoded.problems += error.problems
+            continue
+        if click is None:
+            decoded.bots += 1
+        else:
+            decoded.events.append(click)
     return decoded
 
 
 def decode(
-    headers: Mapping[str, str], body: bytes, *, received_at: datetime, source: str | None
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    received_at: datetime,
+    source: str | None,
+    enrich: Enrich | None = None,
 ) -> Decoded:
     """Decode one ingest request body; raises for a request that is unusable as a whole.
 
     `headers` must have lower-case names. `source` overrides the sender's (write keys).
+    What only ingest may set (the enrichment fields) is dropped from what senders say;
+    `enrich`, when given, sets it.
     """
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge("$", f"body must be at most {MAX_BODY_BYTES} bytes")
     kind = media_type(headers)
 
-    def from_plain(item: object, index: int | None) -> ClickEvent:
-        return parse_event(item, received_at=received_at, index=index, source=source)
+    def sent(
+        raw: dict[str, object], index: int | None, renames: Mapping[str, str] | None
+    ) -> ClickEvent | None:
+        fields, hints, problems = sender_fields(raw, index)
+        try:
+            # a write key's site replaces the source of a plain event before the rules,
+            # a CloudEvent's after them (its own `source` must be valid all the same)
+            click = parse_event(
+                fields,
+                received_at=received_at,
+                index=index,
+                source=source if renames is None else None,
+                renames=renames,
+            )
+        except InvalidEvent as error:
+            raise InvalidEvent(problems + error.problems) from None
+        if problems:
+            raise InvalidEvent(problems)
+        if renames is not None and source is not None:
+            click = msgspec.structs.replace(click, source=source)
+        return click if enrich is None else enrich(click, hints)
 
-    def from_ce_dict(item: object, index: int | None) -> ClickEvent:
+    def from_plain(item: object, index: int | None) -> ClickEvent | None:
+        if not isinstance(item, dict):
+            raise InvalidEvent([Problem("$", "must be a JSON object", index)])
+        return sent(item, index, None)
+
+    def from_ce_dict(item: object, index: int | None) -> ClickEvent | None:
         if not isinstance(item, dict):
             raise InvalidEvent([Problem("$", "must be a JSON object", index)])
         try:
             event = from_dict(item)
         except (CloudEventError, ValueError, TypeError) as error:
             raise InvalidEvent([Problem("$", f"not a CloudEvent: {error}", index)]) from None
-        click = from_cloudevent(event, received_at=received_at, index=index)
-        return click if source is None else msgspec.structs.replace(click, source=source)
+        return sent(cloudevent_fields(event, index), index, CE_RENAMES)
 
     if "ce-specversion" in headers or kind == STRUCTURED:
         try:
             event = from_http(dict(headers), body)
         except (CloudEventError, ValueError, TypeError) as error:
             raise InvalidEvent([Problem("$", f"not a CloudEvent: {error}")]) from None
-        click = from_cloudevent(event, received_at=received_at)
-        return Decoded([click if source is None else msgspec.structs.replace(click, source=source)])
+        click = sent(cloudevent_fields(event), None, CE_RENAMES)
+        return Decoded(bots=1) if click is None else Decoded([click])
     if kind == BATCH:
         items, indexed = _items(_json(body), batch_only=True)
         return _collect(items, indexed, from_ce_dict)

@@ -56,7 +56,13 @@ async def _accept(request: Request, service: IngestService, settings: Settings) 
         source = site_for(
             settings.ingest_write_keys, presented_key(request.headers, request.query_params)
         )
-        accepted = await service.accept(dict(request.headers), await _body(request), source=source)
+        accepted = await service.accept(
+            dict(request.headers),
+            await _body(request),
+            source=source,
+            peer=request.client.host if request.client else None,
+            forwarded=request.headers.getlist("x-forwarded-for"),
+        )
         return JSONResponse(
             {"accepted": accepted.count, "rejected": [p.as_json() for p in accepted.rejected]},
             status_code=202,

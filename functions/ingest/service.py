@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,6 +14,7 @@ from functions.core.errors import InvalidEvent, Problem
 from functions.core.events import to_kafka
 from functions.core.kafka import AsyncProducer
 from functions.ingest.decode import decode
+from functions.ingest.enrich import Enricher
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +24,17 @@ class Accepted:
 
 
 class IngestService:
-    def __init__(self, producer: AsyncProducer, topic: str, meter: Meter) -> None:
+    def __init__(
+        self,
+        producer: AsyncProducer,
+        topic: str,
+        meter: Meter,
+        enricher: Enricher | None = None,
+    ) -> None:
+        """`enricher` None: enrichment off (`INGEST_ENRICHMENT=off`), so no bot filtering."""
         self._producer = producer
         self._topic = topic
+        self._enricher = enricher
         self._events = meter.create_counter(
             "clickstream.ingest.events", unit="{event}", description="Events by outcome"
         )
@@ -34,26 +43,43 @@ class IngestService:
             unit="s",
             description="From produce to the broker's acknowledgement of a request's events",
         )
-        for outcome in ("accepted", "rejected", "failed"):  # every series exists from start
+        for outcome in ("accepted", "rejected", "failed", "bot"):  # every series exists from start
             self._events.add(0, {"outcome": outcome})
         self._duration = meter.create_histogram(
             "clickstream.ingest.request.duration", unit="s", description="Ingest request duration"
         )
 
     async def accept(
-        self, headers: Mapping[str, str], body: bytes, *, source: str | None = None
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        source: str | None = None,
+        peer: str | None = None,
+        forwarded: Sequence[str] = (),
     ) -> Accepted:
-        """Validate and produce; returns once the broker acknowledged every valid event.
+        """Validate, enrich and produce; returns once the broker acknowledged every valid
+        event. `peer` is the direct peer's address, `forwarded` the `X-Forwarded-For`
+        values: they locate the client, and go no further.
 
         Raises `InvalidEvent` when nothing was valid and `DependencyUnavailable` when the
         broker did not acknowledge them all (the sender retries; process dedups by id).
+        Bots' events count as accepted in the answer (a bot learns nothing) but are not
+        produced.
         """
-        decoded = decode(headers, body, received_at=datetime.now(UTC), source=source)
+        enrich = None
+        if self._enricher is not None:
+            enrich = self._enricher.for_request(headers, peer, forwarded)
+        decoded = decode(headers, body, received_at=datetime.now(UTC), source=source, enrich=enrich)
         if decoded.problems:
             # one event with three bad fields is one rejected event
             rejected = len({p.index for p in decoded.problems})
             self._events.add(rejected, {"outcome": "rejected"})
+        if decoded.bots:
+            self._events.add(decoded.bots, {"outcome": "bot"})
         if not decoded.events:
+            if decoded.bots:
+                return Accepted(decoded.bots, decoded.problems)
             raise InvalidEvent(decoded.problems)
         started = time.perf_counter()
         try:
@@ -63,7 +89,7 @@ class IngestService:
             raise
         self._produce_latency.record(time.perf_counter() - started)
         self._events.add(len(decoded.events), {"outcome": "accepted"})
-        return Accepted(len(decoded.events), decoded.problems)
+        return Accepted(len(decoded.events) + decoded.bots, decoded.problems)
 
     async def ready(self) -> bool:
         return await asyncio.to_thread(self._producer.ready)

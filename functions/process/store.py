@@ -9,7 +9,7 @@ from typing import cast
 import msgspec
 from psycopg import AsyncConnection
 
-from functions.core.events import ClickEvent
+from functions.core.events import ENRICHMENT_FIELDS, ClickEvent
 from functions.process.user_registers import KnownRegisters, RegisterUpdate
 
 # One statement, one round trip: the insert's RETURNING holds only newly inserted events,
@@ -21,9 +21,13 @@ from functions.process.user_registers import KnownRegisters, RegisterUpdate
 _STATEMENT = """
 WITH new AS (
     INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp,
-                              source, referrer, session_id, properties)
+                              source, referrer, session_id, properties,
+                              browser, os, device, country, referrer_host,
+                              utm_source, utm_medium, utm_campaign)
     SELECT e.event_id, e.user_id, e.event_type, e.page_url, e.time_stamp,
-           e.source, e.referrer, e.session_id, e.properties::jsonb
+           e.source, e.referrer, e.session_id, e.properties::jsonb,
+           e.browser, e.os, e.device, e.country, e.referrer_host,
+           e.utm_source, e.utm_medium, e.utm_campaign
     FROM {source}
     ORDER BY e.event_id
     ON CONFLICT (event_id) DO NOTHING
@@ -72,7 +76,9 @@ WITH new AS (
 _PARAMETERS = """
 json_to_recordset(%(events)s::json)
   AS e(event_id text, user_id text, event_type text, page_url text, time_stamp timestamptz,
-       source text, referrer text, session_id text, properties jsonb)
+       source text, referrer text, session_id text, properties jsonb,
+       browser text, os text, device text, country text, referrer_host text,
+       utm_source text, utm_medium text, utm_campaign text)
 """
 # the pairs `KnownRegisters` found still able to raise a register, hashed by `process`
 _SENT_PAIRS = """SELECT * FROM json_to_recordset(%(registers)s::json)
@@ -94,7 +100,9 @@ _STAGED = "staged_click_events"
 _STAGE = f"""
 CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
     event_id text, user_id text, event_type text, page_url text, time_stamp timestamptz,
-    source text, referrer text, session_id text, properties text
+    source text, referrer text, session_id text, properties text,
+    browser text, os text, device text, country text, referrer_host text,
+    utm_source text, utm_medium text, utm_campaign text
 ) ON COMMIT DELETE ROWS
 """
 WRITE_STAGED = _STATEMENT.format(
@@ -131,6 +139,7 @@ _FIELDS = (
     "referrer",
     "session_id",
     "properties",
+    *ENRICHMENT_FIELDS,
 )
 
 
@@ -145,6 +154,14 @@ def _row(e: ClickEvent) -> tuple[object, ...]:
         e.referrer,
         e.session_id,
         _properties(e),
+        e.browser,
+        e.os,
+        e.device,
+        e.country,
+        e.referrer_host,
+        e.utm_source,
+        e.utm_medium,
+        e.utm_campaign,
     )
 
 

@@ -9,6 +9,7 @@ import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import psycopg
 import pytest
 
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.integration
 
 TABLES = {
     "click_events": "event_id, user_id, event_type, page_url, time_stamp, source, referrer,"
-    " session_id, properties",
+    " session_id, properties, browser, os, device, country, referrer_host, utm_source,"
+    " utm_medium, utm_campaign",
     "page_clicks": "user_id, page_url, click_count",
     "page_minute_counts": "bucket, page_url, count",
     "type_minute_counts": "bucket, event_type, count",
@@ -31,19 +33,38 @@ TABLES = {
 }
 
 
+# what ingest sets, whole or in part (every column of click_events is compared)
+ENRICHED: list[dict[str, str]] = [
+    {},
+    {"browser": "Chrome", "os": "Windows", "device": "desktop", "country": "DE"},
+    {
+        "browser": "Mobile Safari",
+        "os": "iOS",
+        "device": "mobile",
+        "referrer_host": "news.example",
+        "utm_source": "news",
+        "utm_medium": "email",
+        "utm_campaign": "a\tb",
+    },
+]
+
+
 def events(count: int) -> list[ClickEvent]:
     rng = random.Random(4)
     start = datetime(2025, 6, 1, tzinfo=UTC)
     made = [
-        ClickEvent(
-            event_id=f"bulk-{n}",
-            user_id=f"u{int(rng.paretovariate(1.2)) % 300}",
-            event_type=rng.choice(["click", "view", "scroll"]),
-            page_url=f"/p{int(rng.paretovariate(1.0)) % 80}",
-            time_stamp=start + timedelta(seconds=rng.randrange(3 * 86_400)),
-            referrer=rng.choice([None, "https://example.com/"]),
-            session_id=rng.choice([None, f"s{n % 17}"]),
-            properties=rng.choice([None, {"n": n, "tag": "a\tb"}]),
+        msgspec.structs.replace(
+            ClickEvent(
+                event_id=f"bulk-{n}",
+                user_id=f"u{int(rng.paretovariate(1.2)) % 300}",
+                event_type=rng.choice(["click", "view", "scroll"]),
+                page_url=f"/p{int(rng.paretovariate(1.0)) % 80}",
+                time_stamp=start + timedelta(seconds=rng.randrange(3 * 86_400)),
+                referrer=rng.choice([None, "https://example.com/"]),
+                session_id=rng.choice([None, f"s{n % 17}"]),
+                properties=rng.choice([None, {"n": n, "tag": "a\tb"}]),
+            ),
+            **rng.choice(ENRICHED),
         )
         for n in range(count)
     ]

@@ -53,6 +53,8 @@ def test_plain_json_object_and_array(
         "page_url": "/pricing",
         "referrer": "https://ref.example/",
         "properties": {"plan": "pro"},
+        # enrichment: httpx's User-Agent names no browser, 127.0.0.1 no country
+        "referrer_host": "ref.example",
     }
     assert record_headers(records[pair[1]["event_id"]])["ce_time"] == b"2026-11-26T10:00:00Z"
 

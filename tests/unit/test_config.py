@@ -32,6 +32,9 @@ def test_aliases() -> None:
         ({"INGEST_WRITE_KEYS": "k-0123456789abcdef:my shop"}, "INGEST_WRITE_KEYS"),
         ({"INGEST_WRITE_KEYS": "k-0123456789abcdef:boutique-é"}, "INGEST_WRITE_KEYS"),
         ({"GATEWAY_ADMIN_TOKENS": "admin-0123456789abcdef,short"}, "GATEWAY_ADMIN_TOKENS"),
+        ({"INGEST_ENRICHMENT": "maybe"}, "INGEST_ENRICHMENT"),
+        ({"INGEST_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "INGEST_TRUSTED_PROXIES"),
+        ({"INGEST_COUNTRY_HEADER": "CF IPCountry"}, "INGEST_COUNTRY_HEADER"),
     ],
 )
 def test_misconfiguration_names_the_variable(env: dict[str, str], variable: str) -> None:
@@ -44,3 +47,29 @@ def test_kafka_required_where_used() -> None:
     with pytest.raises(ConfigError) as caught:
         require_kafka(load_settings("ingest", {}))
     assert caught.value.variable == "KAFKA_BOOTSTRAP_SERVERS"
+
+
+def test_enrichment_settings() -> None:
+    defaults = load_settings("ingest", {})
+    assert defaults.ingest_enrichment
+    assert [str(n) for n in defaults.ingest_trusted_proxies] == [
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ]
+    assert defaults.ingest_country_header is None
+    chosen = load_settings(
+        "ingest",
+        {
+            "INGEST_ENRICHMENT": "off",
+            "INGEST_TRUSTED_PROXIES": " 100.64.0.0/10 , 2001:db8::/32",
+            "INGEST_COUNTRY_HEADER": "CF-IPCountry",
+        },
+    )
+    assert not chosen.ingest_enrichment
+    assert [str(n) for n in chosen.ingest_trusted_proxies] == ["100.64.0.0/10", "2001:db8::/32"]
+    assert chosen.ingest_country_header == "cf-ipcountry"
+    assert load_settings("ingest", {"INGEST_TRUSTED_PROXIES": ""}).ingest_trusted_proxies == ()

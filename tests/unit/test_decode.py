@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import UTC, datetime
 
 import pytest
 
 from functions.core.errors import InvalidEvent
+from functions.core.events import NO_HINTS, ClickEvent, SenderHints
 from functions.ingest.decode import (
     MAX_BODY_BYTES,
     MAX_EVENTS,
@@ -113,3 +115,67 @@ def test_write_key_source_overrides_the_senders() -> None:
         source="site-a",
     )
     assert decoded.events[0].source == "site-a"
+
+
+def test_what_only_ingest_sets_is_dropped_from_what_senders_say() -> None:
+    said = {
+        **PLAIN,
+        "browser": "Netscape",
+        "device": "phone",  # invalid too: not even looked at
+        "country": "FR",
+        "utm_source": "spoofed",
+        "user_agent": "curl/8.5.0",
+        "client_ip": "8.8.8.8",
+    }
+    envelope = {
+        "specversion": "1.0",
+        "id": "c3",
+        "source": "/s",
+        "type": "io.clickstream.event.v1",
+        "data": {**DATA, **{k: v for k, v in said.items() if k != "event_id"}},
+    }
+    for content_type, body in (
+        ("application/json", said),
+        ("application/cloudevents-batch+json", [envelope]),
+        ("application/cloudevents+json", envelope),
+    ):
+        decoded = decode(
+            {"content-type": content_type},
+            json.dumps(body).encode(),
+            received_at=datetime.now(UTC),
+            source=None,
+        )
+        (event,) = decoded.events
+        assert (event.browser, event.device, event.country, event.utm_source) == (None,) * 4
+
+
+def test_hints_reach_enrichment_checked_and_bots_are_counted() -> None:
+    seen: list[SenderHints] = []
+
+    def enrich(click: ClickEvent, hints: SenderHints) -> ClickEvent | None:
+        seen.append(hints)
+        return None if hints.user_agent == "bot" else click
+
+    events = [
+        {**PLAIN, "user_agent": "Mozilla/5.0", "client_ip": "2001:db8::1"},
+        {**PLAIN, "event_id": "e2", "user_agent": "bot"},
+        {**PLAIN, "event_id": "e3", "client_ip": "8.8.8.888", "user_agent": 7},
+        {**PLAIN, "event_id": "e4"},
+    ]
+    decoded = decode(
+        {"content-type": "application/json"},
+        json.dumps(events).encode(),
+        received_at=datetime.now(UTC),
+        source=None,
+        enrich=enrich,
+    )
+    assert [e.event_id for e in decoded.events] == ["e1", "e4"]
+    assert decoded.bots == 1
+    assert {(p.index, p.field) for p in decoded.problems} == {(2, "client_ip"), (2, "user_agent")}
+    # the rule never repeats the address
+    assert all("8.8.8.888" not in p.rule for p in decoded.problems)
+    assert seen == [
+        SenderHints("Mozilla/5.0", ipaddress.ip_address("2001:db8::1")),
+        SenderHints("bot", None),
+        NO_HINTS,
+    ]

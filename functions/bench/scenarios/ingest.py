@@ -1,5 +1,7 @@
 """Ingest: single events, batches of 100, beacons, and p99 at half the maximum load, against
 one dedicated `ingest` whose topic nobody consumes (so only ingest and the broker work).
+Every request carries what a browser's does through the cluster's ingress (`BROWSER`), so
+enrichment (User-Agent, country) is part of what is measured.
 
 Ceiling: the raw confluent-kafka producer with ingest's settings, for the same records."""
 
@@ -14,6 +16,15 @@ from functions.bench.scenarios.serving import CEILING as HTTP_CEILING
 from functions.bench.workload import EventStream, Mix
 
 TOPIC = "bench-ingest"
+# a desktop Chrome reaching ingest through a proxy on loopback (trusted by default): the
+# first X-Forwarded-For hop is a public address with a known country
+BROWSER = {
+    "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36"
+    " (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "X-Forwarded-For": "81.2.69.142, 10.0.0.3",
+    "Accept-Language": "en-GB,en;q=0.9",
+    "Origin": "https://shop.example",
+}
 PRODUCER_CEILING = "kafka_producer_events_per_s"
 BEACON_SIZE = 20
 
@@ -36,6 +47,7 @@ async def measure(ctx: Context) -> None:
             closed = ClosedModel(plan.concurrency, plan.load_s, plan.ramp_s)
             batched = ClosedModel(plan.batch_concurrency, plan.load_s, plan.ramp_s)
             async with session() as client:
+                client.headers.update(BROWSER)
                 single = await load(
                     "ingest single", closed, ingest_events(client, url, stream, 1, beacon=False)
                 )
