@@ -1,26 +1,31 @@
-/* clickstream tracker: page views and link/button clicks, batched by sendBeacon.
-   <script src="https://ingest.example/tracker.js" data-key="WRITE_KEY" async></script> */
-(function (w, d) {
-  var s = d.currentScript, L = w.localStorage, S = w.sessionStorage, q = [];
+/* clickstream: <script src=".../tracker.js" data-key="KEY" data-respect-dnt async> */
+(function (w, d, n) {
+  var s = d.currentScript, L = w.localStorage, q = [], no = function () {};
   if (!s || !w.crypto || !crypto.randomUUID) return;
-  var base = s.getAttribute("data-endpoint") || new URL(s.src).origin,
-    key = s.getAttribute("data-key"),
-    url = base + "/ingest" + (key ? "?key=" + encodeURIComponent(key) : "");
-  function id(store, name) {
-    var v;
-    try { v = store.getItem(name); if (!v) { v = crypto.randomUUID(); store.setItem(name, v); } }
-    catch (e) { v = v || crypto.randomUUID(); }
+  if (s.hasAttribute("data-respect-dnt") && (n.doNotTrack == "1" || n.globalPrivacyControl))
+    return void (w.clickstream = { track: no, flush: no });
+  var key = s.getAttribute("data-key"),
+    url = (s.getAttribute("data-endpoint") || new URL(s.src).origin) + "/ingest" +
+      (key ? "?key=" + encodeURIComponent(key) : ""),
+    uuid = function () { return crypto.randomUUID(); },
+    get = function (k) { try { return L.getItem(k); } catch (e) {} },
+    set = function (k, v) { try { L.setItem(k, v); } catch (e) {} },
+    user = get("cs_uid") || uuid();
+  set("cs_uid", user);
+  function visit() {
+    var now = Date.now(), v = (get("cs_visit") || "").split(" ");
+    v = now - v[1] < 18e5 ? v[0] : uuid();
+    set("cs_visit", v + " " + now);
     return v;
   }
-  var user = id(L, "cs_uid"), session = id(S, "cs_sid");
   function flush() {
     if (!q.length) return;
-    var batch = q.splice(0, 100);
-    if (!navigator.sendBeacon(url, JSON.stringify(batch))) q = batch.concat(q);
+    var b = q.splice(0, 100);
+    if (!n.sendBeacon(url, JSON.stringify(b))) q = b.concat(q);
   }
   function track(type, props) {
     q.push({
-      event_id: crypto.randomUUID(), user_id: user, session_id: session, event_type: type,
+      event_id: uuid(), user_id: user, session_id: visit(), event_type: type,
       page_url: location.pathname + location.search, referrer: d.referrer || undefined,
       time_stamp: new Date().toISOString(), properties: props
     });
@@ -28,15 +33,14 @@
   }
   d.addEventListener("click", function (e) {
     var t = e.target && e.target.closest && e.target.closest("a,button");
-    if (!t) return;
-    track("click", {
+    if (t) track("click", {
       element: t.tagName.toLowerCase(), id: t.id || undefined,
       href: t.href || undefined, text: (t.textContent || "").trim().slice(0, 80)
     });
   }, true);
-  d.addEventListener("visibilitychange", function () { if (d.visibilityState === "hidden") flush(); });
+  d.addEventListener("visibilitychange", function () { if (d.hidden) flush(); });
   w.addEventListener("pagehide", flush);
   setInterval(flush, 5000);
   track("pageview");
   w.clickstream = { track: track, flush: flush };
-})(window, document);
+})(window, document, navigator);

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
@@ -15,7 +16,7 @@ from tests.fixtures.functions import read_topic, record_headers
 pytestmark = pytest.mark.e2e
 
 PAGE = """<!doctype html><html><head><title>shop</title>
-<script src="{ingest}/tracker.js" async></script></head>
+<script src="{ingest}/tracker.js" {attributes} async></script></head>
 <body><a id="pricing" href="#pricing">Pricing</a> <button id="buy">Buy now</button>
 <p id="plain">not tracked</p></body></html>"""
 
@@ -23,14 +24,16 @@ PAGE = """<!doctype html><html><head><title>shop</title>
 @pytest.fixture(scope="module")
 def site(ingest_url: str) -> Iterator[str]:
     """A web site of its own origin, embedding the tracker as a customer would."""
-    body = PAGE.format(ingest=ingest_url).encode()
+    plain = PAGE.format(ingest=ingest_url, attributes="").encode()
+    # pages under /private/ ask the tracker to honour Do Not Track and Global Privacy Control
+    respectful = PAGE.format(ingest=ingest_url, attributes="data-respect-dnt").encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/html")
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(respectful if self.path.startswith("/private/") else plain)
 
         def log_message(self, *_: object) -> None:
             pass
@@ -68,9 +71,59 @@ def test_pageviews_and_clicks_arrive_with_a_stable_user(
     kinds = sorted(e["event_type"] for e in events)
     assert kinds == ["click", "click", "pageview", "pageview"]
     assert len({e["user_id"] for e in events}) == 1, "the anonymous id survives a reload"
+    assert len({e["session_id"] for e in events}) == 1, "one visit: no 30 idle minutes"
     assert len({e["id"] for e in events}) == 4
     clicks = {
         e["properties"]["element"]: e["properties"] for e in events if e["event_type"] == "click"
     }
     assert clicks["a"]["href"].endswith("#pricing")
     assert clicks["button"]["text"] == "Buy now"
+
+
+def events_on(kafka_bootstrap: str, topic: str, page_url: str) -> list[dict[str, Any]]:
+    records = read_topic(kafka_bootstrap, topic, 100_000, timeout_s=5)
+    decoded = [json.loads(r.value() or b"{}") for r in records]
+    return [event for event in decoded if event.get("page_url") == page_url]
+
+
+def test_a_visit_ends_after_30_idle_minutes(
+    chromium: Browser, site: str, kafka_bootstrap: str, ingest_topic: str
+) -> None:
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(site + "/visits.html")
+    page.wait_for_function("window.clickstream !== undefined")
+    # the last event of the visit was 31 minutes ago: the next one starts a new visit
+    page.evaluate("localStorage.setItem('cs_visit', 'v-old ' + (Date.now() - 31 * 60e3))")
+    page.evaluate("window.clickstream.track('late')")
+    # 29 minutes ago: the same visit goes on
+    page.evaluate("localStorage.setItem('cs_visit', 'v-recent ' + (Date.now() - 29 * 60e3))")
+    page.evaluate("window.clickstream.track('soon')")
+    page.evaluate("window.clickstream.flush()")
+    context.close()
+
+    by_type = {e["event_type"]: e for e in events_on(kafka_bootstrap, ingest_topic, "/visits.html")}
+    assert by_type["late"]["session_id"] not in ("v-old", by_type["pageview"]["session_id"])
+    assert by_type["soon"]["session_id"] == "v-recent"
+
+
+@pytest.mark.parametrize(
+    ("path", "sent"), [("/private/gpc.html", False), ("/gpc-not-asked.html", True)]
+)
+def test_global_privacy_control_is_honoured_where_the_site_asks(
+    chromium: Browser, site: str, kafka_bootstrap: str, ingest_topic: str, path: str, sent: bool
+) -> None:
+    context = chromium.new_context()
+    context.add_init_script(
+        "Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true})"
+    )
+    page = context.new_page()
+    page.goto(site + path)
+    page.wait_for_function("window.clickstream !== undefined")
+    page.click("#buy")
+    page.evaluate("window.clickstream.track('custom')")  # a site's own call keeps working
+    page.evaluate("window.clickstream.flush()")
+    context.close()
+
+    kinds = sorted(e["event_type"] for e in events_on(kafka_bootstrap, ingest_topic, path))
+    assert kinds == (["click", "custom", "pageview"] if sent else [])
