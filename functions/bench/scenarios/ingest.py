@@ -3,7 +3,10 @@ one dedicated `ingest` whose topic nobody consumes (so only ingest and the broke
 Every request carries what a browser's does through the cluster's ingress (`BROWSER`), so
 enrichment (User-Agent, country) is part of what is measured.
 
-Ceiling: the raw confluent-kafka producer with ingest's settings, for the same records."""
+Ceiling: the raw confluent-kafka producer with ingest's settings, for the same records.
+Enrichment's cost: single events and batches also go, interleaved in the same repetition, to a
+second `ingest` with `INGEST_ENRICHMENT=off`; each repetition's enriched / plain rate is a run
+of `ingest_enrichment_single_ratio` and `ingest_enrichment_batch_ratio`."""
 
 from __future__ import annotations
 
@@ -27,6 +30,27 @@ BROWSER = {
 }
 PRODUCER_CEILING = "kafka_producer_events_per_s"
 BEACON_SIZE = 20
+ENRICHMENT_TARGET = ">= 0.85 of the same load without enrichment"
+
+
+async def _single_and_batch(
+    ctx: Context, url: str, stream: EventStream, label: str
+) -> tuple[float, float]:
+    """Single-event requests/s and batch events/s against `url`, as a browser sends them."""
+    plan = ctx.plan
+    closed = ClosedModel(plan.concurrency, plan.load_s, plan.ramp_s)
+    batched = ClosedModel(plan.batch_concurrency, plan.load_s, plan.ramp_s)
+    async with session() as client:
+        client.headers.update(BROWSER)
+        single = await load(
+            f"ingest single{label}", closed, ingest_events(client, url, stream, 1, beacon=False)
+        )
+        batch = await load(
+            f"ingest batch x{plan.batch_size}{label}",
+            batched,
+            ingest_events(client, url, stream, plan.batch_size, beacon=False),
+        )
+    return single.rate, batch.rate * plan.batch_size
 
 
 async def measure(ctx: Context) -> None:
@@ -40,6 +64,14 @@ async def measure(ctx: Context) -> None:
         ctx.platform.stop_extra("ingest-bench")
         return
     url = base + "/ingest"
+    _, plain_env = ctx.platform.spawn(
+        "ingest-plain",
+        "functions.ingest",
+        "ingest",
+        {"KAFKA_TOPIC": TOPIC, "INGEST_ENRICHMENT": "off"},
+    )
+    plain_url = f"http://127.0.0.1:{plain_env['PORT']}/ingest"
+    plain_ready = await wait_http(plain_url.removesuffix("/ingest") + "/readyz")
     runs: dict[str, list[float]] = {}
     try:
         for repetition in range(plan.repeat):
@@ -76,12 +108,20 @@ async def measure(ctx: Context) -> None:
             ):
                 runs.setdefault(name, []).append(value)
             ctx.results.latency_curves["ingest single @ half max"] = steady.latency.curve()
+            if plain_ready:
+                # right after the enriched loads, same events' shape, same client headers
+                plain = await _single_and_batch(ctx, plain_url, stream, " (no enrichment)")
+                runs.setdefault("ingest_enrichment_single_ratio", []).append(single.rate / plain[0])
+                runs.setdefault("ingest_enrichment_batch_ratio", []).append(
+                    batch.rate * plan.batch_size / plain[1]
+                )
             records = ceilings.click_events(stream.batch(plan.ceiling_events)[0])
             rate = ceilings.kafka_producer_events_per_s(ctx.platform.bootstrap, TOPIC, records)
             ctx.add_ceiling_run(PRODUCER_CEILING, rate)
             say(f"ceiling: raw producer {rate:,.0f} events/s")
     finally:
         ctx.platform.stop_extra("ingest-bench")
+        ctx.platform.stop_extra("ingest-plain")
     producer = ctx.ceiling(PRODUCER_CEILING, "events/s")
     bare_http = ctx.ceiling(HTTP_CEILING, "requests/s")
     figures = ctx.results.figures
@@ -125,3 +165,17 @@ async def measure(ctx: Context) -> None:
             + " ms",
         )
     )
+    for name in ("ingest_enrichment_single_ratio", "ingest_enrichment_batch_ratio"):
+        if name not in runs:
+            ctx.results.omit(name, "the ingest without enrichment never became ready")
+            continue
+        figures.append(
+            figure(
+                name,
+                "ratio",
+                runs[name],
+                target=ENRICHMENT_TARGET,
+                note="enriched rate over the same load against ingest with INGEST_ENRICHMENT=off,"
+                " interleaved in each repetition",
+            )
+        )
