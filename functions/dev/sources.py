@@ -122,6 +122,9 @@ def load_sources(
         delivery = spec.get("delivery", {})
         dead_letter = delivery.get("deadLetterSink")
         (topic,) = spec["topics"]
+        sink = _destination(spec["sink"], sinks)
+        if sink.kind != "process":  # records are POSTed (Sinks.post); letters may go to Kafka
+            raise ValueError(f"the local dispatcher delivers records to process only: {spec}")
         sources.append(
             SourceSpec(
                 name=document["metadata"]["name"],
@@ -131,7 +134,7 @@ def load_sources(
                 ordered=spec.get("ordering", "ordered") == "ordered",
                 policy=_policy(delivery),
                 max_poll_records=data_plane.max_poll_records or 0,
-                sink=_destination(spec["sink"], sinks),
+                sink=sink,
                 dead_letter_sink=_destination(dead_letter, sinks) if dead_letter else None,
             )
         )
@@ -160,17 +163,15 @@ def localized(source: SourceSpec, settings: Settings) -> SourceSpec:
         timeout_s=_either(overrides.timeout_s, source.policy.timeout_s),
     )
 
-    def local(destination: Destination | None) -> Destination | None:
-        if destination is None or destination.kind != "kafka":
-            return destination
-        return replace(destination, topic=local_topic(destination.topic, settings))
-
+    dead_letter_sink = source.dead_letter_sink
+    if dead_letter_sink is not None and dead_letter_sink.kind == "kafka":
+        dead_letter_sink = replace(
+            dead_letter_sink, topic=local_topic(dead_letter_sink.topic, settings)
+        )
     # the events source takes the configured group; each other source gets its own beside it
     group = settings.consumer_group
     if source.topic != EVENTS_TOPIC:
         group = f"{group}-{source.name}"
-    sink = local(source.sink)
-    assert sink is not None
     return replace(
         source,
         topic=local_topic(source.topic, settings),
@@ -178,6 +179,5 @@ def localized(source: SourceSpec, settings: Settings) -> SourceSpec:
         ordered=source.ordered if overrides.ordering is None else overrides.ordering == "ordered",
         policy=policy,
         max_poll_records=overrides.max_poll_records or source.max_poll_records,
-        sink=sink,
-        dead_letter_sink=local(source.dead_letter_sink),
+        dead_letter_sink=dead_letter_sink,
     )
