@@ -35,9 +35,8 @@ _DURATION = re.compile(
 )
 _Value = TypeVar("_Value", int, float)
 _SECONDS = {"days": 86400.0, "hours": 3600.0, "minutes": 60.0, "seconds": 1.0}
-# Knative's defaults for what a KafkaSource's spec leaves out
-DEFAULT_DELIVERY = {"retry": 10, "backoffPolicy": "exponential", "backoffDelay": "PT0.3S"}
-DEFAULT_TIMEOUT = "PT600S"
+# what a KafkaSource's spec leaves out takes Knative's defaults, which DeliveryPolicy's are
+KNATIVE_DEFAULTS = DeliveryPolicy()
 
 
 def duration_s(text: str) -> float:
@@ -89,15 +88,15 @@ def _destination(address: dict[str, Any], sinks: dict[str, str]) -> Destination:
 
 
 def _policy(delivery: dict[str, Any]) -> DeliveryPolicy:
-    spec: dict[str, Any] = DEFAULT_DELIVERY | delivery
-    policy = spec["backoffPolicy"]
+    policy = delivery.get("backoffPolicy", KNATIVE_DEFAULTS.backoff_policy)
     if policy not in ("exponential", "linear"):
         raise ValueError(f"backoffPolicy {policy!r}")
+    delay, timeout = delivery.get("backoffDelay"), delivery.get("timeout")
     return DeliveryPolicy(
-        retry=int(spec["retry"]),
+        retry=int(delivery.get("retry", KNATIVE_DEFAULTS.retry)),
         backoff_policy="linear" if policy == "linear" else "exponential",
-        backoff_delay_s=duration_s(spec["backoffDelay"]),
-        timeout_s=duration_s(spec.get("timeout", DEFAULT_TIMEOUT)),
+        backoff_delay_s=duration_s(delay) if delay else KNATIVE_DEFAULTS.backoff_delay_s,
+        timeout_s=duration_s(timeout) if timeout else KNATIVE_DEFAULTS.timeout_s,
     )
 
 

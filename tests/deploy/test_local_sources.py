@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from functions.core.config import load_settings
 from functions.deploy.pins import Pins
+from functions.dev.delivery import DeliveryPolicy
 from functions.dev.sources import Destination, duration_s, load_sources, localized
 from tests.deploy.manifests import Manifest
 
@@ -63,3 +66,22 @@ def test_iso_durations() -> None:
     assert duration_s("PT0.3S") == 0.3
     assert duration_s("PT10M") == 600
     assert duration_s("P1DT1H1M1S") == 90061
+
+
+def test_what_a_spec_leaves_out_takes_knatives_defaults(tmp_path: Path) -> None:
+    eventing = tmp_path / "eventing"
+    eventing.mkdir()
+    (eventing / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ns\n"
+    )
+    (eventing / "source.yaml").write_text(
+        "apiVersion: sources.knative.dev/v1\nkind: KafkaSource\nmetadata: {name: s}\n"
+        "spec: {consumerGroup: g, topics: [clicks], sink: {ref: {apiVersion:"
+        " serving.knative.dev/v1, kind: Service, name: process}}}\n"
+    )
+    (source,) = load_sources(eventing)
+    assert source.ordered  # ordering defaults to ordered
+    assert source.policy == DeliveryPolicy(
+        retry=10, backoff_policy="exponential", backoff_delay_s=0.3, timeout_s=600
+    )
+    assert source.dead_letter_sink is None
