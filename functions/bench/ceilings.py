@@ -54,15 +54,18 @@ def kafka_producer_events_per_s(bootstrap: str, topic: str, events: list[ClickEv
 
 _SCRATCH = ("click_events", "page_clicks", "page_minute_counts", "type_minute_counts")
 _UPSERTS = """
-INSERT INTO {pc} AS t (user_id, page_url, click_count)
-SELECT user_id, page_url, count(*) FROM {ce} GROUP BY 1, 2 ORDER BY 1, 2
-ON CONFLICT (user_id, page_url) DO UPDATE SET click_count = t.click_count + EXCLUDED.click_count;
-INSERT INTO {pm} AS t (bucket, page_url, count)
-SELECT date_trunc('minute', time_stamp, 'UTC'), page_url, count(*) FROM {ce} GROUP BY 1, 2
-ORDER BY 1, 2 ON CONFLICT (bucket, page_url) DO UPDATE SET count = t.count + EXCLUDED.count;
-INSERT INTO {tm} AS t (bucket, event_type, count)
-SELECT date_trunc('minute', time_stamp, 'UTC'), event_type, count(*) FROM {ce} GROUP BY 1, 2
-ORDER BY 1, 2 ON CONFLICT (bucket, event_type) DO UPDATE SET count = t.count + EXCLUDED.count;
+INSERT INTO {pc} AS t (site, user_id, page_url, click_count)
+SELECT site, user_id, page_url, count(*) FROM {ce} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (site, user_id, page_url)
+DO UPDATE SET click_count = t.click_count + EXCLUDED.click_count;
+INSERT INTO {pm} AS t (site, bucket, page_url, count)
+SELECT site, date_trunc('minute', time_stamp, 'UTC'), page_url, count(*) FROM {ce}
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (site, bucket, page_url) DO UPDATE SET count = t.count + EXCLUDED.count;
+INSERT INTO {tm} AS t (site, bucket, event_type, count)
+SELECT site, date_trunc('minute', time_stamp, 'UTC'), event_type, count(*) FROM {ce}
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (site, bucket, event_type) DO UPDATE SET count = t.count + EXCLUDED.count;
 """
 
 
@@ -117,7 +120,10 @@ def redis_get(redis_url: str, samples: int = FLOOR_SAMPLES) -> Latency:
 def postgres_pk_select(database_url: str, samples: int = FLOOR_SAMPLES) -> Latency:
     """Round trips of the primary-key SELECT an uncached count read runs (prepared)."""
     latency = Latency()
-    query = "SELECT click_count FROM page_clicks WHERE user_id = %s AND page_url = %s"
+    query = (
+        "SELECT click_count FROM page_clicks"
+        " WHERE site = 'default' AND user_id = %s AND page_url = %s"
+    )
     with psycopg.connect(database_url, autocommit=True) as conn:
         for n in range(samples):
             started = time.perf_counter()

@@ -18,8 +18,6 @@ from redis.exceptions import RedisError
 from functions.core.spans import spans
 
 PREFIX = "clickstream:"
-# every range answer is tagged with the scope of the events it counts
-ALL_EVENTS = "all"
 # process publishes each commit's new counts here ({count key: count}, JSON) for the
 # gateways' in-process caches (functions/gateway/local_counts.py)
 COUNTS_CHANNEL = f"{PREFIX}counts"
@@ -126,17 +124,17 @@ def _digest(*parts: str) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
-CountKey = tuple[str, str]  # (user_id, page_url)
+CountKey = tuple[str, str, str]  # (site, user_id, page_url)
 
 
-def count_key(user_id: str, page_url: str) -> str:
-    """The all-time count of one user on one page (GetEventCount)."""
-    return f"{PREFIX}count:{_digest(user_id, page_url)}"
+def count_key(site: str, user_id: str, page_url: str) -> str:
+    """The all-time count of one user on one page of one site (GetEventCount)."""
+    return f"{PREFIX}count:{_digest(site, user_id, page_url)}"
 
 
-def user_counts_key(user_id: str) -> str:
-    """The map of one user's counts on every page (`_READ_COUNTS`)."""
-    return f"{PREFIX}user-counts:{_digest(user_id)}"
+def user_counts_key(site: str, user_id: str) -> str:
+    """The map of one user's counts on every page of one site (`_READ_COUNTS`)."""
+    return f"{PREFIX}user-counts:{_digest(site, user_id)}"
 
 
 def page_field(page_url: str) -> str:
@@ -149,12 +147,18 @@ def range_key(kind: str, *params: str) -> str:
     return f"{PREFIX}range:{kind}:{_digest(kind, *params)}"
 
 
-def user_scope(user_id: str) -> str:
-    return f"u.{_digest(user_id)}"
+# every range answer is tagged with the scope of the events it counts: a site's, or one
+# user's or page's within a site
+def site_scope(site: str) -> str:
+    return f"s.{_digest(site)}"
 
 
-def page_scope(page_url: str) -> str:
-    return f"p.{_digest(page_url)}"
+def user_scope(site: str, user_id: str) -> str:
+    return f"u.{_digest(site, user_id)}"
+
+
+def page_scope(site: str, page_url: str) -> str:
+    return f"p.{_digest(site, page_url)}"
 
 
 # each grain's width in minutes: UTC days and hours start at multiples of it since the epoch
@@ -181,9 +185,11 @@ def range_tags(scope: str, start: datetime, end: datetime) -> tuple[str, ...]:
 
 
 class Written(Protocol):
-    """What a committed event tells the cache: who, where, when, and the (user, page) count
-    after its commit."""
+    """What a committed event tells the cache: which site, who, where, when, and the
+    (user, page) count after its commit."""
 
+    @property
+    def site(self) -> str: ...
     @property
     def user_id(self) -> str: ...
     @property
@@ -196,7 +202,7 @@ class Written(Protocol):
 
 def stale_tags(written: Iterable[Written]) -> set[str]:
     """Exactly the tags that newly committed events made stale: those of the minute, hour
-    and day holding each event, for all events, its user and its page (a range answer is
+    and day holding each event, for its site, its user and its page (a range answer is
     stale iff it covers one of them)."""
     # in whole minutes since the epoch, as tag_key numbers every grain's buckets: each
     # distinct (scope, minute) once, with integer arithmetic, not datetime arithmetic per event
@@ -205,7 +211,11 @@ def stale_tags(written: Iterable[Written]) -> set[str]:
         minute = int(row.time_stamp.timestamp() // 60)
         touched.update(
             (scope, minute)
-            for scope in (ALL_EVENTS, user_scope(row.user_id), page_scope(row.page_url))
+            for scope in (
+                site_scope(row.site),
+                user_scope(row.site, row.user_id),
+                page_scope(row.site, row.page_url),
+            )
         )
     keys: set[str] = set()
     for scope, minute in touched:
@@ -217,7 +227,7 @@ def new_counts(written: Iterable[Written]) -> dict[str, int]:
     """The count of each (user, page) that newly committed events moved, by its key."""
     counts: dict[str, int] = {}
     for row in written:
-        key = count_key(row.user_id, row.page_url)
+        key = count_key(row.site, row.user_id, row.page_url)
         counts[key] = max(counts.get(key, 0), row.click_count)
     return counts
 
@@ -256,10 +266,10 @@ class Cache:
         """What Redis holds for each (user, page) count, in one round trip; None when Redis
         could not be reached."""
         names: list[str] = []
-        for user_id, page_url in keys:
-            names += [count_key(user_id, page_url), user_counts_key(user_id)]
+        for site, user_id, page_url in keys:
+            names += [count_key(site, user_id, page_url), user_counts_key(site, user_id)]
         try:
-            held = await self._read_counts(keys=names, args=[page_field(p) for _, p in keys])
+            held = await self._read_counts(keys=names, args=[page_field(p) for _, _, p in keys])
         except (RedisError, OSError) as error:
             log.warning("cache read failed: %s", error)
             return None
@@ -275,7 +285,8 @@ class Cache:
     async def store_user_counts(
         self, counts: Mapping[str, Mapping[str, int] | None], ttl_ms: int
     ) -> None:
-        """Keep each user's map of counts by page URL (None: the user is too wide to map),
+        """Keep each user's map of counts by page URL (None: the user is too wide to map)
+        under its `user_counts_key`,
         read from PostgreSQL in a snapshot taken less than `ttl_ms` ago, for the rest of
         those `ttl_ms`: counted from before the read, so that a count key any later commit
         raised (for a whole TTL from its commit) expires after the map, never before it."""
@@ -287,7 +298,7 @@ class Cache:
             for page_url, count in (pages or {}).items():
                 args += [page_field(page_url), count]
         try:
-            await self._store_user_counts(keys=[user_counts_key(u) for u in counts], args=args)
+            await self._store_user_counts(keys=list(counts), args=args)
         except (RedisError, OSError) as error:
             log.warning("cache write failed: %s", error)
 

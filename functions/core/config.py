@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from functions.core.attributes import ATTRIBUTE_RULE, MAX_SOURCE_LENGTH, header_safe
-from functions.core.errors import ConfigError
+from functions.core.errors import ConfigError, InvalidArgument
+from functions.core.events import site_argument
 
 SOURCE_DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboard" / "dist"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -67,6 +67,8 @@ class Settings:
     ingest_enrichment: bool
     ingest_trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     ingest_country_header: str | None
+    # events of sites not registered by an operator are dropped (outcome `unknown_site`)
+    sites_require_registration: bool
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -118,23 +120,21 @@ def _redis_url(env: Mapping[str, str]) -> str:
 
 
 def _write_keys(env: Mapping[str, str]) -> dict[str, str]:
-    """`INGEST_WRITE_KEYS=key1:site-a,key2:site-b`: each key and the site (source) it names."""
+    """`INGEST_WRITE_KEYS=key1,key2:shop.example`: each key and the site its events land in
+    (`default` when the entry names none)."""
     keys: dict[str, str] = {}
     for entry in filter(
         None, (part.strip() for part in env.get("INGEST_WRITE_KEYS", "").split(","))
     ):
         key, _, site = entry.partition(":")
-        if len(key) < 16 or not site:
+        if len(key) < 16:
             raise ConfigError(
-                "INGEST_WRITE_KEYS", "entries must be key:site with keys of 16+ characters"
+                "INGEST_WRITE_KEYS", "entries must be key or key:site with keys of 16+ characters"
             )
-        # the site becomes every event's CloudEvent `source`, held to the event rules
-        if not header_safe(site) or len(site) > MAX_SOURCE_LENGTH:
-            raise ConfigError(
-                "INGEST_WRITE_KEYS",
-                f"site {site!r} {ATTRIBUTE_RULE}, at most {MAX_SOURCE_LENGTH} characters",
-            )
-        keys[key] = site
+        try:
+            keys[key] = site_argument(site, "INGEST_WRITE_KEYS")
+        except InvalidArgument as error:
+            raise ConfigError("INGEST_WRITE_KEYS", f"site {site!r} {error.message}") from None
     return keys
 
 
@@ -262,6 +262,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         ingest_enrichment=_switch(env, "INGEST_ENRICHMENT", True),
         ingest_trusted_proxies=_networks(env, "INGEST_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES),
         ingest_country_header=_header_name(env, "INGEST_COUNTRY_HEADER"),
+        sites_require_registration=_switch(env, "SITES_REQUIRE_REGISTRATION", False),
     )
 
 

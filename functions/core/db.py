@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
@@ -13,6 +15,12 @@ TRANSIENT = (
     psycopg.errors.DeadlockDetected,
     psycopg.errors.SerializationFailure,
 )
+
+
+async def connect(database_url: str) -> psycopg.AsyncConnection[Any]:
+    """One autocommit connection, given up after 5 s: for what needs no pool (a key ring's
+    reloads, an operator command)."""
+    return await psycopg.AsyncConnection.connect(database_url, autocommit=True, connect_timeout=5)
 
 
 async def open_pool(

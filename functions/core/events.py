@@ -15,7 +15,7 @@ from cloudevents.http import CloudEvent
 from cloudevents.kafka import KafkaMessage, to_binary
 
 from functions.core.attributes import ATTRIBUTE_RULE, MAX_SOURCE_LENGTH, header_safe
-from functions.core.errors import InvalidEvent, Problem
+from functions.core.errors import InvalidArgument, InvalidEvent, Problem
 
 EVENT_TYPE = "io.clickstream.event.v1"
 DEFAULT_SOURCE = "/clickstream/ingest"
@@ -34,6 +34,28 @@ PageUrl = Annotated[
 
 
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_LABEL_LENGTH)]
+# a site (tenant) is named like a host: DESIGN.md, "The event"
+DEFAULT_SITE = "default"
+SITE_PATTERN = r"^[a-z0-9.-]{1,253}$"
+Site = Annotated[str, msgspec.Meta(pattern=SITE_PATTERN)]
+_SITE = re.compile(SITE_PATTERN)
+
+
+def valid_site(name: str) -> bool:
+    # fullmatch: `$` alone would let a final newline through
+    return _SITE.fullmatch(name) is not None
+
+
+def site_argument(value: str | None, field: str = "site") -> str:
+    """A site named by a read (a query parameter, a proto field); empty or absent means
+    `default`, so that calls from before sites keep working."""
+    if not value:
+        return DEFAULT_SITE
+    if not valid_site(value):
+        raise InvalidArgument(field, "must be 1-253 characters of a-z, 0-9, '.' and '-'")
+    return value
+
+
 Utm = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_UTM_LENGTH)]
 
 
@@ -51,6 +73,7 @@ class ClickEvent(msgspec.Struct, frozen=True, kw_only=True):
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE_LENGTH)] = (
         DEFAULT_SOURCE
     )
+    site: Site = DEFAULT_SITE
     # Enrichment: set by ingest only (`ENRICHMENT_FIELDS` are dropped from what a sender
     # sends), absent when unknown; process stores them as they come
     browser: Label | None = None
@@ -91,6 +114,7 @@ def _rule(error: msgspec.ValidationError) -> str:
 _ATTRIBUTE_FIELDS = ("event_id", "source")
 # control characters have no place in identifiers and URLs, and PostgreSQL cannot store NUL
 _TEXT_FIELDS = (
+    "site",  # its pattern's `$` would let a final newline through
     "user_id",
     "page_url",
     "referrer",
@@ -143,18 +167,18 @@ def parse_event(
     *,
     received_at: datetime,
     index: int | None = None,
-    source: str | None = None,
+    site: str | None = None,
     renames: Mapping[str, str] | None = None,
 ) -> ClickEvent:
     """Validate one decoded JSON object, reporting every broken rule at once.
 
     `renames` maps model fields to the names the sender used (CloudEvents' `id`, `time`);
-    `source`, when given, replaces the sender's and is held to the same rules.
+    `site`, when given (a write key's), replaces whatever the sender said.
     """
     if not isinstance(raw, dict):
         raise InvalidEvent([Problem("$", "must be a JSON object", index)])
-    if source is not None:
-        raw = {**raw, "source": source}
+    if site is not None:
+        raw = {**raw, "site": site}
     try:  # fast path: the whole object in one C-level conversion
         event = msgspec.convert(raw, ClickEvent)
     except msgspec.ValidationError:
@@ -279,6 +303,7 @@ _OPTIONAL_DATA = ("referrer", "session_id", "properties", *ENRICHMENT_FIELDS)
 def event_data(event: ClickEvent) -> dict[str, Any]:
     """The CloudEvent `data` of a click: every field but the ones CloudEvents carries itself."""
     data: dict[str, Any] = {
+        "site": event.site,
         "user_id": event.user_id,
         "event_type": event.event_type,
         "page_url": event.page_url,

@@ -15,7 +15,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 
 from functions.core.config import Settings, fails_fast, load_settings
+from functions.core.db import connect
 from functions.core.serving import function_app, probe_routes, serve
+from functions.core.sites import KeyRing, KeyRingRefresher, env_grants
 from functions.core.telemetry import init_metrics
 from functions.gateway.client import QueryClient
 from functions.gateway.count_protocol import count_protocol
@@ -31,10 +33,14 @@ def build_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.query = QueryClient(settings.query_addr)
-        # every token that may read (the fast count paths check these too); admin tokens
-        # also open the admin routes
-        app.state.read_tokens = settings.gateway_read_tokens | settings.gateway_admin_tokens
-        app.state.admin_tokens = settings.gateway_admin_tokens
+        # the tokens of every site (the fast count paths check them too), reloaded from
+        # PostgreSQL, and the environment's
+        app.state.keys = KeyRing(
+            env_grants({}, settings.gateway_read_tokens, settings.gateway_admin_tokens)
+        )
+        refresher = KeyRingRefresher(app.state.keys, lambda: connect(settings.database_url))
+        await refresher.refresh()
+        refresher.start()
         app.state.dashboard_dir = settings.dashboard_dir
         app.state.counts = None
         following = None
@@ -46,6 +52,7 @@ def build_app(settings: Settings) -> Starlette:
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await following
+        await refresher.close()
         await app.state.query.close()
 
     async def readiness(request: Request) -> dict[str, bool]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from clickstream.analytics.v1 import analytics_pb2 as pb
 from starlette.requests import Request
 
 from functions.core.cache import count_key
+from functions.core.sites import Grant, KeyRing
 from functions.gateway import routes
 from functions.gateway.client import DEADLINE_S, REPLAY_DEADLINE_S, QueryClient
 from functions.gateway.local_counts import LOOKUPS, LocalCounts
@@ -26,7 +26,8 @@ class Route:
     methods: tuple[str, ...]
     call: Call
     cache_control: str = "private, max-age=5"
-    # needs an admin token (not a read token) once any token is configured
+    # needs an admin token of every site once any token is configured: what admin routes
+    # handle (dead letters) belongs to any site
     admin: bool = False
 
 
@@ -53,7 +54,7 @@ async def fetch_count(
 async def _event_count(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = routes.event_count_request(request.query_params, await request.body())
     counts: LocalCounts | None = request.app.state.counts
-    key = count_key(call.user_id, call.page_url)
+    key = count_key(call.site, call.user_id, call.page_url)
     count = held_count(counts, key)
     if count is None:
         count = await fetch_count(counts, client, call, key)
@@ -85,6 +86,14 @@ async def _user_activity(client: QueryClient, request: Request, path: Mapping[st
     return routes.user_activity_json(await client.stub.GetUserActivity(call, timeout=DEADLINE_S))
 
 
+async def _sites(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    """The sites the caller may read (all of them when every route is open)."""
+    answer = await client.stub.ListSites(pb.ListSitesRequest(), timeout=DEADLINE_S)
+    grant: Grant | None = request.state.grant
+    readable = [site for site in answer.sites if grant is None or grant.reads(site.name)]
+    return routes.sites_json(readable)
+
+
 async def _dead_letters(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = routes.dead_letters_request(request.query_params)
     return routes.dead_letters_json(await client.stub.ListDeadLetters(call, timeout=DEADLINE_S))
@@ -97,14 +106,16 @@ async def _replay_dead_letters(client: QueryClient, request: Request, _: Mapping
 
 
 EVENT_COUNT = Route("/analytics/events", ("GET", "POST"), _event_count)
+SITES = Route("/api/v1/sites", ("GET",), _sites, cache_control="no-store")
 EXACT = {
     EVENT_COUNT.template: EVENT_COUNT,
     "/api/v1/overview": Route("/api/v1/overview", ("GET",), _overview),
     "/api/v1/pages/top": Route("/api/v1/pages/top", ("GET",), _top_pages),
     "/api/v1/timeseries": Route("/api/v1/timeseries", ("GET",), _time_series),
     "/api/v1/event-types": Route("/api/v1/event-types", ("GET",), _event_types),
+    SITES.template: SITES,
     "/api/v1/dead-letters": Route(
-        "/api/v1/dead-letters", ("GET",), _dead_letters, cache_control="no-store"
+        "/api/v1/dead-letters", ("GET",), _dead_letters, cache_control="no-store", admin=True
     ),
     "/api/v1/dead-letters/replay": Route(
         "/api/v1/dead-letters/replay",
@@ -133,12 +144,26 @@ def match(path: str, raw_path: bytes) -> Found | None:
     return None
 
 
-def bearer_matches(tokens: frozenset[str], authorization: str) -> bool:
-    """Whether an `Authorization` header carries one of `tokens`."""
+def grant_of(keys: KeyRing, authorization: str) -> Grant | None:
+    """What the `Authorization: Bearer` token grants, if it is valid."""
     scheme, _, given = authorization.partition(" ")
-    # compare against every token, so timing says nothing about which one nearly matched
-    matches = [hmac.compare_digest(given.encode(), token.encode()) for token in tokens]
-    return scheme.lower() == "bearer" and any(matches)
+    if scheme.lower() != "bearer" or not given.strip():
+        return None
+    return keys.grant(given.strip())
+
+
+def open_to_all(keys: KeyRing) -> bool:
+    """No read or admin token exists (the local default): every route is open. Until the
+    keys first loaded, only the environment's are known, and nothing is open."""
+    return keys.loaded and not keys.any_keys("read", "admin")
+
+
+def may_read(keys: KeyRing, authorization: str, site: str) -> bool:
+    """Whether a request with `authorization` may read `site`'s reports."""
+    if open_to_all(keys):
+        return True
+    grant = grant_of(keys, authorization)
+    return grant is not None and grant.reads(site)
 
 
 def protected(path: str) -> bool:

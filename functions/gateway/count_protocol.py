@@ -92,10 +92,8 @@ def count_protocol(app: Starlette) -> type[HttpToolsProtocol]:
                 return None
             if any(name == b"origin" for name, _ in self.headers):
                 return None  # CORS headers are the middleware's to add
-            if not bodiless_and_authorized(self.headers, app.state.read_tokens):
-                return None
             read = query_read(query)
-            if read is None:
+            if read is None or not bodiless_and_authorized(self.headers, app.state.keys, read[0]):
                 return None
             count = api.held_count(counts, count_key(*read))
             if count is None:

@@ -21,6 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from functions.core.asgi import send_answer
 from functions.core.cache import CountKey, count_key
+from functions.core.errors import InvalidArgument
+from functions.core.events import site_argument
+from functions.core.sites import KeyRing
 from functions.gateway import api, routes
 from functions.gateway.answers import error_response
 
@@ -46,11 +49,11 @@ class CountReads:
         # the route names itself for the shared HTTP metrics middleware around this one
         scope.setdefault("state", {})["route"] = _PATH
         state = scope["app"].state
-        user_id, page_url = read
-        key = count_key(user_id, page_url)
+        site, user_id, page_url = read
+        key = count_key(site, user_id, page_url)
         count = api.held_count(state.counts, key)
         if count is None:
-            call = pb.GetEventCountRequest(user_id=user_id, page_url=page_url)
+            call = pb.GetEventCountRequest(user_id=user_id, page_url=page_url, site=site)
             try:
                 count = await api.fetch_count(state.counts, state.query, call, key)
             except Exception as error:
@@ -63,14 +66,16 @@ def _count_read(scope: Scope) -> CountKey | None:
     """The (user, page) this request reads, if it is a plain, authorized query-string read."""
     if scope["path"] != _PATH or scope["method"] != "GET":
         return None
-    if not bodiless_and_authorized(scope["headers"], scope["app"].state.read_tokens):
+    read = query_read(scope["query_string"])
+    if read is None or not bodiless_and_authorized(
+        scope["headers"], scope["app"].state.keys, read[0]
+    ):
         return None
-    return query_read(scope["query_string"])
+    return read
 
 
-def bodiless_and_authorized(headers: Iterable[Header], tokens: frozenset[str]) -> bool:
-    """Whether a request with `headers` has no body and, when read tokens are configured,
-    carries one."""
+def bodiless_and_authorized(headers: Iterable[Header], keys: KeyRing, site: str) -> bool:
+    """Whether a request with `headers` has no body and may read `site`."""
     authorization = ""
     for name, value in headers:
         # parameters may come in a JSON body (the original contract): the function reads it
@@ -78,20 +83,25 @@ def bodiless_and_authorized(headers: Iterable[Header], tokens: frozenset[str]) -
             return False
         if name == b"authorization":
             authorization = value.decode("latin-1")
-    return not tokens or api.bearer_matches(tokens, authorization)
+    return api.may_read(keys, authorization, site)
 
 
 def answer_body(read: CountKey, count: int) -> bytes:
     """The JSON body answering a read of `read`'s (user, page) with `count`."""
-    return _encode(routes.count_json(*read, count))
+    return _encode(routes.count_json(read[1], read[2], count))
 
 
 @functools.lru_cache(maxsize=4096)
 def query_read(query_string: bytes) -> CountKey | None:
-    """The (user, page) a count read's query string names, if it names both."""
+    """The (site, user, page) a count read's query string names, if it names user and page
+    and no site, or a valid one (the function answers the errors)."""
     # as Starlette parses it: the last of repeated parameters wins
     params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
     user_id, page_url = params.get("user_id"), params.get("page_url")
     if not user_id or not page_url:
         return None
-    return user_id, page_url
+    try:
+        site = site_argument(params.get("site"))
+    except InvalidArgument:
+        return None
+    return site, user_id, page_url

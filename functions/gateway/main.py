@@ -7,7 +7,8 @@ from functions_framework import aio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from functions.gateway import api, dashboard
+from functions.core.sites import KeyRing
+from functions.gateway import api, dashboard, routes
 from functions.gateway.answers import error_response, json_response
 from functions.gateway.errors import Forbidden, MethodNotAllowed, RouteNotFound, Unauthorized
 from functions.gateway.openapi import DOCUMENT
@@ -16,21 +17,26 @@ _OPENAPI = msgspec.json.encode(DOCUMENT)
 
 
 def _authorize(request: Request, found: api.Found | None) -> None:
-    """With no token configured every route is open; else reports take a read or admin
-    token, admin routes an admin token (DESIGN.md "Sites and enrichment")."""
-    # every token that may read: the read tokens and the admin ones
-    readers: frozenset[str] = request.app.state.read_tokens
-    if not readers or not api.protected(request.scope["path"]):
+    """With no read or admin token anywhere every route is open; else reports take a token
+    that reads their site, admin routes an admin token (DESIGN.md "Sites and enrichment").
+    The grant found is kept in `request.state.grant` (None: open)."""
+    keys: KeyRing = request.app.state.keys
+    request.state.grant = None
+    if not api.protected(request.scope["path"]) or api.open_to_all(keys):
         return
-    authorization = request.headers.get("authorization", "")
-    if found is not None and found[0].admin:
-        if api.bearer_matches(request.app.state.admin_tokens, authorization):
-            return
-        if api.bearer_matches(readers, authorization):
-            raise Forbidden("this route needs an admin token; a read token is not enough")
-        raise Unauthorized("an admin token is required: Authorization: Bearer <token>")
-    if not api.bearer_matches(readers, authorization):
-        raise Unauthorized("a read token is required: Authorization: Bearer <token>")
+    grant = api.grant_of(keys, request.headers.get("authorization", ""))
+    if grant is None:
+        raise Unauthorized("a valid token is required: Authorization: Bearer <token>")
+    request.state.grant = grant
+    if found is None or found[0].template == api.SITES.template:
+        return  # no site to check: a 404, or the list the grant filters
+    if found[0].admin:
+        if grant.scope != "admin" or grant.site is not None:
+            raise Forbidden("this route needs an admin token of every site")
+        return
+    site = routes.site(request.query_params)
+    if not grant.reads(site):
+        raise Forbidden(f"this token cannot read the site {site!r}")
 
 
 def _template(path: str, found: api.Found | None) -> str:

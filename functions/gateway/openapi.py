@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.core.events import SITE_PATTERN
 from functions.core.replay import MAX_ID, MAX_REPLAY
 from functions.gateway.routes import MAX_LIMIT
 
@@ -41,6 +42,11 @@ LIMIT = _query(
     "How many to list (default 10)",
     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
 )
+SITE = _query(
+    "site",
+    "The site read (default `default`)",
+    {"type": "string", "pattern": SITE_PATTERN, "maxLength": 253},
+)
 TIME = {"type": "string", "format": "date-time"}
 COUNT = {"type": "integer", "minimum": 0}
 PAGE_COUNT = {
@@ -59,7 +65,7 @@ def _errors(*statuses: int) -> dict[str, Schema]:
         400: "A bad argument, named in `error.field`",
         401: "Tokens are configured and none this route takes was given"
         " (`Authorization: Bearer ...`)",
-        403: "A read token was given where an admin token is needed",
+        403: "The token cannot read this site, or a route needs an admin token",
         503: "`query` or PostgreSQL cannot answer now",
     }
     return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
@@ -70,7 +76,7 @@ def _get(summary: str, parameters: list[Schema], answer: str) -> Schema:
         "get": {
             "summary": summary,
             "parameters": parameters,
-            "responses": {"200": _json(_ref(answer), summary), **_errors(400, 401, 503)},
+            "responses": {"200": _json(_ref(answer), summary), **_errors(400, 401, 403, 503)},
         }
     }
 
@@ -88,10 +94,11 @@ EVENT_COUNT = {
     "parameters": [
         _query("user_id", "required here or in a JSON body", {"type": "string", "minLength": 1}),
         _query("page_url", "required here or in a JSON body", {"type": "string", "minLength": 1}),
+        SITE,
     ],
     "responses": {
         "200": _json(_ref("EventCount"), "The count, 0 when never seen"),
-        **_errors(400, 401, 503),
+        **_errors(400, 401, 403, 503),
     },
 }
 
@@ -164,7 +171,7 @@ DOCUMENT: Schema = {
             "get": EVENT_COUNT,
             "post": {
                 **EVENT_COUNT,
-                "parameters": [],
+                "parameters": [SITE],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": EVENT_COUNT_BODY}},
@@ -173,18 +180,21 @@ DOCUMENT: Schema = {
         },
         "/api/v1/overview": _get(
             "Totals for a range: events, distinct users, events per minute, top page",
-            [FROM, TO],
+            [SITE, FROM, TO],
             "Overview",
         ),
         "/api/v1/pages/top": _get(
-            "The most visited pages in a range, most first", [FROM, TO, LIMIT], "TopPages"
+            "The most visited pages in a range, most first", [SITE, FROM, TO, LIMIT], "TopPages"
         ),
         "/api/v1/event-types": _get(
-            "Events per event type in a range, most first", [FROM, TO, LIMIT], "EventTypes"
+            "Events per event type in a range, most first",
+            [SITE, FROM, TO, LIMIT],
+            "EventTypes",
         ),
         "/api/v1/timeseries": _get(
             "Events per bucket over a range, every bucket present (zeros included)",
             [
+                SITE,
                 FROM,
                 TO,
                 _query("bucket", "Bucket size", {"type": "string", "enum": ["minute", "hour"]}),
@@ -201,12 +211,14 @@ DOCUMENT: Schema = {
                     "required": True,
                     "schema": {"type": "string", "minLength": 1, "maxLength": 256},
                 },
+                SITE,
                 FROM,
                 TO,
                 LIMIT,
             ],
             "UserActivity",
         ),
+        "/api/v1/sites": _get("The sites the token may read, by name", [], "Sites"),
         "/api/v1/dead-letters": _get(
             "Dead letters, newest first, a page at a time",
             [LIMIT, _query("cursor", "`next` of the previous page", {"type": "string"})],
@@ -356,6 +368,20 @@ DOCUMENT: Schema = {
                         "description": "the last replay; null: never replayed",
                     },
                     "replay_count": COUNT,
+                },
+            },
+            "Sites": {
+                "type": "object",
+                "required": ["sites"],
+                "properties": {
+                    "sites": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "created"],
+                            "properties": {"name": {"type": "string"}, "created": TIME},
+                        },
+                    }
                 },
             },
             "Replayed": {

@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from functions.core import replay
 from functions.core.errors import InvalidArgument
+from functions.core.events import site_argument
 
 MAX_LIMIT = 1000
 BUCKETS = {"minute": pb.BUCKET_MINUTE, "hour": pb.BUCKET_HOUR}
@@ -28,6 +29,11 @@ def _json_object(body: bytes) -> dict[str, object]:
     return document
 
 
+def site(query: Mapping[str, str]) -> str:
+    """`site`: the site read (default `default`)."""
+    return site_argument(query.get("site"))
+
+
 def event_count_request(query: Mapping[str, str], body: bytes) -> pb.GetEventCountRequest:
     """The original contract: `user_id`/`page_url` from the query string or a JSON body."""
     fields: dict[str, object] = dict(query)
@@ -39,7 +45,8 @@ def event_count_request(query: Mapping[str, str], body: bytes) -> pb.GetEventCou
         if not isinstance(value, str) or not value:
             raise InvalidArgument(name, "is required (a non-empty string)")
         values[name] = value
-    return pb.GetEventCountRequest(**values)
+    # the site from the query string only: it is what a token is checked against
+    return pb.GetEventCountRequest(**values, site=site(query))
 
 
 def _moment(query: Mapping[str, str], name: str) -> Timestamp | None:
@@ -86,25 +93,29 @@ def limit(query: Mapping[str, str]) -> int:
 
 
 def overview_request(query: Mapping[str, str]) -> pb.GetOverviewRequest:
-    return pb.GetOverviewRequest(range=time_range(query))
+    return pb.GetOverviewRequest(range=time_range(query), site=site(query))
 
 
 def top_pages_request(query: Mapping[str, str]) -> pb.GetTopPagesRequest:
-    return pb.GetTopPagesRequest(range=time_range(query), limit=limit(query))
+    return pb.GetTopPagesRequest(range=time_range(query), limit=limit(query), site=site(query))
 
 
 def time_series_request(query: Mapping[str, str]) -> pb.GetTimeSeriesRequest:
     bucket = query.get("bucket", "minute")
     if bucket not in BUCKETS:
         raise InvalidArgument("bucket", "must be minute or hour")
-    request = pb.GetTimeSeriesRequest(range=time_range(query), bucket=BUCKETS[bucket])
+    request = pb.GetTimeSeriesRequest(
+        range=time_range(query), bucket=BUCKETS[bucket], site=site(query)
+    )
     if "page_url" in query:
         request.page_url = query["page_url"]
     return request
 
 
 def user_activity_request(user_id: str, query: Mapping[str, str]) -> pb.GetUserActivityRequest:
-    return pb.GetUserActivityRequest(user_id=user_id, range=time_range(query), limit=limit(query))
+    return pb.GetUserActivityRequest(
+        user_id=user_id, range=time_range(query), limit=limit(query), site=site(query)
+    )
 
 
 def dead_letters_request(query: Mapping[str, str]) -> pb.ListDeadLettersRequest:
@@ -175,7 +186,7 @@ def overview_json(response: pb.GetOverviewResponse) -> dict[str, object]:
 
 
 def event_types_request(query: Mapping[str, str]) -> pb.GetEventTypesRequest:
-    return pb.GetEventTypesRequest(range=time_range(query), limit=limit(query))
+    return pb.GetEventTypesRequest(range=time_range(query), limit=limit(query), site=site(query))
 
 
 def event_types_json(response: pb.GetEventTypesResponse) -> dict[str, object]:
@@ -209,6 +220,10 @@ def user_activity_json(response: pb.GetUserActivityResponse) -> dict[str, object
         "total": response.total,
         "pages": _pages(list(response.pages)),
     }
+
+
+def sites_json(sites: list[pb.Site]) -> dict[str, object]:
+    return {"sites": [{"name": s.name, "created": _time(s.created)} for s in sites]}
 
 
 def dead_letters_json(response: pb.ListDeadLettersResponse) -> dict[str, object]:

@@ -11,8 +11,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from functions.core.config import Settings, fails_fast, load_settings, require_kafka
+from functions.core.db import connect
 from functions.core.kafka import AsyncProducer
 from functions.core.serving import function_app, probe_routes, serve
+from functions.core.sites import KeyRing, KeyRingRefresher, env_grants
 from functions.core.telemetry import init_metrics
 from functions.ingest.enrich import Enricher
 from functions.ingest.service import IngestService
@@ -30,10 +32,19 @@ def build_app(settings: Settings) -> Starlette:
         if settings.ingest_enrichment:
             enricher = Enricher(settings.ingest_trusted_proxies, settings.ingest_country_header)
             enricher.warm()  # before the first request, not during it
+        keys = KeyRing(env_grants(settings.ingest_write_keys, (), ()))
+        refresher = KeyRingRefresher(keys, lambda: connect(settings.database_url))
+        await refresher.refresh()  # PostgreSQL down: environment keys only, until it is back
+        refresher.start()
         producer = AsyncProducer(bootstrap)
-        app.state.ingest = IngestService(producer, settings.kafka_topic, meter, enricher)
+        registered = keys.registered if settings.sites_require_registration else None
+        app.state.ingest = IngestService(
+            producer, settings.kafka_topic, meter, enricher, registered
+        )
         app.state.settings = settings
+        app.state.keys = keys
         yield
+        await refresher.close()
         unsent = producer.close()
         if unsent:
             log.error("%d events were not acknowledged by Kafka at shutdown", unsent)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 
-from functions.core.errors import ClickstreamError
+from functions.core.errors import ClickstreamError, DependencyUnavailable
+from functions.core.sites import KeyRing
 
 CORS_METHODS = "POST, OPTIONS"
 CORS_HEADERS = (
@@ -27,21 +27,20 @@ def presented_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str |
     return query.get("key") or None
 
 
-def site_for(write_keys: Mapping[str, str], presented: str | None) -> str | None:
-    """The site a valid key names (the CloudEvent `source`); None when keys are off.
-
-    Every configured key is compared, so timing tells nothing about which one nearly matched.
-    """
-    if not write_keys:
-        return None
-    site = None
-    candidate = (presented or "").encode()
-    for key, key_site in write_keys.items():
-        if hmac.compare_digest(candidate, key.encode()):
-            site = key_site
-    if site is None:
+def site_for(ring: KeyRing, presented: str | None) -> str | None:
+    """The site of the write key presented; None when none is presented and no write key
+    exists (the events name their own site). A key that is not a valid write key is refused
+    even then: its events belong to some site, and not to whichever one they name. Until the
+    ring first loaded from PostgreSQL only the environment's keys are known: anything else
+    is answered 503 (retried), never let in unchecked."""
+    grant = ring.grant(presented) if presented else None
+    if grant is not None and grant.scope == "write" and grant.site is not None:
+        return grant.site
+    if not ring.loaded:
+        raise DependencyUnavailable("postgresql", "write keys are not loaded yet; retry")
+    if presented or ring.any_keys("write"):
         raise Unauthorized("a valid write key is required (Authorization: Bearer or ?key=)")
-    return site
+    return None
 
 
 def cors_headers(allowed: tuple[str, ...], origin: str | None) -> dict[str, str]:

@@ -102,12 +102,12 @@ def decode(
     body: bytes,
     *,
     received_at: datetime,
-    source: str | None,
+    site: str | None,
     enrich: Enrich | None = None,
 ) -> Decoded:
     """Decode one ingest request body; raises for a request that is unusable as a whole.
 
-    `headers` must have lower-case names. `source` overrides the sender's (write keys).
+    `headers` must have lower-case names. `site` overrides the sender's (a write key's).
     What only ingest may set (the enrichment fields) is dropped from what senders say;
     `enrich`, when given, sets it.
     """
@@ -120,21 +120,13 @@ def decode(
     ) -> ClickEvent | None:
         fields, hints, problems = sender_fields(raw, index)
         try:
-            # a write key's site replaces the source of a plain event before the rules,
-            # a CloudEvent's after them (its own `source` must be valid all the same)
             click = parse_event(
-                fields,
-                received_at=received_at,
-                index=index,
-                source=source if renames is None else None,
-                renames=renames,
+                fields, received_at=received_at, index=index, site=site, renames=renames
             )
         except InvalidEvent as error:
             raise InvalidEvent(problems + error.problems) from None
         if problems:
             raise InvalidEvent(problems)
-        if renames is not None and source is not None:
-            click = msgspec.structs.replace(click, source=source)
         return click if enrich is None else enrich(click, hints)
 
     def from_plain(item: object, index: int | None) -> ClickEvent | None:

@@ -53,13 +53,14 @@ async def _body(request: Request) -> bytes:
 async def _accept(request: Request, service: IngestService, settings: Settings) -> Response:
     """The one place ingest's errors become HTTP statuses."""
     try:
-        source = site_for(
-            settings.ingest_write_keys, presented_key(request.headers, request.query_params)
-        )
+        keys = request.app.state.keys
+        site = site_for(keys, presented_key(request.headers, request.query_params))
+        if settings.sites_require_registration and not keys.loaded:
+            raise DependencyUnavailable("postgresql", "registered sites are not loaded yet")
         accepted = await service.accept(
             dict(request.headers),
             await _body(request),
-            source=source,
+            site=site,
             peer=request.client.host if request.client else None,
             forwarded=request.headers.getlist("x-forwarded-for"),
         )

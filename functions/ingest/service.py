@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,11 +30,15 @@ class IngestService:
         topic: str,
         meter: Meter,
         enricher: Enricher | None = None,
+        registered: Callable[[str], bool] | None = None,
     ) -> None:
-        """`enricher` None: enrichment off (`INGEST_ENRICHMENT=off`), so no bot filtering."""
+        """`enricher` None: enrichment off (`INGEST_ENRICHMENT=off`), so no bot filtering.
+        `registered`, when given (`SITES_REQUIRE_REGISTRATION=true`), tells the sites whose
+        events are kept; the others' are answered 202 and dropped, as Plausible does."""
         self._producer = producer
         self._topic = topic
         self._enricher = enricher
+        self._registered = registered
         self._events = meter.create_counter(
             "clickstream.ingest.events", unit="{event}", description="Events by outcome"
         )
@@ -43,7 +47,13 @@ class IngestService:
             unit="s",
             description="From produce to the broker's acknowledgement of a request's events",
         )
-        for outcome in ("accepted", "rejected", "failed", "bot"):  # every series exists from start
+        for outcome in (
+            "accepted",
+            "rejected",
+            "failed",
+            "bot",
+            "unknown_site",
+        ):  # every series exists from start
             self._events.add(0, {"outcome": outcome})
         self._duration = meter.create_histogram(
             "clickstream.ingest.request.duration", unit="s", description="Ingest request duration"
@@ -54,7 +64,7 @@ class IngestService:
         headers: Mapping[str, str],
         body: bytes,
         *,
-        source: str | None = None,
+        site: str | None = None,
         peer: str | None = None,
         forwarded: Sequence[str] = (),
     ) -> Accepted:
@@ -70,16 +80,22 @@ class IngestService:
         enrich = None
         if self._enricher is not None:
             enrich = self._enricher.for_request(headers, peer, forwarded)
-        decoded = decode(headers, body, received_at=datetime.now(UTC), source=source, enrich=enrich)
+        decoded = decode(headers, body, received_at=datetime.now(UTC), site=site, enrich=enrich)
         if decoded.problems:
             # one event with three bad fields is one rejected event
             rejected = len({p.index for p in decoded.problems})
             self._events.add(rejected, {"outcome": "rejected"})
         if decoded.bots:
             self._events.add(decoded.bots, {"outcome": "bot"})
+        dropped = decoded.bots
+        if self._registered is not None:
+            kept = [event for event in decoded.events if self._registered(event.site)]
+            if unknown := len(decoded.events) - len(kept):
+                self._events.add(unknown, {"outcome": "unknown_site"})
+            decoded.events, dropped = kept, dropped + unknown
         if not decoded.events:
-            if decoded.bots:
-                return Accepted(decoded.bots, decoded.problems)
+            if dropped:
+                return Accepted(dropped, decoded.problems)
             raise InvalidEvent(decoded.problems)
         started = time.perf_counter()
         try:
@@ -89,7 +105,7 @@ class IngestService:
             raise
         self._produce_latency.record(time.perf_counter() - started)
         self._events.add(len(decoded.events), {"outcome": "accepted"})
-        return Accepted(len(decoded.events) + decoded.bots, decoded.problems)
+        return Accepted(len(decoded.events) + dropped, decoded.problems)
 
     async def ready(self) -> bool:
         return await asyncio.to_thread(self._producer.ready)

@@ -1,11 +1,11 @@
-/* clickstream: <script src=".../tracker.js" data-key="KEY" data-respect-dnt async> */
+/* clickstream: <script src=".../tracker.js" data-site="SITE" data-key="KEY" data-respect-dnt> */
 (function (w, d, n) {
   var s = d.currentScript, L = w.localStorage, q = [], no = function () {};
   if (!s || !w.crypto || !crypto.randomUUID) return;
-  if (s.hasAttribute("data-respect-dnt") && (n.doNotTrack == "1" || n.globalPrivacyControl))
+  if ("respectDnt" in s.dataset && (n.doNotTrack == "1" || n.globalPrivacyControl))
     return void (w.clickstream = { track: no, flush: no });
-  var key = s.getAttribute("data-key"),
-    url = (s.getAttribute("data-endpoint") || new URL(s.src).origin) + "/ingest" +
+  var key = s.dataset.key, site = s.dataset.site,
+    url = (s.dataset.endpoint || new URL(s.src).origin) + "/ingest" +
       (key ? "?key=" + encodeURIComponent(key) : ""),
     uuid = function () { return crypto.randomUUID(); },
     get = function (k) { try { return L.getItem(k); } catch (e) {} },
@@ -25,7 +25,7 @@
   }
   function track(type, props) {
     q.push({
-      event_id: uuid(), user_id: user, session_id: visit(), event_type: type,
+      event_id: uuid(), site: site, user_id: user, session_id: visit(), event_type: type,
       page_url: location.pathname + location.search, referrer: d.referrer || undefined,
       time_stamp: new Date().toISOString(), properties: props
     });

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from functions.core.events import ClickEvent
 
-# Writes a group and returns the event ids it newly inserted.
-GroupWriter = Callable[[list[ClickEvent]], Awaitable[set[str]]]
+# Writes a group and returns the (site, event id) of each event it newly inserted.
+GroupWriter = Callable[[list[ClickEvent]], Awaitable[set[tuple[str, str]]]]
 
 
 class GroupCommitter:
@@ -75,7 +75,8 @@ class GroupCommitter:
             for event, done in group:
                 if done.done():
                     continue
-                new = event.event_id in inserted
+                key = (event.site, event.event_id)
+                new = key in inserted
                 # a duplicate inside one group: only its first copy counts as inserted
-                inserted.discard(event.event_id)
+                inserted.discard(key)
                 done.set_result(new)

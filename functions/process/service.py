@@ -74,7 +74,7 @@ class ProcessService:
             raise
         return await self.committer.submit(click)
 
-    async def _write_group(self, events: list[ClickEvent]) -> set[str]:
+    async def _write_group(self, events: list[ClickEvent]) -> set[tuple[str, str]]:
         registers = self._known_registers.updates(events)
         try:
             # one statement, so in the pool's autocommit mode it is its own transaction: one
@@ -93,4 +93,4 @@ class ProcessService:
         for row in inserted:
             self._freshness.record(max(0.0, committed_at - row.time_stamp.timestamp()))
         self.cache_updates.add(stale_tags(inserted), new_counts(inserted))
-        return {row.event_id for row in inserted}
+        return {(row.site, row.event_id) for row in inserted}

@@ -20,53 +20,59 @@ from functions.process.user_registers import KnownRegisters, RegisterUpdate
 # nothing); `{result}` is what the statement answers.
 _STATEMENT = """
 WITH new AS (
-    INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp,
+    INSERT INTO click_events (site, event_id, user_id, event_type, page_url, time_stamp,
                               source, referrer, session_id, properties,
                               browser, os, device, country, referrer_host,
                               utm_source, utm_medium, utm_campaign)
-    SELECT e.event_id, e.user_id, e.event_type, e.page_url, e.time_stamp,
+    SELECT e.site, e.event_id, e.user_id, e.event_type, e.page_url, e.time_stamp,
            e.source, e.referrer, e.session_id, e.properties::jsonb,
            e.browser, e.os, e.device, e.country, e.referrer_host,
            e.utm_source, e.utm_medium, e.utm_campaign
     FROM {source}
-    ORDER BY e.event_id
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id, user_id, event_type, page_url, time_stamp
+    ORDER BY e.site, e.event_id
+    ON CONFLICT (site, event_id) DO NOTHING
+    RETURNING site, event_id, user_id, event_type, page_url, time_stamp
+), sites_up AS (  -- a site named for the first time registers itself (DESIGN.md: "Sites");
+    -- a site already there costs one index probe, and writes nothing
+    INSERT INTO sites (name) SELECT DISTINCT site FROM new ORDER BY 1 ON CONFLICT DO NOTHING
 ), page_clicks_up AS (
-    INSERT INTO page_clicks AS t (user_id, page_url, click_count)
-    SELECT user_id, page_url, count(*) FROM new GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (user_id, page_url) DO UPDATE SET click_count = t.click_count + EXCLUDED.click_count
-    RETURNING user_id, page_url, click_count
+    INSERT INTO page_clicks AS t (site, user_id, page_url, click_count)
+    SELECT site, user_id, page_url, count(*) FROM new GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (site, user_id, page_url)
+    DO UPDATE SET click_count = t.click_count + EXCLUDED.click_count
+    RETURNING site, user_id, page_url, click_count
 ), page_minute_up AS (
-    INSERT INTO page_minute_counts AS t (bucket, page_url, count)
-    SELECT date_trunc('minute', time_stamp, 'UTC'), page_url, count(*)
-    FROM new GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (bucket, page_url) DO UPDATE SET count = t.count + EXCLUDED.count
+    INSERT INTO page_minute_counts AS t (site, bucket, page_url, count)
+    SELECT site, date_trunc('minute', time_stamp, 'UTC'), page_url, count(*)
+    FROM new GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (site, bucket, page_url) DO UPDATE SET count = t.count + EXCLUDED.count
 ), type_minute_up AS (
-    INSERT INTO type_minute_counts AS t (bucket, event_type, count)
-    SELECT date_trunc('minute', time_stamp, 'UTC'), event_type, count(*)
-    FROM new GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (bucket, event_type) DO UPDATE SET count = t.count + EXCLUDED.count
+    INSERT INTO type_minute_counts AS t (site, bucket, event_type, count)
+    SELECT site, date_trunc('minute', time_stamp, 'UTC'), event_type, count(*)
+    FROM new GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (site, bucket, event_type) DO UPDATE SET count = t.count + EXCLUDED.count
 ), page_rollup_up AS (  -- migration 0002: hour and day roll-ups for long-range reads
-    INSERT INTO page_rollups AS t (grain, bucket, page_url, count)
-    SELECT g.grain, date_trunc(g.grain, time_stamp, 'UTC'), page_url, count(*)
-    FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (grain, bucket, page_url) DO UPDATE SET count = t.count + EXCLUDED.count
+    INSERT INTO page_rollups AS t (site, grain, bucket, page_url, count)
+    SELECT site, g.grain, date_trunc(g.grain, time_stamp, 'UTC'), page_url, count(*)
+    FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain)
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (site, grain, bucket, page_url) DO UPDATE SET count = t.count + EXCLUDED.count
 ), total_rollup_up AS (
-    INSERT INTO total_rollups AS t (grain, bucket, count)
-    SELECT g.grain, date_trunc(g.grain, time_stamp, 'UTC'), count(*)
+    INSERT INTO total_rollups AS t (site, grain, bucket, count)
+    SELECT site, g.grain, date_trunc(g.grain, time_stamp, 'UTC'), count(*)
     FROM new CROSS JOIN (VALUES ('minute'), ('hour'), ('day')) AS g(grain)
-    GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (grain, bucket) DO UPDATE SET count = t.count + EXCLUDED.count
-), hll_parts AS (  -- (grain, bucket, registers, ranks), one row per register set
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (site, grain, bucket) DO UPDATE SET count = t.count + EXCLUDED.count
+), hll_parts AS (  -- (site, grain, bucket, registers, ranks), one row per register set
     {hll_parts}
-), user_hll_up AS (  -- migrations 0003, 0006: one register set per (grain, bucket), max-merged;
-    -- a stored set gets the group's pairs added (hll_add), not a set built from them merged in
-    INSERT INTO user_hll_sketches AS t (grain, bucket, registers)
-    SELECT grain, bucket, hll_sketch(registers, ranks) FROM hll_parts ORDER BY 1, 2
-    ON CONFLICT (grain, bucket) DO UPDATE SET registers = (
+), user_hll_up AS (  -- migrations 0003, 0006: one register set per (site, grain, bucket),
+    -- max-merged; a stored set gets the group's pairs added (hll_add), not a set built from
+    -- them merged in
+    INSERT INTO user_hll_sketches AS t (site, grain, bucket, registers)
+    SELECT site, grain, bucket, hll_sketch(registers, ranks) FROM hll_parts ORDER BY 1, 2, 3
+    ON CONFLICT (site, grain, bucket) DO UPDATE SET registers = (
         SELECT hll_add(t.registers, p.registers, p.ranks) FROM hll_parts AS p
-        WHERE p.grain = t.grain AND p.bucket = t.bucket)
+        WHERE p.site = t.site AND p.grain = t.grain AND p.bucket = t.bucket)
 )
 {result}
 """
@@ -75,31 +81,33 @@ WITH new AS (
 # those element by element in Python), and less of PostgreSQL's too
 _PARAMETERS = """
 json_to_recordset(%(events)s::json)
-  AS e(event_id text, user_id text, event_type text, page_url text, time_stamp timestamptz,
-       source text, referrer text, session_id text, properties jsonb,
+  AS e(site text, event_id text, user_id text, event_type text, page_url text,
+       time_stamp timestamptz, source text, referrer text, session_id text, properties jsonb,
        browser text, os text, device text, country text, referrer_host text,
        utm_source text, utm_medium text, utm_campaign text)
 """
 # the pairs `KnownRegisters` found still able to raise a register, hashed by `process`
 _SENT_PAIRS = """SELECT * FROM json_to_recordset(%(registers)s::json)
-        AS p(grain text, bucket timestamptz, registers smallint[], ranks smallint[])"""
+        AS p(site text, grain text, bucket timestamptz, registers smallint[], ranks smallint[])"""
 # every new event hashed in SQL, once for both grains (bulk loads keep no register memory)
-_HASHED_PAIRS = """SELECT g.grain, date_trunc(g.grain, h.time_stamp, 'UTC') AS bucket,
+_HASHED_PAIRS = """SELECT h.site, g.grain, date_trunc(g.grain, h.time_stamp, 'UTC') AS bucket,
            array_agg(h.register) AS registers, array_agg(h.rank) AS ranks
-    FROM (SELECT time_stamp, hll_register(user_id) AS register, hll_rank(user_id) AS rank
+    FROM (SELECT site, time_stamp, hll_register(user_id) AS register,
+                 hll_rank(user_id) AS rank
           FROM new) AS h
-    CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2"""
+    CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2, 3"""
 WRITE_EVENTS = _STATEMENT.format(
     source=_PARAMETERS,
     hll_parts=_SENT_PAIRS,
-    result="""SELECT new.event_id, new.user_id, new.page_url, new.time_stamp, up.click_count
-FROM new JOIN page_clicks_up AS up USING (user_id, page_url)""",
+    result="""SELECT new.site, new.event_id, new.user_id, new.page_url, new.time_stamp,
+       up.click_count
+FROM new JOIN page_clicks_up AS up USING (site, user_id, page_url)""",
 )
 # The same statement over a table of events staged by COPY, for bulk loads (`write_bulk`)
 _STAGED = "staged_click_events"
 _STAGE = f"""
 CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
-    event_id text, user_id text, event_type text, page_url text, time_stamp timestamptz,
+    site text, event_id text, user_id text, event_type text, page_url text, time_stamp timestamptz,
     source text, referrer text, session_id text, properties text,
     browser text, os text, device text, country text, referrer_host text,
     utm_source text, utm_medium text, utm_campaign text
@@ -114,6 +122,7 @@ WRITE_STAGED = _STATEMENT.format(
 class Inserted:
     """A newly stored event: what the cache and freshness need."""
 
+    site: str
     event_id: str
     user_id: str
     page_url: str
@@ -130,6 +139,7 @@ def _properties(event: ClickEvent) -> str | None:
 
 # the order of `_row` and of the staged table's columns (the bulk path's COPY)
 _FIELDS = (
+    "site",
     "event_id",
     "user_id",
     "event_type",
@@ -145,6 +155,7 @@ _FIELDS = (
 
 def _row(e: ClickEvent) -> tuple[object, ...]:
     return (
+        e.site,
         e.event_id,
         e.user_id,
         e.event_type,

@@ -34,8 +34,9 @@ _register_rank = functools.lru_cache(maxsize=16_384)(register_rank)
 
 
 class RegisterUpdate(msgspec.Struct, frozen=True):
-    """One (grain, bucket)'s pairs, each register once with its highest rank."""
+    """One (site, grain, bucket)'s pairs, each register once with its highest rank."""
 
+    site: str
     grain: str
     bucket: datetime
     registers: list[int]
@@ -45,19 +46,19 @@ class RegisterUpdate(msgspec.Struct, frozen=True):
 class KnownRegisters:
     def __init__(self, kept_buckets: int = KEPT_BUCKETS) -> None:
         self._kept_buckets = kept_buckets
-        # (grain, bucket start in epoch seconds) -> lower bounds of the stored ranks;
+        # (site, grain, bucket start in epoch seconds) -> lower bounds of the stored ranks;
         # insertion order is recency, for eviction
-        self._known: dict[tuple[str, int], bytearray] = {}
+        self._known: dict[tuple[str, str, int], bytearray] = {}
 
     def updates(self, events: Iterable[ClickEvent]) -> list[RegisterUpdate]:
         """The pairs of `events` that may raise a stored register."""
-        pending: dict[tuple[str, int], dict[int, int]] = {}
+        pending: dict[tuple[str, str, int], dict[int, int]] = {}
         for event in events:
             assert event.time_stamp is not None, "parse_event gives every event a time"
             register, rank = _register_rank(event.user_id)
             seconds = event.time_stamp.timestamp()
             for grain, width in GRAIN_SECONDS:
-                key = (grain, int(seconds // width) * width)
+                key = (event.site, grain, int(seconds // width) * width)
                 known = self._known.get(key)
                 if known is not None and known[register] >= rank:
                     continue
@@ -66,15 +67,15 @@ class KnownRegisters:
                     ranks[register] = rank
         return [
             RegisterUpdate(
-                grain, datetime.fromtimestamp(start, UTC), list(ranks), list(ranks.values())
+                site, grain, datetime.fromtimestamp(start, UTC), list(ranks), list(ranks.values())
             )
-            for (grain, start), ranks in pending.items()
+            for (site, grain, start), ranks in pending.items()
         ]
 
     def committed(self, updates: Iterable[RegisterUpdate]) -> None:
         """Remember `updates` as stored: call only once their transaction committed."""
         for update in updates:
-            key = (update.grain, int(update.bucket.timestamp()))
+            key = (update.site, update.grain, int(update.bucket.timestamp()))
             known = self._known.pop(key, None) or bytearray(REGISTERS)
             for register, rank in zip(update.registers, update.ranks, strict=True):
                 if rank > known[register]:

@@ -24,26 +24,28 @@ from typing import Protocol, TypeVar
 from opentelemetry.metrics import Counter
 from psycopg_pool import AsyncConnectionPool
 
-from functions.core.cache import Cache, CountKey, count_key
+from functions.core.cache import Cache, CountKey, count_key, user_counts_key
 from functions.query.single_flight import SingleFlight
 
 # ~20 KB of Redis per mapped user; a user beyond it (a crawler) is read a page at a time
 MAX_MAPPED_PAGES = 256
 Loaded = TypeVar("Loaded")
 UserCounts = dict[str, int] | None  # counts by page URL; None for a wide user
+User = tuple[str, str]  # (site, user_id)
 
 # each user's pages, at most one more than a map holds (so a wide user shows as wide)
 _USERS_PAGES = """
-SELECT u.user_id, p.page_url, p.click_count
-FROM unnest(%s::text[]) AS u(user_id)
+SELECT u.site, u.user_id, p.page_url, p.click_count
+FROM unnest(%s::text[], %s::text[]) AS u(site, user_id)
 CROSS JOIN LATERAL (
-    SELECT page_url, click_count FROM page_clicks WHERE page_clicks.user_id = u.user_id LIMIT %s
+    SELECT page_url, click_count FROM page_clicks AS c
+    WHERE c.site = u.site AND c.user_id = u.user_id LIMIT %s
 ) AS p
 """
 _PAGES = """
-SELECT k.user_id, k.page_url, c.click_count
-FROM unnest(%s::text[], %s::text[]) AS k(user_id, page_url)
-JOIN page_clicks AS c USING (user_id, page_url)
+SELECT k.site, k.user_id, k.page_url, c.click_count
+FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(site, user_id, page_url)
+JOIN page_clicks AS c USING (site, user_id, page_url)
 """
 
 
@@ -83,11 +85,18 @@ class Counts:
             self._lookups.add(len(missing), {"result": "miss", "kind": "count"})
         # Redis unreachable: one primary-key read costs less than a whole map
         if missing and held is not None:
-            unmapped = [keys[i][0] for i in missing if not held[i].wide]
-            maps = await self._users.run_many(unmapped, self._load_users)
+            # flights are keyed by the user's map key, which names both site and user
+            users = {
+                user_counts_key(keys[i][0], keys[i][1]): (keys[i][0], keys[i][1])
+                for i in missing
+                if not held[i].wide
+            }
+            maps = await self._users.run_many(
+                list(users), lambda names: self._load_users(names, users)
+            )
             for i in missing:
-                user_id, page_url = keys[i]
-                pages = maps.get(user_id)
+                site, user_id, page_url = keys[i]
+                pages = maps.get(user_counts_key(site, user_id))
                 if pages is not None:
                     counts[i] = pages.get(page_url, 0)
         # wide users, and every miss while Redis is unreachable
@@ -100,34 +109,39 @@ class Counts:
             for key, count in zip(keys, counts, strict=True)
         ]
 
-    async def _load_users(self, user_ids: list[str]) -> dict[str, UserCounts]:
+    async def _load_users(self, names: list[str], users: dict[str, User]) -> dict[str, UserCounts]:
+        """The maps of the users under `names` (their map keys), by name."""
         started = time.monotonic()
+        sites, user_ids = zip(*(users[name] for name in names), strict=True)
 
-        async def load() -> list[tuple[str, str, int]]:
+        async def load() -> list[tuple[str, str, str, int]]:
             async with self._pool.connection() as conn:
-                cursor = await conn.execute(_USERS_PAGES, (user_ids, MAX_MAPPED_PAGES + 1))
+                cursor = await conn.execute(
+                    _USERS_PAGES, (list(sites), list(user_ids), MAX_MAPPED_PAGES + 1)
+                )
                 return await cursor.fetchall()
 
-        maps: dict[str, UserCounts] = {user_id: {} for user_id in user_ids}
-        for user_id, page_url, count in await self._query("count", load):
-            pages = maps[user_id]
+        maps: dict[str, UserCounts] = {name: {} for name in names}
+        for site, user_id, page_url, count in await self._query("count", load):
+            name = user_counts_key(site, user_id)
+            pages = maps[name]
             if pages is not None:
                 pages[page_url] = count
                 if len(pages) > MAX_MAPPED_PAGES:
-                    maps[user_id] = None
+                    maps[name] = None
         left_ms = int((self._ttl_s - (time.monotonic() - started)) * 1000)
         await self._cache.store_user_counts(maps, left_ms)
         return maps
 
     async def _load_pages(self, keys: list[str], pairs: dict[str, CountKey]) -> dict[str, int]:
-        users, pages = zip(*(pairs[key] for key in keys), strict=True)
+        sites, users, pages = zip(*(pairs[key] for key in keys), strict=True)
 
-        async def load() -> list[tuple[str, str, int]]:
+        async def load() -> list[tuple[str, str, str, int]]:
             async with self._pool.connection() as conn:
-                cursor = await conn.execute(_PAGES, (list(users), list(pages)))
+                cursor = await conn.execute(_PAGES, (list(sites), list(users), list(pages)))
                 return await cursor.fetchall()
 
         loaded = dict.fromkeys(keys, 0)
-        for user_id, page_url, count in await self._query("count", load):
-            loaded[count_key(user_id, page_url)] = count
+        for site, user_id, page_url, count in await self._query("count", load):
+            loaded[count_key(site, user_id, page_url)] = count
         return await self._cache.raise_counts(loaded, self._ttl_s)

@@ -49,14 +49,15 @@ def timestamp(moment: datetime) -> Timestamp:
     return value
 
 
-def _raw_where(minutes: Sequence[Run]) -> tuple[str, list[object]]:
-    """An OR of the runs' time ranges over raw events."""
+def _raw_where(site: str, minutes: Sequence[Run]) -> tuple[str, list[object]]:
+    """The site's raw events in an OR of the runs' time ranges."""
     if not minutes:
         return "false", []
-    params: list[object] = []
+    params: list[object] = [site]
     for run in minutes:
         params += [run.start, run.end]
-    return " OR ".join(["(time_stamp >= %s AND time_stamp < %s)"] * len(minutes)), params
+    ranges = " OR ".join(["(time_stamp >= %s AND time_stamp < %s)"] * len(minutes))
+    return f"site = %s AND ({ranges})", params
 
 
 def _branches(
@@ -71,15 +72,16 @@ def _branches(
     for run in runs(window.start, window.end):
         if run.grain == "minute":
             branches.append(
-                f"SELECT {columns} FROM page_minute_counts WHERE bucket >= %s AND bucket < %s{only}"
+                f"SELECT {columns} FROM page_minute_counts"
+                f" WHERE site = %s AND bucket >= %s AND bucket < %s{only}"
             )
-            params += [run.start, run.end]
+            params += [window.site, run.start, run.end]
         else:
             branches.append(
                 f"SELECT {columns} FROM page_rollups"
-                f" WHERE grain = %s AND bucket >= %s AND bucket < %s{only}"
+                f" WHERE site = %s AND grain = %s AND bucket >= %s AND bucket < %s{only}"
             )
-            params += [run.grain, run.start, run.end]
+            params += [window.site, run.grain, run.start, run.end]
         if pages is not None:
             params.append(pages)
     return " UNION ALL ".join(branches) or f"SELECT {columns} FROM page_rollups WHERE false", params
@@ -114,9 +116,9 @@ async def event_types(conn: Connection, window: Window, limit: int) -> list[pb.E
     # event types are few: minute buckets stay small even over a week
     cursor = await conn.execute(
         """SELECT event_type, sum(count)::bigint AS total FROM type_minute_counts
-           WHERE bucket >= %s AND bucket < %s
+           WHERE site = %s AND bucket >= %s AND bucket < %s
            GROUP BY event_type ORDER BY total DESC, event_type LIMIT %s""",
-        [window.start, window.end, limit],
+        [window.site, window.start, window.end, limit],
     )
     return [
         pb.EventTypeCount(event_type=str(kind), count=int(n)) for kind, n in await cursor.fetchall()
@@ -124,7 +126,7 @@ async def event_types(conn: Connection, window: Window, limit: int) -> list[pb.E
 
 
 async def total_events(conn: Connection, window: Window) -> int:
-    return sum((await bucket_totals(conn, runs(window.start, window.end))).values())
+    return sum((await bucket_totals(conn, window.site, runs(window.start, window.end))).values())
 
 
 async def distinct_users(conn: Connection, window: Window, parts: Parts) -> int:
@@ -133,49 +135,51 @@ async def distinct_users(conn: Connection, window: Window, parts: Parts) -> int:
     memory while its bucket's total is unchanged."""
     minutes, coarse = _split(window)
     if not coarse:
-        raw_where, raw_params = _raw_where(minutes)
+        raw_where, raw_params = _raw_where(window.site, minutes)
         cursor = await conn.execute(
             f"SELECT count(DISTINCT user_id) FROM click_events WHERE {raw_where}", raw_params
         )
         row = await cursor.fetchone()
         return int(row[0]) if row else 0
-    totals = await bucket_totals(conn, [*minutes, *coarse])
+    totals = await bucket_totals(conn, window.site, [*minutes, *coarse])
 
     async def merged(_: Run, run_totals: dict[Bucket, int]) -> bytes:
-        return hll.merge(await _sketches(conn, run_totals, parts.registers))
+        return hll.merge(await _sketches(conn, window.site, run_totals, parts.registers))
 
-    sketches = await by_run(parts.run_registers, coarse, totals, merged)
+    sketches = await by_run(parts.run_registers, window.site, coarse, totals, merged)
     loose = {bucket: total for (grain, bucket), total in totals.items() if grain == "minute"}
     if loose:
-        sketches += await parts.minutes.sketches(conn, loose)
+        sketches += await parts.minutes.sketches(conn, window.site, loose)
     return hll.estimate(hll.merge(sketches))
 
 
 async def _sketches(
-    conn: Connection, totals: dict[Bucket, int], cache: PartCache[bytes]
+    conn: Connection, site: str, totals: dict[Bucket, int], cache: PartCache[bytes]
 ) -> list[bytes]:
-    found, missing = cache.split(totals)
+    found, missing = cache.split(site, totals)
     if missing:
-        found += await _fetch_sketches(conn, missing, cache)
+        found += await _fetch_sketches(conn, site, missing, cache)
     return found
 
 
 async def _fetch_sketches(
-    conn: Connection, buckets: Sequence[Bucket], cache: PartCache[bytes]
+    conn: Connection, site: str, buckets: Sequence[Bucket], cache: PartCache[bytes]
 ) -> list[bytes]:
-    """The stored register sets of `buckets`, kept for the total read with them (one
-    snapshot: the sketch and the total are written by the same transaction)."""
+    """The stored register sets of `site`'s `buckets`, kept for the total read with them
+    (one snapshot: the sketch and the total are written by the same transaction)."""
     cursor = await conn.execute(
         """SELECT s.grain, s.bucket, s.registers, t.count
            FROM unnest(%s::text[], %s::timestamptz[]) AS w(grain, bucket)
-           JOIN user_hll_sketches AS s ON s.grain = w.grain AND s.bucket = w.bucket
-           JOIN total_rollups AS t ON t.grain = w.grain AND t.bucket = w.bucket""",
-        ([grain for grain, _ in buckets], [bucket for _, bucket in buckets]),
+           JOIN user_hll_sketches AS s
+             ON s.site = %s AND s.grain = w.grain AND s.bucket = w.bucket
+           JOIN total_rollups AS t
+             ON t.site = %s AND t.grain = w.grain AND t.bucket = w.bucket""",
+        ([grain for grain, _ in buckets], [bucket for _, bucket in buckets], site, site),
     )
     sketches: list[bytes] = []
     for grain, bucket, registers, total in await cursor.fetchall():
         sketch = bytes(registers)
-        cache.put((grain, bucket), int(total), sketch)
+        cache.put((site, (grain, bucket)), int(total), sketch)
         sketches.append(sketch)
     return sketches
 
@@ -217,8 +221,9 @@ async def time_series(
     else:
         table, scope, params = "page_rollups", "page_url = %s AND grain = %s", [page_url, grain]
     cursor = await conn.execute(
-        f"SELECT bucket, count FROM {table} WHERE {scope} AND bucket >= %s AND bucket < %s",
-        [*params, window.start, window.end],
+        f"SELECT bucket, count FROM {table}"
+        f" WHERE site = %s AND {scope} AND bucket >= %s AND bucket < %s",
+        [window.site, *params, window.start, window.end],
     )
     counts: dict[datetime, int] = {b: int(n) for b, n in await cursor.fetchall()}
     points, moment, step = [], window.start, STEP[grain]
@@ -234,9 +239,9 @@ async def user_activity(
     """(all the user's events in `window`, the `limit` pages most visited)."""
     cursor = await conn.execute(
         """SELECT page_url, count(*) AS n, sum(count(*)) OVER ()::bigint FROM click_events
-           WHERE user_id = %s AND time_stamp >= %s AND time_stamp < %s
+           WHERE site = %s AND user_id = %s AND time_stamp >= %s AND time_stamp < %s
            GROUP BY page_url ORDER BY n DESC, page_url LIMIT %s""",
-        [user_id, window.start, window.end, limit],
+        [window.site, user_id, window.start, window.end, limit],
     )
     rows = await cursor.fetchall()
     total = int(rows[0][2]) if rows else 0

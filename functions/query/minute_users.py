@@ -27,9 +27,9 @@ MAX_PREPARED = 10_000
 
 _STORED = """
 SELECT w.bucket, t.count, s.pairs, s.total = t.count AS valid
-FROM unnest(%s::timestamptz[]) AS w(bucket)
-JOIN total_rollups AS t ON t.grain = 'minute' AND t.bucket = w.bucket
-LEFT JOIN minute_user_registers AS s ON s.bucket = w.bucket
+FROM unnest(%(buckets)s::timestamptz[]) AS w(bucket)
+JOIN total_rollups AS t ON t.site = %(site)s AND t.grain = 'minute' AND t.bucket = w.bucket
+LEFT JOIN minute_user_registers AS s ON s.site = %(site)s AND s.bucket = w.bucket
 """
 
 # One snapshot of the events and their totals, so each minute's pairs and total agree;
@@ -37,13 +37,14 @@ LEFT JOIN minute_user_registers AS s ON s.bucket = w.bucket
 _BUILD = """
 WITH wanted AS (
     SELECT bucket, count AS total FROM total_rollups
-    WHERE grain = 'minute' AND bucket = ANY(%(buckets)s::timestamptz[])
+    WHERE site = %(site)s AND grain = 'minute' AND bucket = ANY(%(buckets)s::timestamptz[])
 ), registers AS (
     SELECT w.bucket, w.total,
            hll_register(e.user_id) AS register, max(hll_rank(e.user_id)) AS rank
     FROM wanted AS w
     JOIN click_events AS e
-      ON e.time_stamp >= w.bucket AND e.time_stamp < w.bucket + interval '1 minute'
+      ON e.site = %(site)s
+     AND e.time_stamp >= w.bucket AND e.time_stamp < w.bucket + interval '1 minute'
     GROUP BY 1, 2, 3
 ), built AS (
     SELECT bucket, total,
@@ -51,9 +52,10 @@ WITH wanted AS (
              AS pairs
     FROM registers GROUP BY bucket, total
 ), stored AS (
-    INSERT INTO minute_user_registers AS s (bucket, total, pairs)
-    SELECT bucket, total, pairs FROM built WHERE bucket + interval '1 minute' <= %(now)s
-    ON CONFLICT (bucket) DO UPDATE SET total = EXCLUDED.total, pairs = EXCLUDED.pairs
+    INSERT INTO minute_user_registers AS s (site, bucket, total, pairs)
+    SELECT %(site)s, bucket, total, pairs FROM built
+    WHERE bucket + interval '1 minute' <= %(now)s
+    ON CONFLICT (site, bucket) DO UPDATE SET total = EXCLUDED.total, pairs = EXCLUDED.pairs
     WHERE s.total < EXCLUDED.total
 )
 SELECT bucket, total, pairs FROM built
@@ -71,20 +73,24 @@ class MinuteRegisters:
     def __init__(self, connect: Connect, cache: PartCache[bytes]) -> None:
         self._connect = connect
         self._cache = cache
-        self._prepared: set[datetime] = set()
-        self._preparing: dict[datetime, asyncio.Task[None]] = {}
+        # (site, hour) read ahead, and being read ahead
+        self._prepared: set[tuple[str, datetime]] = set()
+        self._preparing: dict[tuple[str, datetime], asyncio.Task[None]] = {}
 
-    async def sketches(self, conn: Connection, totals: Mapping[datetime, int]) -> list[bytes]:
-        """The register set of every minute in `totals` (minute -> its event total)."""
-        found, missing = self._cached(totals)
-        hours = {floor(minute, "hour") for minute in totals}
+    async def sketches(
+        self, conn: Connection, site: str, totals: Mapping[datetime, int]
+    ) -> list[bytes]:
+        """The register set of every minute of `site` in `totals` (minute -> its event
+        total)."""
+        found, missing = self._cached(site, totals)
+        hours = {(site, floor(minute, "hour")) for minute in totals}
         waits = [self._preparing[hour] for hour in hours if hour in self._preparing]
         if missing and waits:  # a read-ahead is building them: one build, not two
             await asyncio.wait(waits)
-            more, missing = self._cached({minute: totals[minute] for minute in missing})
+            more, missing = self._cached(site, {minute: totals[minute] for minute in missing})
             found += more
         if missing:
-            found += await self._build(conn, missing, datetime.now(UTC))
+            found += await self._build(conn, site, missing, datetime.now(UTC))
         self._read_ahead(hours)
         return found
 
@@ -95,16 +101,18 @@ class MinuteRegisters:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
 
-    def _cached(self, totals: Mapping[datetime, int]) -> tuple[list[bytes], list[datetime]]:
-        held, missing = self._cache.split({("minute", m): n for m, n in totals.items()})
+    def _cached(
+        self, site: str, totals: Mapping[datetime, int]
+    ) -> tuple[list[bytes], list[datetime]]:
+        held, missing = self._cache.split(site, {("minute", m): n for m, n in totals.items()})
         return held, [minute for _, minute in missing]
 
     async def _build(
-        self, conn: Connection, minutes: Sequence[datetime], now: datetime
+        self, conn: Connection, site: str, minutes: Sequence[datetime], now: datetime
     ) -> list[bytes]:
         """Stored register pairs while valid, else built from raw events (and stored once
         the minute is closed); each kept in memory for the total it was read at."""
-        cursor = await conn.execute(_STORED, (list(minutes),))
+        cursor = await conn.execute(_STORED, {"site": site, "buckets": list(minutes)})
         rows: list[tuple[datetime, int, bytes]] = []
         stale: list[datetime] = []
         for bucket, total, pairs, valid in await cursor.fetchall():
@@ -113,39 +121,41 @@ class MinuteRegisters:
             else:
                 stale.append(bucket)
         if stale:
-            cursor = await conn.execute(_BUILD, {"buckets": stale, "now": now})
+            cursor = await conn.execute(_BUILD, {"site": site, "buckets": stale, "now": now})
             rows += await cursor.fetchall()
         sketches: list[bytes] = []
         for bucket, total, pairs in rows:
             sketch = hll.with_pairs(hll.EMPTY, unpack(bytes(pairs)))
-            self._cache.put(("minute", bucket), int(total), sketch)
+            self._cache.put((site, ("minute", bucket)), int(total), sketch)
             sketches.append(sketch)
         return sketches
 
-    def _read_ahead(self, hours: set[datetime]) -> None:
+    def _read_ahead(self, hours: set[tuple[str, datetime]]) -> None:
         now = datetime.now(UTC)
-        for hour in hours:
-            for neighbour in (hour - STEP["hour"], hour + STEP["hour"]):
+        for site, hour in hours:
+            for neighbour in ((site, hour - STEP["hour"]), (site, hour + STEP["hour"])):
                 if (
-                    neighbour + STEP["hour"] <= now
+                    neighbour[1] + STEP["hour"] <= now
                     and neighbour not in self._prepared
                     and neighbour not in self._preparing
                 ):
                     task = asyncio.create_task(self._prepare(neighbour, now))
                     self._preparing[neighbour] = task
 
-    async def _prepare(self, hour: datetime, now: datetime) -> None:
+    async def _prepare(self, site_hour: tuple[str, datetime], now: datetime) -> None:
+        site, hour = site_hour
         try:
             async with self._connect() as conn:
-                totals = await bucket_totals(conn, [Run("minute", hour, hour + STEP["hour"])])
-                _, missing = self._cached({minute: n for (_, minute), n in totals.items()})
+                minutes = Run("minute", hour, hour + STEP["hour"])
+                totals = await bucket_totals(conn, site, [minutes])
+                _, missing = self._cached(site, {minute: n for (_, minute), n in totals.items()})
                 if missing:
-                    await self._build(conn, missing, now)
+                    await self._build(conn, site, missing, now)
         except (psycopg.Error, OSError) as error:  # only a head start: a read builds its own
             log.info("read-ahead of %s failed: %s", hour.isoformat(), error)
         else:
             if len(self._prepared) >= MAX_PREPARED:
                 self._prepared.clear()
-            self._prepared.add(hour)
+            self._prepared.add(site_hour)
         finally:
-            del self._preparing[hour]
+            del self._preparing[site_hour]

@@ -28,7 +28,8 @@ Connect = Callable[[], AbstractAsyncContextManager[Connection]]
 
 class PartCache(Generic[Part]):
     """A bounded LRU of parts, each valid for one version: a bucket's part for the bucket's
-    event total, a run's parts combined for the totals of all the run's buckets."""
+    event total, a run's parts combined for the totals of all the run's buckets. Keys name
+    their site: `(site, bucket)`, `(site, run)`."""
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
@@ -41,12 +42,12 @@ class PartCache(Generic[Part]):
         self._entries.move_to_end(key)
         return entry[1]
 
-    def split(self, totals: Mapping[Bucket, int]) -> tuple[list[Part], list[Bucket]]:
-        """(the parts held for these buckets' totals, the buckets with none)."""
+    def split(self, site: str, totals: Mapping[Bucket, int]) -> tuple[list[Part], list[Bucket]]:
+        """(the parts held for these buckets' totals in `site`, the buckets with none)."""
         held: list[Part] = []
         missing: list[Bucket] = []
         for bucket, total in totals.items():
-            part = self.get(bucket, total)
+            part = self.get((site, bucket), total)
             if part is None:
                 missing.append(bucket)
             else:
@@ -60,22 +61,23 @@ class PartCache(Generic[Part]):
             self._entries.popitem(last=False)
 
 
-async def bucket_totals(conn: Connection, selected: Sequence[Run]) -> dict[Bucket, int]:
-    """The event total of every bucket of `selected` that holds events."""
+async def bucket_totals(conn: Connection, site: str, selected: Sequence[Run]) -> dict[Bucket, int]:
+    """The event total of every bucket of `selected` that holds events of `site`."""
     if not selected:
         return {}
     clause = " OR ".join(["(grain = %s AND bucket >= %s AND bucket < %s)"] * len(selected))
-    params: list[object] = []
+    params: list[object] = [site]
     for run in selected:
         params += [run.grain, run.start, run.end]
     cursor = await conn.execute(
-        f"SELECT grain, bucket, count FROM total_rollups WHERE {clause}", params
+        f"SELECT grain, bucket, count FROM total_rollups WHERE site = %s AND ({clause})", params
     )
     return {(grain, bucket): int(total) for grain, bucket, total in await cursor.fetchall()}
 
 
 async def by_run(
     cache: PartCache[Part],
+    site: str,
     selected: Sequence[Run],
     totals: Mapping[Bucket, int],
     combine: Callable[[Run, dict[Bucket, int]], Awaitable[Part]],
@@ -92,9 +94,9 @@ async def by_run(
             )
         )
         version = tuple(run_totals.items())
-        part = cache.get(run, version)
+        part = cache.get((site, run), version)
         if part is None:
             part = await combine(run, run_totals)
-            cache.put(run, version, part)
+            cache.put((site, run), version, part)
         combined.append(part)
     return combined

@@ -18,12 +18,12 @@ from opentelemetry.metrics import Meter
 from psycopg_pool import AsyncConnectionPool
 
 from functions.core.cache import (
-    ALL_EVENTS,
     Cache,
     CountKey,
     page_scope,
     range_key,
     range_tags,
+    site_scope,
     user_scope,
 )
 from functions.core.db import unavailable
@@ -46,6 +46,11 @@ def _spanning(answer: Answer, window: Window) -> Answer:
     getattr(answer, "from").CopyFrom(loads.timestamp(window.start))
     getattr(answer, "to").CopyFrom(loads.timestamp(window.end))  # noqa: B009
     return answer
+
+
+def _params(window: Window) -> tuple[str, str, str]:
+    """What names a window in a cache key."""
+    return window.site, window.start.isoformat(), window.end.isoformat()
 
 
 class Reads:
@@ -125,8 +130,8 @@ class Reads:
 
         return pb.GetOverviewResponse.FromString(
             await self.ranged(
-                range_key("overview", window.start.isoformat(), window.end.isoformat()),
-                range_tags(ALL_EVENTS, window.start, window.end),
+                range_key("overview", *_params(window)),
+                range_tags(site_scope(window.site), window.start, window.end),
                 "overview",
                 load,
             )
@@ -141,8 +146,8 @@ class Reads:
 
         return await self._answer(
             "top_pages",
-            range_key("top_pages", window.start.isoformat(), window.end.isoformat(), str(limit)),
-            range_tags(ALL_EVENTS, window.start, window.end),
+            range_key("top_pages", *_params(window), str(limit)),
+            range_tags(site_scope(window.site), window.start, window.end),
             pb.GetTopPagesResponse,
             build,
         )
@@ -154,8 +159,8 @@ class Reads:
 
         return await self._answer(
             "event_types",
-            range_key("event_types", window.start.isoformat(), window.end.isoformat(), str(limit)),
-            range_tags(ALL_EVENTS, window.start, window.end),
+            range_key("event_types", *_params(window), str(limit)),
+            range_tags(site_scope(window.site), window.start, window.end),
             pb.GetEventTypesResponse,
             build,
         )
@@ -168,8 +173,8 @@ class Reads:
             answer = pb.GetTimeSeriesResponse(bucket=bucket, points=points)
             return _spanning(answer, window)
 
-        scope = ALL_EVENTS if page_url is None else page_scope(page_url)
-        params = (window.start.isoformat(), window.end.isoformat(), grain, page_url or "")
+        scope = site_scope(window.site) if page_url is None else page_scope(window.site, page_url)
+        params = (*_params(window), grain, page_url or "")
         return await self._answer(
             "time_series",
             range_key("time_series", scope, *params),
@@ -186,13 +191,26 @@ class Reads:
             answer = pb.GetUserActivityResponse(user_id=user_id, total=total, pages=pages)
             return _spanning(answer, window)
 
-        params = (user_id, window.start.isoformat(), window.end.isoformat(), str(limit))
+        params = (user_id, *_params(window), str(limit))
         return await self._answer(
             "user_activity",
             range_key("user_activity", *params),
-            range_tags(user_scope(user_id), window.start, window.end),
+            range_tags(user_scope(window.site, user_id), window.start, window.end),
             pb.GetUserActivityResponse,
             build,
+        )
+
+    async def sites(self) -> pb.ListSitesResponse:
+        """Not cached: a handful of rows, and a site just added should show at once."""
+        self._db_reads.add(1, {"kind": "sites"})
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute("SELECT name, created_at FROM sites ORDER BY name")
+                rows = await cursor.fetchall()
+        except psycopg.OperationalError as error:
+            raise unavailable(error) from error
+        return pb.ListSitesResponse(
+            sites=[pb.Site(name=name, created=loads.timestamp(created)) for name, created in rows]
         )
 
     async def dead_letters(self, limit: int, before_id: int | None) -> pb.ListDeadLettersResponse:

@@ -79,8 +79,8 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
     async def GetEventCount(
         self, request: pb.GetEventCountRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetEventCountResponse:
-        user_id, page_url = validate.count_key(request)
-        [count] = await self.reads.event_counts([(user_id, page_url)])
+        site, user_id, page_url = validate.count_key(request)
+        [count] = await self.reads.event_counts([(site, user_id, page_url)])
         return pb.GetEventCountResponse(user_id=user_id, page_url=page_url, count=count)
 
     @rpc
@@ -92,7 +92,7 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
         return pb.GetEventCountsResponse(
             counts=[
                 pb.GetEventCountResponse(user_id=user_id, page_url=page_url, count=count)
-                for (user_id, page_url), count in zip(keys, counts, strict=True)
+                for (_, user_id, page_url), count in zip(keys, counts, strict=True)
             ]
         )
 
@@ -100,28 +100,29 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
     async def GetOverview(
         self, request: pb.GetOverviewRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetOverviewResponse:
-        return await self.reads.overview(validate.window(request.range))
+        return await self.reads.overview(validate.window(request.range, request.site))
 
     @rpc
     async def GetTopPages(
         self, request: pb.GetTopPagesRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetTopPagesResponse:
         limit = validate.limit(request.limit)
-        return await self.reads.top_pages(validate.window(request.range), limit)
+        return await self.reads.top_pages(validate.window(request.range, request.site), limit)
 
     @rpc
     async def GetEventTypes(
         self, request: pb.GetEventTypesRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetEventTypesResponse:
         limit = validate.limit(request.limit)
-        return await self.reads.event_types(validate.window(request.range), limit)
+        window = validate.window(request.range, request.site)
+        return await self.reads.event_types(window, limit)
 
     @rpc
     async def GetTimeSeries(
         self, request: pb.GetTimeSeriesRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetTimeSeriesResponse:
         grain = validate.grain(request.bucket)
-        window = validate.window(request.range, grain)
+        window = validate.window(request.range, request.site, grain)
         validate.points(window, grain)
         page_url = (
             validate.text("page_url", request.page_url, validate.MAX_PAGE_URL_LENGTH)
@@ -137,7 +138,8 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
     ) -> pb.GetUserActivityResponse:
         user_id = validate.text("user_id", request.user_id, validate.MAX_USER_ID_LENGTH)
         limit = validate.limit(request.limit)
-        return await self.reads.user_activity(user_id, validate.window(request.range), limit)
+        window = validate.window(request.range, request.site)
+        return await self.reads.user_activity(user_id, window, limit)
 
     @rpc
     async def ListDeadLetters(
@@ -152,6 +154,12 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
     ) -> pb.ReplayDeadLettersResponse:
         replayed = await self.replayer.replay(validate.replay_selection(request))
         return pb.ReplayDeadLettersResponse(replayed=replayed)
+
+    @rpc
+    async def ListSites(
+        self, request: pb.ListSitesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSitesResponse:
+        return await self.reads.sites()
 
 
 async def serve(settings: Settings) -> None:

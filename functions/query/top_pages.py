@@ -33,9 +33,10 @@ MAX_SHORTLIST = 200  # past this, summing everything costs about as much
 # The given buckets' totals, and their stored summary when still valid (same total).
 _STORED = """
 SELECT w.grain, w.bucket, t.count, s.pages, s.counts, s.bound, s.total = t.count AS valid
-FROM unnest(%s::text[], %s::timestamptz[]) AS w(grain, bucket)
-JOIN total_rollups AS t ON t.grain = w.grain AND t.bucket = w.bucket
-LEFT JOIN page_top_summaries AS s ON s.grain = w.grain AND s.bucket = w.bucket
+FROM unnest(%(grains)s::text[], %(buckets)s::timestamptz[]) AS w(grain, bucket)
+JOIN total_rollups AS t ON t.site = %(site)s AND t.grain = w.grain AND t.bucket = w.bucket
+LEFT JOIN page_top_summaries AS s
+  ON s.site = %(site)s AND s.grain = w.grain AND s.bucket = w.bucket
 """
 
 # Summaries of the given buckets from one snapshot of the roll-ups (so each list and its
@@ -45,10 +46,11 @@ WITH wanted AS (
     SELECT t.grain, t.bucket, t.count AS total FROM total_rollups AS t
     JOIN unnest(%(grains)s::text[], %(buckets)s::timestamptz[]) AS w(grain, bucket)
       ON t.grain = w.grain AND t.bucket = w.bucket
-    WHERE t.bucket = ANY(%(buckets)s::timestamptz[])
+    WHERE t.site = %(site)s AND t.bucket = ANY(%(buckets)s::timestamptz[])
 ), counted AS (  -- hours and days only: minutes are bounded by their hour's summary
     SELECT w.grain, w.bucket, w.total, r.page_url, r.count FROM wanted AS w
-    JOIN page_rollups AS r ON r.grain = w.grain AND r.bucket = w.bucket
+    JOIN page_rollups AS r
+      ON r.site = %(site)s AND r.grain = w.grain AND r.bucket = w.bucket
 ), ranked AS (
     SELECT grain, bucket, total, page_url, count,
            row_number() OVER (PARTITION BY grain, bucket ORDER BY count DESC, page_url) AS rank
@@ -61,10 +63,10 @@ WITH wanted AS (
     FROM ranked WHERE rank <= %(size)s + 1
     GROUP BY grain, bucket, total
 ), stored AS (
-    INSERT INTO page_top_summaries AS s (grain, bucket, total, pages, counts, bound)
-    SELECT grain, bucket, total, pages, counts, bound FROM built
+    INSERT INTO page_top_summaries AS s (site, grain, bucket, total, pages, counts, bound)
+    SELECT %(site)s, grain, bucket, total, pages, counts, bound FROM built
     WHERE bucket + ('1 ' || grain)::interval <= %(now)s
-    ON CONFLICT (grain, bucket) DO UPDATE
+    ON CONFLICT (site, grain, bucket) DO UPDATE
     SET total = EXCLUDED.total, pages = EXCLUDED.pages, counts = EXCLUDED.counts,
         bound = EXCLUDED.bound
     WHERE s.total < EXCLUDED.total
@@ -176,13 +178,13 @@ async def shortlist(
     exactly), or None when the summaries cannot tell. Each run's bounds are kept in memory
     for its buckets' totals: a sliding range recombines at most five of them."""
     inside, edges = summarized_runs(window)
-    totals = await bucket_totals(conn, inside + edges)
+    totals = await bucket_totals(conn, window.site, inside + edges)
 
     async def summarized(run: Run, run_totals: dict[Bucket, int]) -> Bounds:
-        summaries = await _summaries(conn, run_totals, now, cache.buckets)
+        summaries = await _summaries(conn, window.site, run_totals, now, cache.buckets)
         return bounds(summaries, exact=run not in edges)
 
-    known = await by_run(cache.runs, inside + edges, totals, summarized)
+    known = await by_run(cache.runs, window.site, inside + edges, totals, summarized)
     return decide(combined(known), limit)
 
 
@@ -195,23 +197,32 @@ class SummaryCaches:
 
 
 async def _summaries(
-    conn: Connection, totals: Mapping[Bucket, int], now: datetime, cache: PartCache[Summary]
+    conn: Connection,
+    site: str,
+    totals: Mapping[Bucket, int],
+    now: datetime,
+    cache: PartCache[Summary],
 ) -> list[Summary]:
-    found, missing = cache.split(totals)
+    found, missing = cache.split(site, totals)
     if missing:
-        for bucket, total, summary in await _fetch(conn, missing, now):
-            cache.put(bucket, total, summary)
+        for bucket, total, summary in await _fetch(conn, site, missing, now):
+            cache.put((site, bucket), total, summary)
             found.append(summary)
     return found
 
 
 async def _fetch(
-    conn: Connection, buckets: Sequence[Bucket], now: datetime
+    conn: Connection, site: str, buckets: Sequence[Bucket], now: datetime
 ) -> list[tuple[Bucket, int, Summary]]:
-    """The summaries of `buckets` (all with events), each with the total it is valid for:
-    stored ones while still valid, the others built (and stored once closed)."""
+    """The summaries of `site`'s `buckets` (all with events), each with the total it is
+    valid for: stored ones while still valid, the others built (and stored once closed)."""
     cursor = await conn.execute(
-        _STORED, ([grain for grain, _ in buckets], [bucket for _, bucket in buckets])
+        _STORED,
+        {
+            "site": site,
+            "grains": [grain for grain, _ in buckets],
+            "buckets": [bucket for _, bucket in buckets],
+        },
     )
     found: list[tuple[Bucket, int, Summary]] = []
     stale: list[Bucket] = []
@@ -224,6 +235,7 @@ async def _fetch(
         cursor = await conn.execute(
             _BUILD,
             {
+                "site": site,
                 "grains": [grain for grain, _ in stale],
                 "buckets": [bucket for _, bucket in stale],
                 "size": SUMMARY_SIZE,

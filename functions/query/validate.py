@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from functions.core import replay
 from functions.core.cache import CountKey
 from functions.core.errors import InvalidArgument
+from functions.core.events import site_argument
 from functions.core.spans import Grain, ceil, floor
 
 DEFAULT_RANGE = timedelta(hours=24)
@@ -33,8 +34,10 @@ GRAIN_OF_BUCKET: dict[int, Grain] = {
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A validated half-open range [start, end), aligned to whole buckets of its grain."""
+    """What a range read reads: one site's half-open range [start, end), aligned to whole
+    buckets of its grain."""
 
+    site: str
     start: datetime
     end: datetime
 
@@ -54,8 +57,9 @@ def text(field: str, value: str, max_length: int) -> str:
 
 
 def count_key(key: pb.GetEventCountRequest, field: str = "") -> CountKey:
-    """A (user, page) to count; `field` prefixes the names of its fields in errors."""
+    """A (site, user, page) to count; `field` prefixes the names of its fields in errors."""
     return (
+        site_argument(key.site, f"{field}site"),
         text(f"{field}user_id", key.user_id, MAX_USER_ID_LENGTH),
         text(f"{field}page_url", key.page_url, MAX_PAGE_URL_LENGTH),
     )
@@ -77,8 +81,12 @@ def _moment(field: str, value: Timestamp) -> datetime:
     return moment
 
 
-def window(range_: pb.TimeRange, grain: Grain = "minute", now: datetime | None = None) -> Window:
-    """`range_` with its defaults (the last 24 h), widened to whole `grain` buckets."""
+def window(
+    range_: pb.TimeRange, site_name: str, grain: Grain = "minute", now: datetime | None = None
+) -> Window:
+    """`range_` of `site_name` with its defaults (the last 24 h, the `default` site),
+    widened to whole `grain` buckets."""
+    checked_site = site_argument(site_name)
     has_from, has_to = range_.HasField("from"), range_.HasField("to")
     end = _moment("to", range_.to) if has_to else now or datetime.now(UTC)
     start = _moment("from", getattr(range_, "from")) if has_from else end - DEFAULT_RANGE
@@ -86,7 +94,7 @@ def window(range_: pb.TimeRange, grain: Grain = "minute", now: datetime | None =
         raise InvalidArgument("to", "must be after from")
     if end - start > MAX_RANGE:
         raise InvalidArgument("from", f"range must span at most {MAX_RANGE.days} days")
-    return Window(floor(start, grain), ceil(end, grain))
+    return Window(checked_site, floor(start, grain), ceil(end, grain))
 
 
 def limit(value: int) -> int:

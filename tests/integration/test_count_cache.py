@@ -10,14 +10,14 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from functions.core.cache import COUNTS_CHANNEL, Cache, count_key
+from functions.core.cache import COUNTS_CHANNEL, Cache, count_key, user_counts_key
 
 pytestmark = pytest.mark.integration
 
 
 def test_an_older_count_never_overwrites_a_newer_one(redis_url: str) -> None:
     user = uuid.uuid4().hex
-    key = count_key(user, "/page")
+    key = count_key("default", user, "/page")
 
     async def scenario() -> list[int | None]:
         cache = Cache(redis_url)
@@ -26,7 +26,7 @@ def test_an_older_count_never_overwrites_a_newer_one(redis_url: str) -> None:
             assert await cache.committed([], {key: 7}, 60)
             late_reader = await cache.raise_counts({key: 5}, 60)  # read before the commit
             stale_commit = await cache.committed([], {key: 6}, 60)  # published out of order
-            held = await cache.read_counts([(user, "/page")])
+            held = await cache.read_counts([("default", user, "/page")])
             assert held is not None
             return [first[key], late_reader[key], held[0].count(), int(stale_commit)]
         finally:
@@ -36,7 +36,7 @@ def test_an_older_count_never_overwrites_a_newer_one(redis_url: str) -> None:
 
 
 def test_a_commit_publishes_its_counts_and_deletes_its_tags(redis_url: str) -> None:
-    key, run = count_key(uuid.uuid4().hex, "/page"), uuid.uuid4().hex
+    key, run = count_key("default", uuid.uuid4().hex, "/page"), uuid.uuid4().hex
     # more than the script deletes at once
     tags = [f"clickstream:tag:test:{run}:{n}" for n in range(2_500)]
 
@@ -68,11 +68,29 @@ def test_a_users_map_answers_every_page_and_a_later_commit_wins(redis_url: str) 
     async def scenario() -> list[int | None]:
         cache = Cache(redis_url)
         try:
-            await cache.store_user_counts({user: {"/a": 2, "/b": 5}, other: {}}, 60_000)
-            assert await cache.committed([], {count_key(user, "/a"): 3}, 60)
+            await cache.store_user_counts(
+                {
+                    user_counts_key("default", user): {"/a": 2, "/b": 5},
+                    user_counts_key("default", other): {},
+                },
+                60_000,
+            )
+            assert await cache.committed([], {count_key("default", user, "/a"): 3}, 60)
             # a map read from an older snapshot, stored late: the first one stays
-            await cache.store_user_counts({user: {"/a": 1}, other: {"/x": 9}}, 60_000)
-            keys = [(user, "/a"), (user, "/b"), (user, "/never"), (other, "/x"), (third, "/a")]
+            await cache.store_user_counts(
+                {
+                    user_counts_key("default", user): {"/a": 1},
+                    user_counts_key("default", other): {"/x": 9},
+                },
+                60_000,
+            )
+            keys = [
+                ("default", user, "/a"),
+                ("default", user, "/b"),
+                ("default", user, "/never"),
+                ("default", other, "/x"),
+                ("default", third, "/a"),
+            ]
             held = await cache.read_counts(keys)
             assert held is not None
             return [h.count() for h in held]
@@ -89,9 +107,9 @@ def test_a_wide_user_is_answered_only_by_its_own_count_keys(redis_url: str) -> N
     async def scenario() -> list[tuple[bool, int | None]]:
         cache = Cache(redis_url)
         try:
-            await cache.store_user_counts({user: None}, 60_000)
-            assert await cache.committed([], {count_key(user, "/a"): 4}, 60)
-            held = await cache.read_counts([(user, "/a"), (user, "/b")])
+            await cache.store_user_counts({user_counts_key("default", user): None}, 60_000)
+            assert await cache.committed([], {count_key("default", user, "/a"): 4}, 60)
+            held = await cache.read_counts([("default", user, "/a"), ("default", user, "/b")])
             assert held is not None
             return [(h.wide, h.count()) for h in held]
         finally:

@@ -37,9 +37,18 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def running_gateway(
-    query: QueryServer, redis_url: str, tmp_path_factory: pytest.TempPathFactory, **env: str
+    query: QueryServer,
+    redis_url: str,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    **env: str,
 ) -> Iterator[httpx.Client]:
-    env = {"QUERY_ADDR": query.address, "REDIS_URL": redis_url, **env}
+    env = {
+        "DATABASE_URL": database_url,  # the sites' tokens
+        "QUERY_ADDR": query.address,
+        "REDIS_URL": redis_url,
+        **env,
+    }
     log = tmp_path_factory.mktemp("gateway") / "gateway.log"
     with (
         running_function("functions.gateway", env, log) as url,
@@ -57,12 +66,14 @@ def metrics_port() -> int:
 def gateway(
     replay_query: QueryServer,
     redis_url: str,
+    database_url: str,
     metrics_port: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[httpx.Client]:
     yield from running_gateway(
         replay_query,
         redis_url,
+        database_url,
         tmp_path_factory,
         GATEWAY_READ_TOKENS=READ_TOKEN,
         GATEWAY_ADMIN_TOKENS=f"other-admin-0123456789,{ADMIN_TOKEN}",
@@ -72,10 +83,18 @@ def gateway(
 
 @pytest.fixture(scope="module")
 def open_gateway(
-    replay_query: QueryServer, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    replay_query: QueryServer,
+    redis_url: str,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[httpx.Client]:
     yield from running_gateway(
-        replay_query, redis_url, tmp_path_factory, GATEWAY_READ_TOKENS="", GATEWAY_ADMIN_TOKENS=""
+        replay_query,
+        redis_url,
+        database_url,
+        tmp_path_factory,
+        GATEWAY_READ_TOKENS="",
+        GATEWAY_ADMIN_TOKENS="",
     )
 
 
@@ -137,12 +156,18 @@ PAST = "from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z"
 
 
 @pytest.mark.parametrize("token", [READ_TOKEN, ADMIN_TOKEN])
-@pytest.mark.parametrize(
-    "path", [f"/api/v1/overview?{PAST}", "/api/v1/dead-letters", f"/api/v1/pages/top?{PAST}"]
-)
+@pytest.mark.parametrize("path", [f"/api/v1/overview?{PAST}", f"/api/v1/pages/top?{PAST}"])
 def test_reports_take_read_and_admin_tokens(gateway: httpx.Client, token: str, path: str) -> None:
     assert gateway.get(path, headers=bearer(token)).status_code == 200
     assert gateway.get(path).status_code == 401
+
+
+def test_dead_letters_of_every_site_take_an_admin_token(gateway: httpx.Client) -> None:
+    assert gateway.get("/api/v1/dead-letters", headers=bearer(ADMIN_TOKEN)).status_code == 200
+    refused = gateway.get("/api/v1/dead-letters", headers=bearer(READ_TOKEN))
+    assert refused.status_code == 403
+    assert "admin token" in refused.json()["error"]["message"]
+    assert gateway.get("/api/v1/dead-letters").status_code == 401
 
 
 def test_held_counts_take_admin_tokens(gateway: httpx.Client, metrics_port: int) -> None:

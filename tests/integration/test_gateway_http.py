@@ -22,6 +22,7 @@ from tests.fixtures.query_server import running_query
 pytestmark = pytest.mark.integration
 
 TOKEN = "read-token-0123456789abcdef"
+ADMIN_TOKEN = "admin-token-0123456789abcdef"
 ORIGIN = "https://dashboard.example"
 
 
@@ -41,12 +42,18 @@ def metrics_port() -> int:
 
 @pytest.fixture(scope="module")
 def gateway(
-    query_addr: str, metrics_port: int, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    query_addr: str,
+    metrics_port: int,
+    redis_url: str,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[httpx.Client]:
     env = {
+        "DATABASE_URL": database_url,  # the sites' tokens
         "QUERY_ADDR": query_addr,
         "REDIS_URL": redis_url,
         "GATEWAY_READ_TOKENS": f"other-token-0123456789,{TOKEN}",
+        "GATEWAY_ADMIN_TOKENS": ADMIN_TOKEN,
         "CORS_ALLOWED_ORIGINS": ORIGIN,
         "METRICS_PORT": str(metrics_port),
     }
@@ -59,6 +66,7 @@ def gateway(
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.mark.parametrize(
@@ -251,7 +259,7 @@ def test_open_routes_need_no_token(gateway: httpx.Client) -> None:
         ("/api/v1/timeseries?bucket=day", "bucket"),
         ("/api/v1/timeseries?from=2025-01-01T00:00:00Z&to=2025-03-01T00:00:00Z", "bucket"),
         ("/api/v1/users/a%00b/activity", "user_id"),
-        ("/api/v1/dead-letters?cursor=x", "cursor"),
+        ("/api/v1/overview?site=Shop.Example", "site"),
         ("/analytics/events?page_url=/", "user_id"),
         # well-formed reads that `query` refuses, through the gateway's own count path
         ("/analytics/events?user_id=u&page_url=/" + "x" * 2048, "page_url"),
@@ -278,7 +286,14 @@ def test_successes_carry_cache_control(gateway: httpx.Client) -> None:
     assert gateway.get("/api/v1/overview", headers=AUTH).headers["cache-control"] == (
         "private, max-age=5"
     )
-    assert gateway.get("/api/v1/dead-letters", headers=AUTH).headers["cache-control"] == "no-store"
+    assert gateway.get("/api/v1/dead-letters", headers=ADMIN).headers["cache-control"] == "no-store"
+    assert gateway.get("/api/v1/sites", headers=AUTH).headers["cache-control"] == "no-store"
+
+
+def test_a_bad_dead_letter_cursor_is_400_naming_it(gateway: httpx.Client) -> None:
+    answer = gateway.get("/api/v1/dead-letters?cursor=x", headers=ADMIN)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["field"] == "cursor"
 
 
 def test_cors_for_the_dashboard_origin(gateway: httpx.Client) -> None:
@@ -318,8 +333,9 @@ def alive(url: str) -> bool:
         return False
 
 
-def test_query_down_is_503(tmp_path: Path) -> None:
-    env = {"QUERY_ADDR": f"127.0.0.1:{free_port()}"}  # nothing listens there
+def test_query_down_is_503(tmp_path: Path, database_url: str) -> None:
+    # nothing listens at QUERY_ADDR
+    env = {"DATABASE_URL": database_url, "QUERY_ADDR": f"127.0.0.1:{free_port()}"}
     with running_function("functions.gateway", env, tmp_path / "gw.log", alive) as url:
         for path in ("/api/v1/overview", "/analytics/events?user_id=u&page_url=/"):
             answer = httpx.get(url + path, timeout=10)

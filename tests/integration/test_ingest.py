@@ -48,6 +48,7 @@ def test_plain_json_object_and_array(
     assert headers["ce_specversion"] == b"1.0"
     assert headers["content-type"] == b"application/json"
     assert json.loads(record.value() or b"") == {
+        "site": "default",
         "user_id": "u-1",
         "event_type": "click",
         "page_url": "/pricing",

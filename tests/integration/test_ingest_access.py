@@ -1,7 +1,9 @@
-"""Write keys: required when configured, compared in constant time, the key's site is `source`."""
+"""Write keys from the environment: required when configured, and a key's site is the
+event's, whatever the event says (keys from PostgreSQL: tests/integration/test_sites_e2e.py)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -17,10 +19,11 @@ KEY = "k-0123456789abcdef"
 
 @pytest.fixture(scope="module")
 def keyed(
-    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str]]:
     topic = new_topic(kafka_bootstrap)
     env = {
+        "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "KAFKA_TOPIC": topic,
         "INGEST_WRITE_KEYS": f"{KEY}:shop.example,k-fedcba9876543210:blog.example",
@@ -42,9 +45,9 @@ def test_missing_or_wrong_key_is_401(keyed: tuple[str, str]) -> None:
         assert answer.json()["error"]["field"] == "authorization"
 
 
-def test_bearer_and_query_keys_set_the_source(keyed: tuple[str, str], kafka_bootstrap: str) -> None:
+def test_bearer_and_query_keys_set_the_site(keyed: tuple[str, str], kafka_bootstrap: str) -> None:
     url, topic = keyed
-    by_header, by_query = click(), click()
+    by_header, by_query = {**click(), "site": "blog.example"}, click()
     assert (
         httpx.post(
             url + "/ingest", json=by_header, headers={"authorization": f"Bearer {KEY}"}
@@ -55,9 +58,9 @@ def test_bearer_and_query_keys_set_the_source(keyed: tuple[str, str], kafka_boot
         httpx.post(url + "/ingest", params={"key": "k-fedcba9876543210"}, json=by_query).status_code
         == 202
     )
-    sources = {
-        record_headers(r)["ce_id"]: record_headers(r)["ce_source"]
+    sites = {
+        record_headers(r)["ce_id"]: json.loads(r.value() or b"")["site"]
         for r in read_topic(kafka_bootstrap, topic, 2)
     }
-    assert sources[by_header["event_id"].encode()] == b"shop.example"
-    assert sources[by_query["event_id"].encode()] == b"blog.example"
+    assert sites[by_header["event_id"].encode()] == "shop.example"
+    assert sites[by_query["event_id"].encode()] == "blog.example"

@@ -63,24 +63,37 @@ def start(
 
 
 @pytest.fixture(scope="module")
-def ingest(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingest]:
-    yield from start(kafka_bootstrap, tmp_path_factory, "ingest-enrich")
+def ingest(
+    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Ingest]:
+    yield from start(kafka_bootstrap, tmp_path_factory, "ingest-enrich", DATABASE_URL=database_url)
 
 
 @pytest.fixture(scope="module")
-def untrusting(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingest]:
+def untrusting(
+    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Ingest]:
     yield from start(
         kafka_bootstrap,
         tmp_path_factory,
         "ingest-untrusting",
+        DATABASE_URL=database_url,
         INGEST_TRUSTED_PROXIES="10.0.0.0/8",
         INGEST_COUNTRY_HEADER="CF-IPCountry",
     )
 
 
 @pytest.fixture(scope="module")
-def plain(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingest]:
-    yield from start(kafka_bootstrap, tmp_path_factory, "ingest-off", INGEST_ENRICHMENT="off")
+def plain(
+    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Ingest]:
+    yield from start(
+        kafka_bootstrap,
+        tmp_path_factory,
+        "ingest-off",
+        DATABASE_URL=database_url,
+        INGEST_ENRICHMENT="off",
+    )
 
 
 def event(**fields: Any) -> dict[str, Any]:
@@ -245,7 +258,11 @@ def test_enrichment_is_stored(
     """ingest -> Kafka -> dispatcher -> process -> click_events' columns."""
     run = uuid.uuid4().hex[:8]
     pipeline, topic = pipelines(partitions=1)
-    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "KAFKA_TOPIC": topic}
+    env = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "KAFKA_TOPIC": topic,
+    }
     with running_function("functions.ingest", env, tmp_path / "ingest.log") as url:
         pipeline.start("process")
         pipeline.start("dispatcher")

@@ -47,11 +47,15 @@ async def send_stream(url: str, count: int, freeze_at: int, broker_pid: int) -> 
     return outcomes
 
 
-def test_no_acknowledged_event_is_lost(tmp_path: Path) -> None:
+def test_no_acknowledged_event_is_lost(tmp_path: Path, database_url: str) -> None:
     broker, bootstrap = start_broker(tmp_path / "broker.log")
     try:
         topic = new_topic(bootstrap)
-        env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC": topic}
+        env = {
+            "DATABASE_URL": database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "KAFKA_TOPIC": topic,
+        }
         with running_function("functions.ingest", env, tmp_path / "ingest.log") as url:
             outcomes = asyncio.run(send_stream(url, 250, 150, broker.pid))
             broker.send_signal(signal.SIGCONT)

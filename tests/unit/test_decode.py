@@ -24,7 +24,7 @@ PLAIN = {"event_id": "e1", **DATA}
 def run(content_type: str, body: object, **headers: str) -> list[str]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     decoded = decode(
-        {"content-type": content_type, **headers}, raw, received_at=datetime.now(UTC), source=None
+        {"content-type": content_type, **headers}, raw, received_at=datetime.now(UTC), site=None
     )
     return [e.event_id for e in decoded.events]
 
@@ -75,7 +75,7 @@ def test_batch_keeps_valid_events_and_reports_the_rest_by_index() -> None:
         {"content-type": "application/cloudevents-batch+json"},
         body,
         received_at=datetime.now(UTC),
-        source=None,
+        site=None,
     )
     assert [e.event_id for e in decoded.events] == ["b1"]
     assert {(p.index, p.field) for p in decoded.problems} == {(1, "page_url"), (2, "$")}
@@ -107,14 +107,35 @@ def test_unknown_content_type() -> None:
         run("", b"{}")
 
 
-def test_write_key_source_overrides_the_senders() -> None:
-    decoded = decode(
+def test_a_write_key_s_site_overrides_the_senders_in_every_form() -> None:
+    sent = {**PLAIN, "site": "b.example"}
+    plain = decode(
         {"content-type": "application/json"},
-        json.dumps(PLAIN).encode(),
+        json.dumps(sent).encode(),
         received_at=datetime.now(UTC),
-        source="site-a",
+        site="a.example",
     )
-    assert decoded.events[0].source == "site-a"
+    envelope = {
+        "specversion": "1.0",
+        "id": "c9",
+        "source": "/s",
+        "type": "io.clickstream.event.v1",
+        "data": {k: v for k, v in sent.items() if k != "event_id"},
+    }
+    batch = decode(
+        {"content-type": "application/cloudevents-batch+json"},
+        json.dumps([envelope]).encode(),
+        received_at=datetime.now(UTC),
+        site="a.example",
+    )
+    assert [e.site for e in plain.events + batch.events] == ["a.example", "a.example"]
+    alone = decode(
+        {"content-type": "application/json"},
+        json.dumps(sent).encode(),
+        received_at=datetime.now(UTC),
+        site=None,
+    )
+    assert alone.events[0].site == "b.example"
 
 
 def test_what_only_ingest_sets_is_dropped_from_what_senders_say() -> None:
@@ -143,7 +164,7 @@ def test_what_only_ingest_sets_is_dropped_from_what_senders_say() -> None:
             {"content-type": content_type},
             json.dumps(body).encode(),
             received_at=datetime.now(UTC),
-            source=None,
+            site=None,
         )
         (event,) = decoded.events
         assert (event.browser, event.device, event.country, event.utm_source) == (None,) * 4
@@ -166,7 +187,7 @@ def test_hints_reach_enrichment_checked_and_bots_are_counted() -> None:
         {"content-type": "application/json"},
         json.dumps(events).encode(),
         received_at=datetime.now(UTC),
-        source=None,
+        site=None,
         enrich=enrich,
     )
     assert [e.event_id for e in decoded.events] == ["e1", "e4"]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from functions.core.cache import ALL_EVENTS, range_tags, stale_tags
+from functions.core.cache import range_tags, site_scope, stale_tags
 from functions.core.hll_hash import register_rank
 from functions.core.spans import STEP, floor, runs
 from functions.query import hll
@@ -21,6 +21,7 @@ ORIGIN = datetime(2025, 3, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Row:
+    site: str
     user_id: str
     page_url: str
     time_stamp: datetime
@@ -42,15 +43,16 @@ def test_runs_tile_the_range_with_aligned_buckets(offset: int, length: int) -> N
 
 
 @given(MINUTES, st.integers(min_value=1, max_value=40 * 1440), MINUTES, st.integers(0, 59))
-def test_an_event_makes_stale_exactly_the_ranges_holding_it(
+def test_an_event_makes_stale_exactly_its_site_s_ranges_holding_it(
     offset: int, length: int, event_minute: int, second: int
 ) -> None:
     start = ORIGIN + timedelta(minutes=offset)
     end = start + timedelta(minutes=length)
     moment = ORIGIN + timedelta(minutes=event_minute, seconds=second)
-    stale = stale_tags([Row("u", "/p", moment)])
-    hit = bool(stale & set(range_tags(ALL_EVENTS, start, end)))
+    stale = stale_tags([Row("a.example", "u", "/p", moment)])
+    hit = bool(stale & set(range_tags(site_scope("a.example"), start, end)))
     assert hit == (start <= moment < end)
+    assert not stale & set(range_tags(site_scope("b.example"), start, end))
 
 
 def _ranks(users: range) -> list[tuple[int, int]]:

@@ -15,7 +15,6 @@ class Bucket(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BUCKET_UNSPECIFIED: _ClassVar[Bucket]
     BUCKET_MINUTE: _ClassVar[Bucket]
     BUCKET_HOUR: _ClassVar[Bucket]
-
 BUCKET_UNSPECIFIED: Bucket
 BUCKET_MINUTE: Bucket
 BUCKET_HOUR: Bucket
@@ -25,19 +24,17 @@ class TimeRange(_message.Message):
     FROM_FIELD_NUMBER: _ClassVar[int]
     TO_FIELD_NUMBER: _ClassVar[int]
     to: _timestamp_pb2.Timestamp
-    def __init__(
-        self,
-        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
-        **kwargs,
-    ) -> None: ...
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
 
 class GetEventCountRequest(_message.Message):
-    __slots__ = ("user_id", "page_url")
+    __slots__ = ("user_id", "page_url", "site")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     page_url: str
-    def __init__(self, user_id: _Optional[str] = ..., page_url: _Optional[str] = ...) -> None: ...
+    site: str
+    def __init__(self, user_id: _Optional[str] = ..., page_url: _Optional[str] = ..., site: _Optional[str] = ...) -> None: ...
 
 class GetEventCountResponse(_message.Message):
     __slots__ = ("user_id", "page_url", "count")
@@ -47,34 +44,27 @@ class GetEventCountResponse(_message.Message):
     user_id: str
     page_url: str
     count: int
-    def __init__(
-        self,
-        user_id: _Optional[str] = ...,
-        page_url: _Optional[str] = ...,
-        count: _Optional[int] = ...,
-    ) -> None: ...
+    def __init__(self, user_id: _Optional[str] = ..., page_url: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class GetEventCountsRequest(_message.Message):
     __slots__ = ("keys",)
     KEYS_FIELD_NUMBER: _ClassVar[int]
     keys: _containers.RepeatedCompositeFieldContainer[GetEventCountRequest]
-    def __init__(
-        self, keys: _Optional[_Iterable[_Union[GetEventCountRequest, _Mapping]]] = ...
-    ) -> None: ...
+    def __init__(self, keys: _Optional[_Iterable[_Union[GetEventCountRequest, _Mapping]]] = ...) -> None: ...
 
 class GetEventCountsResponse(_message.Message):
     __slots__ = ("counts",)
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     counts: _containers.RepeatedCompositeFieldContainer[GetEventCountResponse]
-    def __init__(
-        self, counts: _Optional[_Iterable[_Union[GetEventCountResponse, _Mapping]]] = ...
-    ) -> None: ...
+    def __init__(self, counts: _Optional[_Iterable[_Union[GetEventCountResponse, _Mapping]]] = ...) -> None: ...
 
 class GetOverviewRequest(_message.Message):
-    __slots__ = ("range",)
+    __slots__ = ("range", "site")
     RANGE_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
     range: TimeRange
-    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ...) -> None: ...
+    site: str
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., site: _Optional[str] = ...) -> None: ...
 
 class PageCount(_message.Message):
     __slots__ = ("page_url", "count")
@@ -97,35 +87,27 @@ class GetOverviewResponse(_message.Message):
     distinct_users: int
     events_per_minute: float
     top_page: PageCount
-    def __init__(
-        self,
-        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
-        total_events: _Optional[int] = ...,
-        distinct_users: _Optional[int] = ...,
-        events_per_minute: _Optional[float] = ...,
-        top_page: _Optional[_Union[PageCount, _Mapping]] = ...,
-        **kwargs,
-    ) -> None: ...
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., total_events: _Optional[int] = ..., distinct_users: _Optional[int] = ..., events_per_minute: _Optional[float] = ..., top_page: _Optional[_Union[PageCount, _Mapping]] = ..., **kwargs) -> None: ...
 
 class GetTopPagesRequest(_message.Message):
-    __slots__ = ("range", "limit")
+    __slots__ = ("range", "limit", "site")
     RANGE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
     range: TimeRange
     limit: int
-    def __init__(
-        self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ...
-    ) -> None: ...
+    site: str
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ..., site: _Optional[str] = ...) -> None: ...
 
 class GetEventTypesRequest(_message.Message):
-    __slots__ = ("range", "limit")
+    __slots__ = ("range", "limit", "site")
     RANGE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
     range: TimeRange
     limit: int
-    def __init__(
-        self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ...
-    ) -> None: ...
+    site: str
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ..., site: _Optional[str] = ...) -> None: ...
 
 class EventTypeCount(_message.Message):
     __slots__ = ("event_type", "count")
@@ -142,12 +124,7 @@ class GetEventTypesResponse(_message.Message):
     TYPES_FIELD_NUMBER: _ClassVar[int]
     to: _timestamp_pb2.Timestamp
     types: _containers.RepeatedCompositeFieldContainer[EventTypeCount]
-    def __init__(
-        self,
-        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
-        types: _Optional[_Iterable[_Union[EventTypeCount, _Mapping]]] = ...,
-        **kwargs,
-    ) -> None: ...
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., types: _Optional[_Iterable[_Union[EventTypeCount, _Mapping]]] = ..., **kwargs) -> None: ...
 
 class GetTopPagesResponse(_message.Message):
     __slots__ = ("to", "pages")
@@ -156,27 +133,19 @@ class GetTopPagesResponse(_message.Message):
     PAGES_FIELD_NUMBER: _ClassVar[int]
     to: _timestamp_pb2.Timestamp
     pages: _containers.RepeatedCompositeFieldContainer[PageCount]
-    def __init__(
-        self,
-        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
-        pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ...,
-        **kwargs,
-    ) -> None: ...
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ..., **kwargs) -> None: ...
 
 class GetTimeSeriesRequest(_message.Message):
-    __slots__ = ("range", "bucket", "page_url")
+    __slots__ = ("range", "bucket", "page_url", "site")
     RANGE_FIELD_NUMBER: _ClassVar[int]
     BUCKET_FIELD_NUMBER: _ClassVar[int]
     PAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
     range: TimeRange
     bucket: Bucket
     page_url: str
-    def __init__(
-        self,
-        range: _Optional[_Union[TimeRange, _Mapping]] = ...,
-        bucket: _Optional[_Union[Bucket, str]] = ...,
-        page_url: _Optional[str] = ...,
-    ) -> None: ...
+    site: str
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., bucket: _Optional[_Union[Bucket, str]] = ..., page_url: _Optional[str] = ..., site: _Optional[str] = ...) -> None: ...
 
 class TimeSeriesPoint(_message.Message):
     __slots__ = ("t", "count")
@@ -184,11 +153,7 @@ class TimeSeriesPoint(_message.Message):
     COUNT_FIELD_NUMBER: _ClassVar[int]
     t: _timestamp_pb2.Timestamp
     count: int
-    def __init__(
-        self,
-        t: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
-        count: _Optional[int] = ...,
-    ) -> None: ...
+    def __init__(self, t: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class GetTimeSeriesResponse(_message.Message):
     __slots__ = ("to", "bucket", "points")
@@ -199,28 +164,19 @@ class GetTimeSeriesResponse(_message.Message):
     to: _timestamp_pb2.Timestamp
     bucket: Bucket
     points: _containers.RepeatedCompositeFieldContainer[TimeSeriesPoint]
-    def __init__(
-        self,
-        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
-        bucket: _Optional[_Union[Bucket, str]] = ...,
-        points: _Optional[_Iterable[_Union[TimeSeriesPoint, _Mapping]]] = ...,
-        **kwargs,
-    ) -> None: ...
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket: _Optional[_Union[Bucket, str]] = ..., points: _Optional[_Iterable[_Union[TimeSeriesPoint, _Mapping]]] = ..., **kwargs) -> None: ...
 
 class GetUserActivityRequest(_message.Message):
-    __slots__ = ("user_id", "range", "limit")
+    __slots__ = ("user_id", "range", "limit", "site")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     RANGE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     range: TimeRange
     limit: int
-    def __init__(
-        self,
-        user_id: _Optional[str] = ...,
-        range: _Optional[_Union[TimeRange, _Mapping]] = ...,
-        limit: _Optional[int] = ...,
-    ) -> None: ...
+    site: str
+    def __init__(self, user_id: _Optional[str] = ..., range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ..., site: _Optional[str] = ...) -> None: ...
 
 class GetUserActivityResponse(_message.Message):
     __slots__ = ("user_id", "total", "pages", "to")
@@ -233,14 +189,7 @@ class GetUserActivityResponse(_message.Message):
     total: int
     pages: _containers.RepeatedCompositeFieldContainer[PageCount]
     to: _timestamp_pb2.Timestamp
-    def __init__(
-        self,
-        user_id: _Optional[str] = ...,
-        total: _Optional[int] = ...,
-        pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ...,
-        to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
-        **kwargs,
-    ) -> None: ...
+    def __init__(self, user_id: _Optional[str] = ..., total: _Optional[int] = ..., pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
 
 class ListDeadLettersRequest(_message.Message):
     __slots__ = ("limit", "cursor")
@@ -251,17 +200,7 @@ class ListDeadLettersRequest(_message.Message):
     def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class DeadLetter(_message.Message):
-    __slots__ = (
-        "id",
-        "event_id",
-        "event_json",
-        "knativeerrordest",
-        "knativeerrorcode",
-        "knativeerrordata",
-        "received_at",
-        "replayed_at",
-        "replay_count",
-    )
+    __slots__ = ("id", "event_id", "event_json", "knativeerrordest", "knativeerrorcode", "knativeerrordata", "received_at", "replayed_at", "replay_count")
     ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -280,18 +219,7 @@ class DeadLetter(_message.Message):
     received_at: _timestamp_pb2.Timestamp
     replayed_at: _timestamp_pb2.Timestamp
     replay_count: int
-    def __init__(
-        self,
-        id: _Optional[int] = ...,
-        event_id: _Optional[str] = ...,
-        event_json: _Optional[str] = ...,
-        knativeerrordest: _Optional[str] = ...,
-        knativeerrorcode: _Optional[str] = ...,
-        knativeerrordata: _Optional[str] = ...,
-        received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
-        replayed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...,
-        replay_count: _Optional[int] = ...,
-    ) -> None: ...
+    def __init__(self, id: _Optional[int] = ..., event_id: _Optional[str] = ..., event_json: _Optional[str] = ..., knativeerrordest: _Optional[str] = ..., knativeerrorcode: _Optional[str] = ..., knativeerrordata: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replayed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replay_count: _Optional[int] = ...) -> None: ...
 
 class ListDeadLettersResponse(_message.Message):
     __slots__ = ("items", "next_cursor")
@@ -299,11 +227,7 @@ class ListDeadLettersResponse(_message.Message):
     NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[DeadLetter]
     next_cursor: str
-    def __init__(
-        self,
-        items: _Optional[_Iterable[_Union[DeadLetter, _Mapping]]] = ...,
-        next_cursor: _Optional[str] = ...,
-    ) -> None: ...
+    def __init__(self, items: _Optional[_Iterable[_Union[DeadLetter, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class ReplayDeadLettersRequest(_message.Message):
     __slots__ = ("ids", "from_id", "to_id", "only_unreplayed")
@@ -315,16 +239,28 @@ class ReplayDeadLettersRequest(_message.Message):
     from_id: int
     to_id: int
     only_unreplayed: bool
-    def __init__(
-        self,
-        ids: _Optional[_Iterable[int]] = ...,
-        from_id: _Optional[int] = ...,
-        to_id: _Optional[int] = ...,
-        only_unreplayed: _Optional[bool] = ...,
-    ) -> None: ...
+    def __init__(self, ids: _Optional[_Iterable[int]] = ..., from_id: _Optional[int] = ..., to_id: _Optional[int] = ..., only_unreplayed: _Optional[bool] = ...) -> None: ...
 
 class ReplayDeadLettersResponse(_message.Message):
     __slots__ = ("replayed",)
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
     replayed: int
     def __init__(self, replayed: _Optional[int] = ...) -> None: ...
+
+class ListSitesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Site(_message.Message):
+    __slots__ = ("name", "created")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    created: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListSitesResponse(_message.Message):
+    __slots__ = ("sites",)
+    SITES_FIELD_NUMBER: _ClassVar[int]
+    sites: _containers.RepeatedCompositeFieldContainer[Site]
+    def __init__(self, sites: _Optional[_Iterable[_Union[Site, _Mapping]]] = ...) -> None: ...

@@ -84,6 +84,11 @@ class AnalyticsServiceStub:
                 request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersRequest.SerializeToString,
                 response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersResponse.FromString,
                 _registered_method=True)
+        self.ListSites = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/ListSites',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -163,6 +168,13 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSites(self, request, context):
+        """The registered sites (`python -m functions.admin sites`), by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -210,6 +222,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.ReplayDeadLetters,
                     request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersRequest.FromString,
                     response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersResponse.SerializeToString,
+            ),
+            'ListSites': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSites,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -460,6 +477,33 @@ class AnalyticsService:
             '/clickstream.analytics.v1.AnalyticsService/ReplayDeadLetters',
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersRequest.SerializeToString,
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ReplayDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSites(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/ListSites',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesResponse.FromString,
             options,
             channel_credentials,
             insecure,
