@@ -31,11 +31,15 @@ const overviewBody = {
 };
 
 describe("Api", () => {
-  it("asks with the range and decodes the answer", async () => {
+  it("asks with the site and range and decodes the answer", async () => {
     const calls: Call[] = [];
-    const answer = await new Api(fake(200, overviewBody, calls)).overview(range, signal);
+    const answer = await new Api(fake(200, overviewBody, calls)).overview(
+      "example.com",
+      range,
+      signal,
+    );
     expect(calls[0]?.url).toBe(
-      "/api/v1/overview?from=2026-01-05T10%3A00%3A00.000Z&to=2026-01-05T11%3A00%3A00.000Z",
+      "/api/v1/overview?site=example.com&from=2026-01-05T10%3A00%3A00.000Z&to=2026-01-05T11%3A00%3A00.000Z",
     );
     expect(answer.total_events).toBe(12);
     expect(answer.from).toEqual(new Date("2026-01-05T10:00:00Z"));
@@ -50,9 +54,16 @@ describe("Api", () => {
       bucket: "minute",
       points: [],
     };
-    await new Api(fake(200, series, calls)).timeSeries(range, "minute", "/a b?c", signal);
+    await new Api(fake(200, series, calls)).timeSeries(
+      "default",
+      range,
+      "minute",
+      "/a b?c",
+      signal,
+    );
     expect(calls[0]?.url).toContain("bucket=minute&page_url=%2Fa+b%3Fc");
     await new Api(fake(200, { user_id: "a/b", total: 0, pages: [] }, calls)).userActivity(
+      "default",
       "a/b",
       range,
       50,
@@ -63,7 +74,9 @@ describe("Api", () => {
 
   it("turns the gateway's error body into a typed failure", async () => {
     const body = { error: { code: "UNAVAILABLE", message: "query is down", field: null } };
-    const error = await new Api(fake(503, body)).overview(range, signal).catch((e: unknown) => e);
+    const error = await new Api(fake(503, body))
+      .overview("default", range, signal)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).failure).toEqual({
       kind: "http",
@@ -79,7 +92,9 @@ describe("Api", () => {
 
   it("names a network failure as the gateway being unreachable", async () => {
     const down: typeof fetch = () => Promise.reject(new TypeError("Failed to fetch"));
-    const error = await new Api(down).topPages(range, 10, signal).catch((e: unknown) => e);
+    const error = await new Api(down)
+      .topPages("default", range, 10, signal)
+      .catch((e: unknown) => e);
     expect((error as ApiError).failure).toEqual({ kind: "network" });
     expect((error as ApiError).message).toBe(
       "Gateway unreachable: no answer to /api/v1/pages/top.",
@@ -93,13 +108,17 @@ describe("Api", () => {
           reject(new DOMException("aborted", "AbortError")),
         );
       });
-    const error = await new Api(never, 0.01).overview(range, signal).catch((e: unknown) => e);
+    const error = await new Api(never, 0.01)
+      .overview("default", range, signal)
+      .catch((e: unknown) => e);
     expect((error as ApiError).failure).toEqual({ kind: "timeout", seconds: 0.01 });
   });
 
   it("rejects an answer that breaks the contract, naming the field", async () => {
     const bad = { ...overviewBody, total_events: "12" };
-    const error = await new Api(fake(200, bad)).overview(range, signal).catch((e: unknown) => e);
+    const error = await new Api(fake(200, bad))
+      .overview("default", range, signal)
+      .catch((e: unknown) => e);
     expect((error as ApiError).message).toBe(
       "Unexpected answer from /api/v1/overview: total_events should be a count (a non-negative integer).",
     );
@@ -107,11 +126,51 @@ describe("Api", () => {
 
   it("treats a missing event-types route as no chart, other failures as failures", async () => {
     const missing = { error: { code: "NOT_FOUND", message: "no route", field: null } };
-    expect(await new Api(fake(404, missing)).eventTypes(range, signal)).toBeNull();
+    expect(await new Api(fake(404, missing)).eventTypes("default", range, signal)).toBeNull();
     const down = { error: { code: "UNAVAILABLE", message: "", field: null } };
-    await expect(new Api(fake(503, down)).eventTypes(range, signal)).rejects.toBeInstanceOf(
-      ApiError,
-    );
+    await expect(
+      new Api(fake(503, down)).eventTypes("default", range, signal),
+    ).rejects.toBeInstanceOf(ApiError);
+  });
+
+  it("asks every report of the chosen site", async () => {
+    const calls: Call[] = [];
+    const api = new Api(fake(200, {}, calls));
+    const asks = [
+      api.overview("b.example", range, signal),
+      api.topPages("b.example", range, 10, signal),
+      api.timeSeries("b.example", range, "hour", "/home", signal),
+      api.eventTypes("b.example", range, signal),
+      api.userActivity("b.example", "user-1", range, 50, signal),
+    ];
+    await Promise.allSettled(asks);
+    expect(calls).toHaveLength(asks.length);
+    for (const { url } of calls) {
+      expect(new URLSearchParams(url.split("?")[1]).getAll("site")).toEqual(["b.example"]);
+    }
+  });
+
+  it("lists the sites by name, and none from a gateway without sites", async () => {
+    const calls: Call[] = [];
+    const body = {
+      sites: [
+        { name: "default", created: "2026-12-06T05:00:00Z" },
+        { name: "example.com", created: "2026-12-06T05:00:00Z" },
+      ],
+    };
+    expect(await new Api(fake(200, body, calls)).sites(signal)).toEqual(["default", "example.com"]);
+    expect(calls[0]?.url).toBe("/api/v1/sites");
+    const missing = { error: { code: "NOT_FOUND", message: "no route", field: null } };
+    expect(await new Api(fake(404, missing)).sites(signal)).toBeNull();
+  });
+
+  it("rejects a listed site outside the site name rule", async () => {
+    const body = { sites: [{ name: "<b>x</b>", created: "2026-12-06T05:00:00Z" }] };
+    const error = await new Api(fake(200, body)).sites(signal).catch((e: unknown) => e);
+    expect((error as ApiError).failure).toEqual({
+      kind: "decode",
+      detail: "sites[0].name should be a site name (1-253 of a-z 0-9 . -)",
+    });
   });
 
   it("copes with an error body that is not JSON", async () => {
@@ -119,7 +178,7 @@ describe("Api", () => {
       Promise.resolve(
         new Response("<h1>Bad Gateway</h1>", { status: 502, statusText: "Bad Gateway" }),
       );
-    const error = await new Api(html).overview(range, signal).catch((e: unknown) => e);
+    const error = await new Api(html).overview("default", range, signal).catch((e: unknown) => e);
     expect((error as ApiError).message).toBe(
       "The gateway answered 502 Bad Gateway for /api/v1/overview.",
     );

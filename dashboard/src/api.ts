@@ -2,6 +2,14 @@
 
 import * as d from "./decode";
 import type { Bucket, TimeRange } from "./range";
+import { isSiteName } from "./sites";
+
+/** A site as the gateway names it: anything else is contract drift, not a name to show. */
+const siteName: d.Decoder<string> = (value, path) => {
+  const text = d.string(value, path);
+  if (!isSiteName(text)) throw new d.DecodeError(path, "a site name (1-253 of a-z 0-9 . -)");
+  return text;
+};
 
 const pageCount = d.object({ page_url: d.string, count: d.count });
 
@@ -30,6 +38,7 @@ const userActivityAnswer = d.object({
   total: d.count,
   pages: d.array(pageCount),
 });
+const sitesAnswer = d.object({ sites: d.array(d.object({ name: siteName })) });
 const errorAnswer = d.object({
   error: d.object({ code: d.string, message: d.string, field: d.nullable(d.string) }),
 });
@@ -101,8 +110,19 @@ export function summarize(errors: readonly ApiError[]): string[] {
 
 type Params = Record<string, string>;
 
-function rangeParams(range: TimeRange): Params {
-  return { from: range.from.toISOString(), to: range.to.toISOString() };
+/** What every report is of: one site, one range. */
+function scopeParams(site: string, range: TimeRange): Params {
+  return { site, from: range.from.toISOString(), to: range.to.toISOString() };
+}
+
+/** `null` when this gateway has no such route (404): an older gateway. */
+async function unlessMissing<T>(answer: Promise<T>): Promise<T | null> {
+  try {
+    return await answer;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
 }
 
 export class Api {
@@ -111,44 +131,48 @@ export class Api {
     private readonly timeoutS = 8,
   ) {}
 
-  overview(range: TimeRange, signal: AbortSignal): Promise<Overview> {
-    return this.get("/api/v1/overview", rangeParams(range), overviewAnswer, signal);
+  /** The names of the sites this caller may read; `null` when this gateway has no sites. */
+  async sites(signal: AbortSignal): Promise<string[] | null> {
+    const answer = await unlessMissing(this.get("/api/v1/sites", {}, sitesAnswer, signal));
+    return answer === null ? null : answer.sites.map((site) => site.name);
   }
 
-  topPages(range: TimeRange, limit: number, signal: AbortSignal): Promise<TopPages> {
-    const params = { ...rangeParams(range), limit: String(limit) };
+  overview(site: string, range: TimeRange, signal: AbortSignal): Promise<Overview> {
+    return this.get("/api/v1/overview", scopeParams(site, range), overviewAnswer, signal);
+  }
+
+  topPages(site: string, range: TimeRange, limit: number, signal: AbortSignal): Promise<TopPages> {
+    const params = { ...scopeParams(site, range), limit: String(limit) };
     return this.get("/api/v1/pages/top", params, topPagesAnswer, signal);
   }
 
   timeSeries(
+    site: string,
     range: TimeRange,
     bucket: Bucket,
     pageUrl: string,
     signal: AbortSignal,
   ): Promise<TimeSeries> {
-    const params: Params = { ...rangeParams(range), bucket };
+    const params: Params = { ...scopeParams(site, range), bucket };
     if (pageUrl) params.page_url = pageUrl;
     return this.get("/api/v1/timeseries", params, timeSeriesAnswer, signal);
   }
 
   /** Event types per range; `null` when this gateway has no such route (404). */
-  async eventTypes(range: TimeRange, signal: AbortSignal): Promise<EventTypes | null> {
-    try {
-      return await this.get("/api/v1/event-types", rangeParams(range), eventTypesAnswer, signal);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404) return null;
-      throw error;
-    }
+  eventTypes(site: string, range: TimeRange, signal: AbortSignal): Promise<EventTypes | null> {
+    const params = scopeParams(site, range);
+    return unlessMissing(this.get("/api/v1/event-types", params, eventTypesAnswer, signal));
   }
 
   userActivity(
+    site: string,
     userId: string,
     range: TimeRange,
     limit: number,
     signal: AbortSignal,
   ): Promise<UserActivity> {
     const path = `/api/v1/users/${encodeURIComponent(userId)}/activity`;
-    const params = { ...rangeParams(range), limit: String(limit) };
+    const params = { ...scopeParams(site, range), limit: String(limit) };
     return this.get(path, params, userActivityAnswer, signal);
   }
 
@@ -158,7 +182,8 @@ export class Api {
     decoder: d.Decoder<T>,
     signal: AbortSignal,
   ): Promise<T> {
-    const url = `${path}?${new URLSearchParams(params).toString()}`;
+    const query = new URLSearchParams(params).toString();
+    const url = query ? `${path}?${query}` : path;
     const timeout = AbortSignal.timeout(this.timeoutS * 1000);
     let response: Response;
     try {

@@ -42,6 +42,7 @@ describe("snapshotRows", () => {
       ["range", "to", "2026-01-05T11:00:00.000Z"],
       ["range", "bucket", "minute"],
       ["range", "page_url", ""],
+      ["range", "site", "default"],
       ["overview", "total_events", 120],
       ["overview", "distinct_users", 7],
       ["overview", "events_per_minute", 2],
@@ -77,7 +78,11 @@ describe("snapshotRows", () => {
 });
 
 describe("csvFileName", () => {
-  it("names the range", () => {
-    expect(csvFileName(snapshot())).toBe("clickstream-2026-01-05T1000-2026-01-05T1100.csv");
+  it("names the site and the range", () => {
+    const data = snapshot();
+    expect(csvFileName(data)).toBe("clickstream-default-2026-01-05T1000-2026-01-05T1100.csv");
+    expect(csvFileName({ ...data, selection: { ...data.selection, site: "shop.example" } })).toBe(
+      "clickstream-shop.example-2026-01-05T1000-2026-01-05T1100.csv",
+    );
   });
 });

@@ -29,6 +29,7 @@ export function snapshotRows(snapshot: Snapshot): Row[] {
     ["range", "to", snapshot.range.to.toISOString()],
     ["range", "bucket", snapshot.bucket],
     ["range", "page_url", snapshot.selection.pageUrl],
+    ["range", "site", snapshot.selection.site],
   ];
   for (const [section, data] of [
     ["overview", overview],
@@ -58,5 +59,6 @@ export function snapshotRows(snapshot: Snapshot): Row[] {
 
 export function csvFileName(snapshot: Snapshot): string {
   const stamp = (date: Date): string => date.toISOString().slice(0, 16).replace(":", "");
-  return `clickstream-${stamp(snapshot.range.from)}-${stamp(snapshot.range.to)}.csv`;
+  const { site } = snapshot.selection;
+  return `clickstream-${site}-${stamp(snapshot.range.from)}-${stamp(snapshot.range.to)}.csv`;
 }

@@ -17,7 +17,14 @@ import {
 import { LoadError, loadSnapshot, type Selection, type Snapshot } from "./snapshot";
 import { selectionFromQuery, selectionToQuery } from "./state";
 import { installTheme } from "./theme";
-import { rangeSummary, renderKpis, renderTables, renderUser, seriesSummary } from "./view";
+import {
+  rangeSummary,
+  renderKpis,
+  renderSites,
+  renderTables,
+  renderUser,
+  seriesSummary,
+} from "./view";
 
 /** While the API fails, retry at least this often, live mode or not. */
 const RETRY_S = 5;
@@ -36,6 +43,7 @@ class Dashboard {
   private timer: number | undefined;
   private paused = false;
   private eventTypes = true;
+  private sites = true;
 
   private readonly el = {
     banner: byId("banner", HTMLElement),
@@ -43,6 +51,8 @@ class Dashboard {
     bannerRetry: byId("banner-retry", HTMLParagraphElement),
     status: byId("status", HTMLElement),
     updated: byId("updated", HTMLElement),
+    siteSwitch: byId("site-switch", HTMLElement),
+    site: byId("site", HTMLSelectElement),
     pause: byId("pause", HTMLButtonElement),
     interval: byId("interval", HTMLSelectElement),
     rangeButtons: byId("range-buttons", HTMLElement),
@@ -96,6 +106,9 @@ class Dashboard {
   }
 
   private bindControls(): void {
+    this.el.site.addEventListener("change", () => {
+      this.select({ site: this.el.site.value }, ALL_PARTS);
+    });
     this.el.rangeButtons.addEventListener("click", (event) => {
       const button = event.target instanceof Element ? event.target.closest("button") : null;
       const value = button?.dataset.range ?? "";
@@ -199,6 +212,7 @@ class Dashboard {
     const selection = this.selection;
     loadSnapshot(this.api, selection, new Date(), controller.signal, {
       eventTypes: this.eventTypes,
+      sites: this.sites,
     })
       .then((snapshot) => {
         if (generation !== this.generation) return;
@@ -233,6 +247,8 @@ class Dashboard {
 
   private render(snapshot: Snapshot, quiet: boolean): void {
     if (snapshot.eventTypes === null) this.eventTypes = false;
+    if (snapshot.sites === null) this.sites = false;
+    renderSites(this.el.siteSwitch, this.el.site, snapshot);
     setText(this.el.summary, rangeSummary(snapshot));
     setAttribute(this.el.summary, "data-from", snapshot.range.from.toISOString());
     setAttribute(this.el.summary, "data-to", snapshot.range.to.toISOString());

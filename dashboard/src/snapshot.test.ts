@@ -26,35 +26,71 @@ const ok: Record<string, [number, unknown]> = {
   "/api/v1/pages/top": [200, { ...range, pages: [{ page_url: "/a", count: 2 }] }],
   "/api/v1/timeseries": [200, { ...range, bucket: "minute", points: [] }],
 };
-const selection: Selection = { range: { kind: "preset", preset: "1h" }, pageUrl: "/a", userId: "" };
+const selection: Selection = {
+  site: "a.example",
+  range: { kind: "preset", preset: "1h" },
+  pageUrl: "/a",
+  userId: "",
+};
 
 describe("loadSnapshot", () => {
-  it("loads the range and the period before it, and hides event types when the route is missing", async () => {
+  it("loads the range and the period before it, and hides event types and sites when their routes are missing", async () => {
     const seen: string[] = [];
     const snapshot = await loadSnapshot(
       new Api(answers(ok, seen)),
       selection,
       NOW,
       new AbortController().signal,
-      {
-        eventTypes: true,
-      },
+      { eventTypes: true, sites: true },
     );
     expect(snapshot.range.to.toISOString()).toBe("2026-01-05T10:21:00.000Z");
     expect(snapshot.previous.to).toEqual(snapshot.range.from);
     expect(snapshot.eventTypes).toBeNull();
+    expect(snapshot.sites).toBeNull();
     expect(snapshot.user).toBeNull();
     expect(snapshot.topPages).toEqual([{ page_url: "/a", count: 2 }]);
     expect(seen.filter((url) => url.startsWith("/api/v1/overview"))).toHaveLength(2);
     expect(seen.find((url) => url.startsWith("/api/v1/timeseries"))).toContain("page_url=%2Fa");
   });
 
-  it("does not ask for event types once they are known to be missing", async () => {
+  it("does not ask for event types or sites once they are known to be missing", async () => {
     const seen: string[] = [];
     await loadSnapshot(new Api(answers(ok, seen)), selection, NOW, new AbortController().signal, {
       eventTypes: false,
+      sites: false,
     });
-    expect(seen.some((url) => url.includes("event-types"))).toBe(false);
+    expect(seen.some((url) => url.includes("event-types") || url.includes("sites"))).toBe(false);
+  });
+
+  it("asks every panel, the user drill-down too, of the chosen site, and lists the sites", async () => {
+    const seen: string[] = [];
+    const routes: Record<string, [number, unknown]> = {
+      ...ok,
+      "/api/v1/event-types": [200, { ...range, types: [] }],
+      "/api/v1/users/u-1/activity": [200, { user_id: "u-1", total: 0, pages: [] }],
+      "/api/v1/sites": [200, { sites: [{ name: "a.example", created: range.from }] }],
+    };
+    const snapshot = await loadSnapshot(
+      new Api(answers(routes, seen)),
+      { ...selection, userId: "u-1" },
+      NOW,
+      new AbortController().signal,
+      { eventTypes: true, sites: true },
+    );
+    expect(snapshot.selection.site).toBe("a.example");
+    expect(snapshot.sites).toEqual(["a.example"]);
+    const reports = seen.filter((url) => !url.startsWith("/api/v1/sites"));
+    expect(reports.map((url) => url.split("?")[0])).toEqual([
+      "/api/v1/overview",
+      "/api/v1/overview",
+      "/api/v1/pages/top",
+      "/api/v1/timeseries",
+      "/api/v1/event-types",
+      "/api/v1/users/u-1/activity",
+    ]);
+    for (const url of reports) {
+      expect(new URLSearchParams(url.split("?")[1]).getAll("site")).toEqual(["a.example"]);
+    }
   });
 
   it("gives a user the API has never seen no activity", async () => {
@@ -63,7 +99,7 @@ describe("loadSnapshot", () => {
       { ...selection, userId: "ghost" },
       NOW,
       new AbortController().signal,
-      { eventTypes: false },
+      { eventTypes: false, sites: false },
     );
     expect(snapshot.user).toEqual({ user_id: "ghost", total: 0, pages: [] });
   });
@@ -79,9 +115,7 @@ describe("loadSnapshot", () => {
       selection,
       NOW,
       new AbortController().signal,
-      {
-        eventTypes: false,
-      },
+      { eventTypes: false, sites: false },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LoadError);
     expect((error as LoadError).failures.map((failure) => failure.endpoint)).toEqual([

@@ -15,6 +15,8 @@ export const TOP_PAGES_LIMIT = 10;
 export const USER_PAGES_LIMIT = 50;
 
 export interface Selection {
+  /** The site every figure is of. */
+  readonly site: string;
   readonly range: RangeChoice;
   /** Time series filter; "" for every page. */
   readonly pageUrl: string;
@@ -34,6 +36,8 @@ export interface Snapshot {
   /** null when the gateway has no event-types route. */
   readonly eventTypes: EventTypes | null;
   readonly user: UserActivity | null;
+  /** The sites to switch between; null when the gateway has no sites route. */
+  readonly sites: readonly string[] | null;
   readonly loadedAt: Date;
 }
 
@@ -47,6 +51,7 @@ export class LoadError extends Error {
 
 export interface LoadOptions {
   readonly eventTypes: boolean;
+  readonly sites: boolean;
 }
 
 export async function loadSnapshot(
@@ -59,13 +64,15 @@ export async function loadSnapshot(
   const range = resolveRange(selection.range, now);
   const previous = previousRange(range);
   const bucket = bucketFor(range);
+  const { site, userId } = selection;
   const calls = [
-    api.overview(range, signal),
-    api.overview(previous, signal),
-    api.topPages(range, TOP_PAGES_LIMIT, signal),
-    api.timeSeries(range, bucket, selection.pageUrl, signal),
-    options.eventTypes ? api.eventTypes(range, signal) : Promise.resolve(null),
-    selection.userId ? userActivity(api, selection.userId, range, signal) : Promise.resolve(null),
+    api.overview(site, range, signal),
+    api.overview(site, previous, signal),
+    api.topPages(site, range, TOP_PAGES_LIMIT, signal),
+    api.timeSeries(site, range, bucket, selection.pageUrl, signal),
+    options.eventTypes ? api.eventTypes(site, range, signal) : Promise.resolve(null),
+    userId ? userActivity(api, site, userId, range, signal) : Promise.resolve(null),
+    options.sites ? api.sites(signal) : Promise.resolve(null),
   ] as const;
   const settled = await Promise.allSettled(calls);
   const failures = settled.flatMap((result) =>
@@ -77,7 +84,8 @@ export async function loadSnapshot(
     if (apiErrors.length < failures.length) throw failures[0];
     throw new LoadError(apiErrors);
   }
-  const [overview, previousOverview, topPages, series, eventTypes, user] = await Promise.all(calls);
+  const [overview, previousOverview, topPages, series, eventTypes, user, sites] =
+    await Promise.all(calls);
   return {
     selection,
     range,
@@ -89,6 +97,7 @@ export async function loadSnapshot(
     series,
     eventTypes,
     user,
+    sites,
     loadedAt: now,
   };
 }
@@ -96,12 +105,13 @@ export async function loadSnapshot(
 /** A user the API has never seen (404) simply has no activity. */
 async function userActivity(
   api: Api,
+  site: string,
   userId: string,
   range: TimeRange,
   signal: AbortSignal,
 ): Promise<UserActivity> {
   try {
-    return await api.userActivity(userId, range, USER_PAGES_LIMIT, signal);
+    return await api.userActivity(site, userId, range, USER_PAGES_LIMIT, signal);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       return { user_id: userId, total: 0, pages: [] };

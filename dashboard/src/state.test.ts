@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_SELECTION, selectionFromQuery, selectionToQuery } from "./state";
 
 describe("selection in the address bar", () => {
-  it("round-trips presets, filters and users", () => {
+  it("round-trips sites, presets, filters and users", () => {
     const selection = {
+      site: "shop.example.com",
       range: { kind: "preset", preset: "24h" },
       pageUrl: "/a&b",
       userId: "user 1",
@@ -13,6 +14,7 @@ describe("selection in the address bar", () => {
 
   it("round-trips a custom range", () => {
     const selection = {
+      site: "default",
       range: {
         kind: "custom",
         from: new Date("2026-01-01T00:00:00Z"),
@@ -22,9 +24,15 @@ describe("selection in the address bar", () => {
       userId: "",
     } as const;
     expect(selectionToQuery(selection)).toBe(
-      "?range=custom&from=2026-01-01T00%3A00%3A00.000Z&to=2026-01-02T00%3A00%3A00.000Z",
+      "?site=default&range=custom&from=2026-01-01T00%3A00%3A00.000Z&to=2026-01-02T00%3A00%3A00.000Z",
     );
     expect(selectionFromQuery(selectionToQuery(selection))).toEqual(selection);
+  });
+
+  it("writes the site beside the range", () => {
+    expect(selectionToQuery({ ...DEFAULT_SELECTION, site: "example.com" })).toBe(
+      "?site=example.com&range=1h",
+    );
   });
 
   it.each([
@@ -34,5 +42,21 @@ describe("selection in the address bar", () => {
     "?range=custom&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
   ])("falls back to the default range for %j", (search) => {
     expect(selectionFromQuery(search).range).toEqual(DEFAULT_SELECTION.range);
+  });
+
+  it("reads a site that is not the default, whether listed or not", () => {
+    expect(selectionFromQuery("?site=unknown-1.example&range=15m").site).toBe("unknown-1.example");
+  });
+
+  it.each([
+    "",
+    "?site=",
+    "?site=Example.com",
+    "?site=a%20b",
+    "?site=%3Cb%3Ex%3C%2Fb%3E",
+    "?site=a%0A",
+    `?site=${"a".repeat(254)}`,
+  ])("falls back to the default site for %j", (search) => {
+    expect(selectionFromQuery(search).site).toBe("default");
   });
 });

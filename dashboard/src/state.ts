@@ -1,9 +1,11 @@
 /** The selection in the address bar, so a reload or a shared link shows the same view. */
 
 import { isPresetId, type RangeChoice } from "./range";
+import { DEFAULT_SITE, isSiteName } from "./sites";
 import type { Selection } from "./snapshot";
 
 export const DEFAULT_SELECTION: Selection = {
+  site: DEFAULT_SITE,
   range: { kind: "preset", preset: "1h" },
   pageUrl: "",
   userId: "",
@@ -17,17 +19,23 @@ function parseTime(text: string | null): Date | null {
 
 export function selectionFromQuery(search: string): Selection {
   const query = new URLSearchParams(search);
+  const site = query.get("site") ?? "";
   const preset = query.get("range") ?? "";
   const from = parseTime(query.get("from"));
   const to = parseTime(query.get("to"));
   let range: RangeChoice = DEFAULT_SELECTION.range;
   if (isPresetId(preset)) range = { kind: "preset", preset };
   else if (preset === "custom" && from && to && from < to) range = { kind: "custom", from, to };
-  return { range, pageUrl: query.get("page") ?? "", userId: query.get("user") ?? "" };
+  return {
+    site: isSiteName(site) ? site : DEFAULT_SELECTION.site,
+    range,
+    pageUrl: query.get("page") ?? "",
+    userId: query.get("user") ?? "",
+  };
 }
 
 export function selectionToQuery(selection: Selection): string {
-  const query = new URLSearchParams();
+  const query = new URLSearchParams({ site: selection.site });
   if (selection.range.kind === "preset") {
     query.set("range", selection.range.preset);
   } else {

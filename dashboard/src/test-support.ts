@@ -18,7 +18,12 @@ export function overview(total: number, users: number, top: PageCount | null): O
 }
 
 export function snapshot(changes: Partial<Snapshot> = {}): Snapshot {
-  const selection: Selection = { range: { kind: "preset", preset: "1h" }, pageUrl: "", userId: "" };
+  const selection: Selection = {
+    site: "default",
+    range: { kind: "preset", preset: "1h" },
+    pageUrl: "",
+    userId: "",
+  };
   return {
     selection,
     range: { from: FROM, to: TO },
@@ -41,6 +46,7 @@ export function snapshot(changes: Partial<Snapshot> = {}): Snapshot {
     },
     eventTypes: { from: FROM, to: TO, types: [{ event_type: "click", count: 120 }] },
     user: null,
+    sites: ["default", "example.com"],
     loadedAt: TO,
     ...changes,
   };

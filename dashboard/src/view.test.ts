@@ -2,7 +2,14 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { h } from "./dom";
 import { snapshot } from "./test-support";
-import { renderKpis, renderTables, renderUser, shareOfTopPages, type Tables } from "./view";
+import {
+  renderKpis,
+  renderSites,
+  renderTables,
+  renderUser,
+  shareOfTopPages,
+  type Tables,
+} from "./view";
 
 const HOSTILE = '/x"><script>window.pwned = 1</script><img src=x onerror="window.pwned=2">';
 
@@ -71,6 +78,55 @@ describe("rendering event data", () => {
     expect(kpis.querySelector('[data-kpi="total_events"]')).toBe(card);
     expect(card?.getAttribute("data-value")).toBe("120");
     expect(card?.querySelector(".trend")?.textContent).toBe("+20%");
+  });
+});
+
+describe("renderSites", () => {
+  function switcher(): [HTMLElement, HTMLSelectElement] {
+    const select = h("select");
+    const box = h("div", { hidden: "" }, select);
+    document.body.replaceChildren(box);
+    return [box, select];
+  }
+
+  function shown(select: HTMLSelectElement): string[][] {
+    return [...select.options].map((option) => [option.value, option.text]);
+  }
+
+  it("lists the sites and selects the chosen one, reusing the options", () => {
+    const [box, select] = switcher();
+    const data = snapshot({ sites: ["a.example", "b.example"] });
+    const onB = { ...data, selection: { ...data.selection, site: "b.example" } };
+    renderSites(box, select, onB);
+    expect(box.hidden).toBe(false);
+    expect(shown(select)).toEqual([
+      ["a.example", "a.example"],
+      ["b.example", "b.example"],
+    ]);
+    expect(select.value).toBe("b.example");
+    const first = select.options[0];
+    renderSites(box, select, { ...onB, sites: ["a.example"] });
+    expect(shown(select)).toEqual([
+      ["a.example", "a.example"],
+      ["b.example", "b.example (not listed)"],
+    ]);
+    expect(select.options[0]).toBe(first);
+    expect(select.value).toBe("b.example");
+  });
+
+  it("stays hidden when the gateway has no sites", () => {
+    const [box, select] = switcher();
+    renderSites(box, select, snapshot({ sites: null }));
+    expect(box.hidden).toBe(true);
+    expect(select.options).toHaveLength(0);
+  });
+
+  it("puts hostile site names on screen as text, never as markup", () => {
+    const [box, select] = switcher();
+    renderSites(box, select, snapshot({ sites: [HOSTILE] }));
+    expect(document.querySelectorAll("script, img")).toHaveLength(0);
+    expect(select.options[0]?.text).toBe(HOSTILE);
+    expect(select.options[0]?.value).toBe(HOSTILE);
   });
 });
 

@@ -1,9 +1,10 @@
-/** Puts a snapshot on screen: KPI cards, chart data tables, the user panel. Text only. */
+/** Puts a snapshot on screen: site switcher, KPI cards, chart tables, user panel. Text only. */
 
 import { fillRows, h, setAttribute, setText } from "./dom";
 import { formatBucket, formatCount, formatMoment } from "./format";
 import { kpis } from "./kpi";
 import { spanLabel } from "./range";
+import { siteOptions } from "./sites";
 import type { Snapshot } from "./snapshot";
 
 /** Slices of the doughnut: the five top pages and everything else in the range. */
@@ -20,6 +21,20 @@ export function shareOfTopPages(snapshot: Snapshot): Slice[] {
   const rest = snapshot.overview.total_events - top.reduce((sum, page) => sum + page.count, 0);
   if (rest > 0) slices.push({ label: "Other pages", count: rest });
   return slices;
+}
+
+/** The switcher's sites, reusing its options; hidden when the gateway has no sites route. */
+export function renderSites(box: HTMLElement, select: HTMLSelectElement, snapshot: Snapshot): void {
+  box.hidden = snapshot.sites === null;
+  if (snapshot.sites === null) return;
+  const options = siteOptions(snapshot.sites, snapshot.selection.site);
+  while (select.options.length > options.length) select.remove(options.length);
+  options.forEach((option, index) => {
+    const element = select.options[index] ?? select.appendChild(h("option"));
+    setAttribute(element, "value", option.value);
+    setText(element, option.label);
+  });
+  if (select.value !== snapshot.selection.site) select.value = snapshot.selection.site;
 }
 
 export function renderKpis(container: HTMLElement, snapshot: Snapshot): void {

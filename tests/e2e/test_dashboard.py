@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium against the real stack: the numbers on screen are the
-API's, ranges, filter and drill-down work, CSV export, error banner and recovery, and event
-data rendered only as text. Screenshots are saved in the pytest temporary directory."""
+API's, ranges, filter, drill-down and site switcher work, CSV export, error banner and
+recovery, and event data rendered only as text. Screenshots are saved in the pytest temporary
+directory."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -156,6 +157,11 @@ def _spans(page: Page, span: timedelta) -> bool:
     return moment(shown["to"]) - moment(shown["from"]) == span
 
 
+def shown_site(page: Page) -> str:
+    """The site on screen: the address bar's `site`, else `default` (as the dashboard reads it)."""
+    return parse_qs(urlsplit(page.url).query).get("site", ["default"])[0]
+
+
 def shown_range(page: Page) -> dict[str, str]:
     summary = page.locator("#range-summary")
     return {
@@ -204,11 +210,12 @@ def open_dashboard(page: Page, dashboard: Dashboard, query: str = "") -> None:
 
 
 def screen_versus_api(page: Page, dashboard: Dashboard) -> list[str]:
-    """Every number on screen against the API's answer for the range on screen."""
+    """Every number on screen against the API's answer for the site and range on screen."""
     shown = shown_range(page)
-    window = {"from": shown["from"], "to": shown["to"]}
+    site = shown_site(page)
+    window = {"site": site, "from": shown["from"], "to": shown["to"]}
     span = moment(shown["to"]) - moment(shown["from"])
-    previous = {"from": _stamp(moment(shown["from"]) - span), "to": shown["from"]}
+    previous = {"site": site, "from": _stamp(moment(shown["from"]) - span), "to": shown["from"]}
     overview = api(dashboard, "/api/v1/overview", **window)
     before = api(dashboard, "/api/v1/overview", **previous)
     problems = []
@@ -410,6 +417,91 @@ def test_csv_export_is_what_is_on_screen(page: Page, dashboard: Dashboard, sent:
     assert table["user_pages"] == [(home, "5"), (pricing, "3"), (docs, "1")]
     shown_pages = [(key, str(number(count))) for key, _, count in rows(page, "pages-table-body")]
     assert table["top_pages"] == shown_pages
+
+
+def _site_counted(client: httpx.Client, url: str, params: dict[str, str], expected: int) -> bool:
+    answer = client.get(url, params=params)
+    return answer.status_code == 200 and answer.json()["total_events"] == expected
+
+
+def _sites_listed(client: httpx.Client, url: str, names: set[str]) -> bool:
+    answer = client.get(url)
+    return answer.status_code == 200 and names <= {s["name"] for s in answer.json()["sites"]}
+
+
+def test_site_switcher_shows_each_sites_numbers(page: Page, dashboard: Dashboard) -> None:
+    """Events of two new sites, on the same page by the same visitor: the switcher lists both,
+    and each choice shows only that site's numbers, the drill-down's too, in the address bar."""
+    run = uuid.uuid4().hex[:6]
+    sites = {f"a-{run}.example": 3, f"b-{run}.example": 5}  # each site's events
+    landing, visitor = f"/{run}/landing", f"{run}-visitor"
+    now = datetime.now(UTC)
+    events = [
+        {
+            "event_id": f"{run}-{site}-{n}",
+            "site": site,
+            "user_id": visitor,
+            "event_type": "click",
+            "page_url": landing,
+            "time_stamp": _stamp(now - timedelta(minutes=2, seconds=n)),
+        }
+        for site, count in sites.items()
+        for n in range(count)
+    ]
+    with httpx.Client(timeout=10) as client:
+        answer = client.post(dashboard.stack.url("ingest") + "/ingest", json=events)
+        assert answer.status_code == 202, answer.text
+        window = {"from": _stamp(now - timedelta(hours=1)), "to": _stamp(now + timedelta(hours=1))}
+        for site, count in sites.items():
+            eventually(
+                partial(
+                    _site_counted,
+                    client,
+                    f"{dashboard.url}/api/v1/overview",
+                    {**window, "site": site},
+                    count,
+                ),
+                f"the API never counted every event of site {site}",
+            )
+        eventually(
+            partial(_sites_listed, client, f"{dashboard.url}/api/v1/sites", set(sites)),
+            f"/api/v1/sites never listed {sorted(sites)}",
+        )
+
+    open_dashboard(page, dashboard, f"?range=15m&user={visitor}")
+    switcher = page.get_by_label("Site", exact=True)
+    expect(switcher).to_have_value("default")
+    for site in sites:
+        expect(switcher.locator(f'option[value="{site}"]')).to_have_text(site)
+    total = page.locator('[data-kpi="total_events"]')
+    panel = page.locator("#user-panel")
+    for site, count in sites.items():
+        switcher.select_option(site)
+        expect(page).to_have_url(re.compile(rf"\?(.*&)?site={re.escape(site)}(&|$)"))
+        expect(page).to_have_url(re.compile(r"[?&]range=15m(&|$)"))
+        expect(page.locator("#kpis")).to_have_attribute("aria-busy", "false")
+        expect(total).to_have_attribute("data-value", str(count))
+        expect(page.locator('[data-kpi="distinct_users"]')).to_have_attribute("data-value", "1")
+        assert rows(page, "pages-table-body") == [[landing, landing, str(count)]]
+        expect(panel).to_have_attribute("data-total", str(count))
+        settled(lambda: screen_versus_api(page, dashboard))
+
+    # the last site chosen survives a reload, and the export names it
+    last, last_count = list(sites.items())[-1]
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-state", "ok", timeout=20_000)
+    expect(switcher).to_have_value(last)
+    expect(total).to_have_attribute("data-value", str(last_count))
+    with page.expect_download() as download:
+        page.click("#export")
+    assert download.value.suggested_filename.startswith(f"clickstream-{last}-")
+
+    # a link to a site the gateway does not list keeps it chosen (a site without events)
+    unlisted = f"none-{run}.example"
+    open_dashboard(page, dashboard, f"?range=15m&site={unlisted}")
+    expect(switcher).to_have_value(unlisted)
+    expect(switcher.locator("option:checked")).to_have_text(f"{unlisted} (not listed)")
+    expect(total).to_have_attribute("data-value", "0")
 
 
 def test_event_data_is_rendered_as_text(page: Page, dashboard: Dashboard, sent: Sent) -> None:
