@@ -27,13 +27,18 @@ def site(ingest_url: str) -> Iterator[str]:
     plain = PAGE.format(ingest=ingest_url, attributes="").encode()
     # pages under /private/ ask the tracker to honour Do Not Track and Global Privacy Control
     respectful = PAGE.format(ingest=ingest_url, attributes="data-respect-dnt").encode()
+    # pages under /shop/ name their site
+    shop = PAGE.format(ingest=ingest_url, attributes='data-site="shop.example"').encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/html")
             self.end_headers()
-            self.wfile.write(respectful if self.path.startswith("/private/") else plain)
+            if self.path.startswith("/shop/"):
+                self.wfile.write(shop)
+            else:
+                self.wfile.write(respectful if self.path.startswith("/private/") else plain)
 
         def log_message(self, *_: object) -> None:
             pass
@@ -78,6 +83,23 @@ def test_pageviews_and_clicks_arrive_with_a_stable_user(
     }
     assert clicks["a"]["href"].endswith("#pricing")
     assert clicks["button"]["text"] == "Buy now"
+    assert {e["site"] for e in events} == {"default"}, "no data-site: the default site"
+
+
+def test_data_site_names_the_site_of_every_event(
+    chromium: Browser, site: str, kafka_bootstrap: str, ingest_topic: str
+) -> None:
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(site + "/shop/home.html")
+    page.wait_for_function("window.clickstream !== undefined")
+    page.click("#buy")
+    page.evaluate("window.clickstream.flush()")
+    context.close()
+
+    events = events_on(kafka_bootstrap, ingest_topic, "/shop/home.html")
+    assert sorted(e["event_type"] for e in events) == ["click", "pageview"]
+    assert {e["site"] for e in events} == {"shop.example"}
 
 
 def events_on(kafka_bootstrap: str, topic: str, page_url: str) -> list[dict[str, Any]]:
