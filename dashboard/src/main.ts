@@ -255,6 +255,7 @@ class Dashboard {
     setAttribute(this.el.summary, "data-bucket", snapshot.bucket);
     renderKpis(this.el.kpis, snapshot);
     const empty = snapshot.overview.total_events === 0;
+    if (empty) this.showOnboarding(ingestUrlFor(location), snapshot.selection.site);
     this.el.empty.hidden = !empty;
     this.el.charts.hidden = empty;
     this.el.typesCard.hidden = snapshot.eventTypes === null;
@@ -317,8 +318,7 @@ class Dashboard {
   private fillOnboarding(): void {
     const ingest = ingestUrlFor(location);
     byId("empty-placeholder", HTMLElement).hidden = ingest !== INGEST_PLACEHOLDER;
-    setText(byId("empty-curl", HTMLElement), curlLine(ingest));
-    setText(byId("empty-tracker", HTMLElement), trackerSnippet(ingest));
+    this.showOnboarding(ingest, this.selection.site);
     for (const button of document.querySelectorAll<HTMLButtonElement>("button[data-copy]")) {
       button.addEventListener("click", () => {
         const source = document.getElementById(button.dataset.copy ?? "");
@@ -327,6 +327,12 @@ class Dashboard {
           .then(() => setText(this.el.status, "Copied."));
       });
     }
+  }
+
+  /** The empty state's snippets send to `site`, the one on screen. */
+  private showOnboarding(ingest: string, site: string): void {
+    setText(byId("empty-curl", HTMLElement), curlLine(ingest, site));
+    setText(byId("empty-tracker", HTMLElement), trackerSnippet(ingest, site));
   }
 
   private exportCsv(): void {

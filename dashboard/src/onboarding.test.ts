@@ -15,7 +15,7 @@ describe("onboarding", () => {
   });
 
   it("writes a curl line that sends one valid event, and the tracker tag", () => {
-    const line = curlLine("http://127.0.0.1:8080");
+    const line = curlLine("http://127.0.0.1:8080", "default");
     expect(line).toContain("curl -si -X POST http://127.0.0.1:8080/ingest");
     const body = /-d '(.*)'$/.exec(line)?.[1] ?? "";
     expect(JSON.parse(body)).toEqual({
@@ -24,8 +24,16 @@ describe("onboarding", () => {
       event_type: "click",
       page_url: "/home",
     });
-    expect(trackerSnippet("https://i.example")).toBe(
+    expect(trackerSnippet("https://i.example", "default")).toBe(
       '<script async src="https://i.example/tracker.js"></script>',
+    );
+  });
+
+  it("names the site on screen when it is not the default one", () => {
+    const body = /-d '(.*)'$/.exec(curlLine("http://i", "shop.example"))?.[1] ?? "";
+    expect(JSON.parse(body)).toMatchObject({ site: "shop.example", event_id: "first-1" });
+    expect(trackerSnippet("https://i.example", "shop.example")).toBe(
+      '<script async src="https://i.example/tracker.js" data-site="shop.example"></script>',
     );
   });
 });

@@ -1,5 +1,7 @@
 /** The empty state's instructions: how to send a first event to `ingest`. No I/O. */
 
+import { DEFAULT_SITE } from "./sites";
+
 export const INGEST_PLACEHOLDER = "$INGEST_URL";
 
 /**
@@ -21,8 +23,10 @@ export function ingestUrlFor(location: {
   return INGEST_PLACEHOLDER;
 }
 
-export function curlLine(ingestUrl: string): string {
+/** `site` is left out of what is sent when it is the default one. */
+export function curlLine(ingestUrl: string, site: string): string {
   const event = JSON.stringify({
+    ...(site === DEFAULT_SITE ? {} : { site }),
     event_id: "first-1",
     user_id: "user-1",
     event_type: "click",
@@ -34,6 +38,8 @@ export function curlLine(ingestUrl: string): string {
   );
 }
 
-export function trackerSnippet(ingestUrl: string): string {
-  return `<script async src="${ingestUrl}/tracker.js"></script>`;
+export function trackerSnippet(ingestUrl: string, site: string): string {
+  // a site name is [a-z0-9.-]: nothing in it needs escaping in an attribute
+  const named = site === DEFAULT_SITE ? "" : ` data-site="${site}"`;
+  return `<script async src="${ingestUrl}/tracker.js"${named}></script>`;
 }

@@ -10,6 +10,7 @@ from functions.bench.environment import Backends, Platform, platform
 from functions.bench.results import Results, figure
 from functions.bench.scenarios import (
     coldstart,
+    distinct,
     freshness,
     history,
     ingest,
@@ -21,7 +22,7 @@ from functions.bench.scenarios import (
 from functions.bench.scenarios.common import Context, Plan, say
 
 FUNCTIONS = ("ingest", "process", "query", "gateway", "dispatcher")
-SCENARIOS = (serving, ingest, pipeline, freshness, query, coldstart, history)
+SCENARIOS = (serving, ingest, pipeline, freshness, query, coldstart, history, distinct)
 
 
 @dataclass(frozen=True, slots=True)

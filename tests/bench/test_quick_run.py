@@ -30,6 +30,7 @@ KNOWN = {
     "cold_start_query_s",
     "cold_start_gateway_s",
     "history_30d_p99_ms",
+    "distinct_users_error_pct",
     "peak_rss_mb",
 }
 

@@ -35,6 +35,7 @@ class Plan:
     history_events: int = 10_000_000
     history_budget_s: float = 1_200.0  # loading stops here; the figure says how many it holds
     freshness_give_up_s: float = 30.0
+    distinct_users: int = 1_000_000
 
 
 FULL = Plan(repeat=3, load_s=8, ramp_s=2)
@@ -46,6 +47,7 @@ QUICK = Plan(
     ceiling_events=20_000,
     history_events=0,
     freshness_give_up_s=10.0,
+    distinct_users=20_000,
     mixed_warmup_s=2.0,
 )
 
