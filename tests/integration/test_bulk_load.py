@@ -27,7 +27,7 @@ TABLES = {
     "type_minute_counts": "bucket, event_type, count",
     "page_rollups": "grain, bucket, page_url, count",
     "total_rollups": "grain, bucket, count",
-    "user_hll": "grain, bucket, users::text",  # hll can be neither sorted nor fetched
+    "user_hll": "grain, bucket, users::text",  # hll has no ordering: sorted as text
 }
 
 
