@@ -1,4 +1,5 @@
-"""The one image of the functions, tagged by the content of its build context.
+"""The images the deploy builds, each tagged by the content of its build inputs: the one image
+of the functions, and PostgreSQL with the hll extension.
 
 A content tag makes a re-deploy of unchanged code a no-op (same tag, same Knative revision)
 and a changed one a new revision, without a registry: Knative skips tag resolution for
@@ -26,6 +27,10 @@ EXCLUDED = ("functions/dev", "functions/deploy", "functions/bench")
 # build outputs and installed packages: made inside the image, never copied in
 _SKIPPED_PARTS = frozenset({"__pycache__", "node_modules", "dist"})
 _TAG_HEX_DIGITS = 16
+# PostgreSQL with the hll extension (migration 0011); its Dockerfile copies nothing, so the
+# Dockerfile is all its tag depends on (a repository not under `clickstream`: no project code)
+POSTGRES_REPOSITORY = "dev.local/postgres-hll"
+POSTGRES_DOCKERFILE = "kind/postgres.Dockerfile"
 
 
 def _context_files(root: Path) -> list[Path]:
@@ -46,9 +51,18 @@ def _context_files(root: Path) -> list[Path]:
 
 
 def content_tag(root: Path) -> str:
-    """A tag that changes exactly when a file the image is built from changes."""
+    """A tag that changes exactly when a file the functions' image is built from changes."""
+    return _digest(root, _context_files(root))
+
+
+def postgres_tag(root: Path) -> str:
+    """A tag that changes exactly when the PostgreSQL image's Dockerfile changes."""
+    return _digest(root, [root / POSTGRES_DOCKERFILE])
+
+
+def _digest(root: Path, files: list[Path]) -> str:
     digest = hashlib.sha256()
-    for file in _context_files(root):
+    for file in files:
         digest.update(file.relative_to(root).as_posix().encode() + b"\0")
         digest.update(file.read_bytes() + b"\0")
     return digest.hexdigest()[:_TAG_HEX_DIGITS]

@@ -26,7 +26,13 @@ from functions.deploy.cluster import (
     SERVICES,
     Kubectl,
 )
-from functions.deploy.image import REPOSITORY, content_tag
+from functions.deploy.image import (
+    POSTGRES_DOCKERFILE,
+    POSTGRES_REPOSITORY,
+    REPOSITORY,
+    content_tag,
+    postgres_tag,
+)
 from functions.deploy.overlay import write_overlay
 from functions.deploy.pins import APP_DIR, CLUSTER_CONFIG, Component, Pins
 from functions.deploy.readiness import Wait, wait_for
@@ -87,8 +93,9 @@ class Deployer:
             self.install(component)
         self.ensure_secret()
         image = self.build_image()
+        postgres = self.build_postgres_image()
         self.retire_stale_migration(image)
-        self.apply_app(image)
+        self.apply_app(image, postgres)
         if observability_included():
             self.ensure_alerting_secret()
         self.wait_ready()
@@ -205,6 +212,19 @@ class Deployer:
         self.runner.run("image", "kind", "load", "docker-image", image, "--name", CLUSTER)
         return image
 
+    def build_postgres_image(self) -> str:
+        """PostgreSQL with the hll extension (the stock image has none; migration 0011
+        creates it)."""
+        image = f"{POSTGRES_REPOSITORY}:{postgres_tag(self.root)}"
+        dockerfile = self.root / POSTGRES_DOCKERFILE
+        self.runner.run(
+            "image",
+            "docker", "build", "--tag", image, "--file", str(dockerfile), str(dockerfile.parent),
+            timeout_s=1800,
+        )  # fmt: skip
+        self.runner.run("image", "kind", "load", "docker-image", image, "--name", CLUSTER)
+        return image
+
     def retire_stale_migration(self, image: str) -> None:
         """A Job's pod template is immutable: delete the last migration Job when its image
         is not `image`, so the apply creates one that runs the new migrations."""
@@ -218,9 +238,11 @@ class Deployer:
                 "migrations", "delete", "job", MIGRATION_JOB, "-n", NAMESPACE, "--wait=true"
             )
 
-    def apply_app(self, image: str) -> None:
+    def apply_app(self, image: str, postgres: str) -> None:
         with tempfile.TemporaryDirectory(prefix="clickstream-overlay-") as directory:
-            overlay = write_overlay(Path(directory), APP_DIR, image.rsplit(":", 1)[1])
+            overlay = write_overlay(
+                Path(directory), APP_DIR, image.rsplit(":", 1)[1], postgres.rsplit(":", 1)[1]
+            )
             self.kubectl("apply", *APPLY, "-k", str(overlay))
 
     def wait_ready(self) -> None:

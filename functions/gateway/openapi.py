@@ -273,7 +273,7 @@ DOCUMENT: Schema = {
                     "distinct_users": {
                         **COUNT,
                         "description": "exact under 2 h, else a"
-                        " HyperLogLog estimate (1.6 % standard error)",
+                        " HyperLogLog estimate (0.81 % standard error)",
                     },
                     "events_per_minute": {"type": "number", "minimum": 0},
                     "top_page": {"oneOf": [PAGE_COUNT, {"type": "null"}]},

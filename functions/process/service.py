@@ -17,7 +17,6 @@ from functions.core.events import ClickEvent, from_cloudevent
 from functions.process.cache_updates import CacheUpdates
 from functions.process.group_commit import GroupCommitter
 from functions.process.store import write_events
-from functions.process.user_registers import KnownRegisters
 
 log = logging.getLogger("clickstream.process")
 # pooled connections not given to group writers: the dead-letter sink and readiness use them
@@ -41,7 +40,6 @@ class ProcessService:
         # 4 ~2,800, 8 ~3,250.
         writers = max(1, pool_size - RESERVED_CONNECTIONS)
         self.committer = GroupCommitter(self._write_group, writers=writers)
-        self._known_registers = KnownRegisters()
         self._events = meter.create_counter(
             "clickstream.process.events", unit="{event}", description="Events by outcome"
         )
@@ -75,16 +73,14 @@ class ProcessService:
         return await self.committer.submit(click)
 
     async def _write_group(self, events: list[ClickEvent]) -> set[tuple[str, str]]:
-        registers = self._known_registers.updates(events)
         try:
             # one statement, so in the pool's autocommit mode it is its own transaction: one
             # round trip instead of three (BEGIN, statement, COMMIT), and each round trip of a
             # group waits its turn behind every request on this event loop
             async with self._pool.connection() as conn:
-                inserted = await write_events(conn, events, registers)
+                inserted = await write_events(conn, events)
         except TRANSIENT as error:
             raise unavailable(error) from error
-        self._known_registers.committed(registers)
         self._group_size.record(len(events))
         # per group, not per event: duplicates are what the insert did not add
         self._events.add(len(inserted), {"outcome": "inserted"})

@@ -10,14 +10,11 @@ import msgspec
 from psycopg import AsyncConnection
 
 from functions.core.events import ENRICHMENT_FIELDS, ClickEvent
-from functions.process.user_registers import KnownRegisters, RegisterUpdate
 
 # One statement, one round trip: the insert's RETURNING holds only newly inserted events,
 # so every aggregate below moves exactly once per event_id, whatever is redelivered.
 # ORDER BY keeps lock order stable across concurrent writers (no deadlocks between replicas).
-# `{source}` yields the events as `e`; `{hll_parts}` the distinct-user pairs to add, which
-# need not come from new events only (a register set is a max, adding a pair twice changes
-# nothing); `{result}` is what the statement answers.
+# `{source}` yields the events as `e`; `{result}` is what the statement answers.
 _STATEMENT = """
 WITH new AS (
     INSERT INTO click_events (site, event_id, user_id, event_type, page_url, time_stamp,
@@ -63,16 +60,14 @@ WITH new AS (
     FROM new CROSS JOIN (VALUES ('minute'), ('hour'), ('day')) AS g(grain)
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (site, grain, bucket) DO UPDATE SET count = t.count + EXCLUDED.count
-), hll_parts AS (  -- (site, grain, bucket, registers, ranks), one row per register set
-    {hll_parts}
-), user_hll_up AS (  -- migrations 0003, 0006: one register set per (site, grain, bucket),
-    -- max-merged; a stored set gets the group's pairs added (hll_add), not a set built from
-    -- them merged in
-    INSERT INTO user_hll_sketches AS t (site, grain, bucket, registers)
-    SELECT site, grain, bucket, hll_sketch(registers, ranks) FROM hll_parts ORDER BY 1, 2, 3
-    ON CONFLICT (site, grain, bucket) DO UPDATE SET registers = (
-        SELECT hll_add(t.registers, p.registers, p.ranks) FROM hll_parts AS p
-        WHERE p.site = t.site AND p.grain = t.grain AND p.bucket = t.bucket)
+), user_hll_up AS (  -- migration 0011: one hll per (site, grain, bucket), unioned in
+    -- (a register max, or a set while small: an event added twice changes nothing)
+    INSERT INTO user_hll AS t (site, grain, bucket, users)
+    SELECT site, g.grain, date_trunc(g.grain, time_stamp, 'UTC'),
+           hll_add_agg(hll_hash_text(user_id), 14, 5)
+    FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain)
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (site, grain, bucket) DO UPDATE SET users = hll_union(t.users, EXCLUDED.users)
 )
 {result}
 """
@@ -86,19 +81,8 @@ json_to_recordset(%(events)s::json)
        browser text, os text, device text, country text, referrer_host text,
        utm_source text, utm_medium text, utm_campaign text)
 """
-# the pairs `KnownRegisters` found still able to raise a register, hashed by `process`
-_SENT_PAIRS = """SELECT * FROM json_to_recordset(%(registers)s::json)
-        AS p(site text, grain text, bucket timestamptz, registers smallint[], ranks smallint[])"""
-# every new event hashed in SQL, once for both grains (bulk loads keep no register memory)
-_HASHED_PAIRS = """SELECT h.site, g.grain, date_trunc(g.grain, h.time_stamp, 'UTC') AS bucket,
-           array_agg(h.register) AS registers, array_agg(h.rank) AS ranks
-    FROM (SELECT site, time_stamp, hll_register(user_id) AS register,
-                 hll_rank(user_id) AS rank
-          FROM new) AS h
-    CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain) GROUP BY 1, 2, 3"""
 WRITE_EVENTS = _STATEMENT.format(
     source=_PARAMETERS,
-    hll_parts=_SENT_PAIRS,
     result="""SELECT new.site, new.event_id, new.user_id, new.page_url, new.time_stamp,
        up.click_count
 FROM new JOIN page_clicks_up AS up USING (site, user_id, page_url)""",
@@ -113,9 +97,7 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
     utm_source text, utm_medium text, utm_campaign text
 ) ON COMMIT DELETE ROWS
 """
-WRITE_STAGED = _STATEMENT.format(
-    source=f"{_STAGED} AS e", hll_parts=_HASHED_PAIRS, result="SELECT count(*) FROM new"
-)
+WRITE_STAGED = _STATEMENT.format(source=f"{_STAGED} AS e", result="SELECT count(*) FROM new")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,21 +158,10 @@ def _row(e: ClickEvent) -> tuple[object, ...]:
     )
 
 
-async def write_events(
-    conn: AsyncConnection[object],
-    events: list[ClickEvent],
-    registers: list[RegisterUpdate] | None = None,
-) -> list[Inserted]:
-    """Store `events` and add `registers` (by default every event's distinct-user pair;
-    `process` passes only those that may raise a register) with one statement (atomic by
-    itself in autocommit mode, else part of the connection's current transaction); returns
-    the new events."""
-    if registers is None:
-        registers = KnownRegisters().updates(events)  # knowing nothing, it keeps every pair
-    parameters = {
-        "events": _encode_json(events).decode(),
-        "registers": _encode_json(registers).decode(),
-    }
+async def write_events(conn: AsyncConnection[object], events: list[ClickEvent]) -> list[Inserted]:
+    """Store `events` with one statement (atomic by itself in autocommit mode, else part of
+    the connection's current transaction); returns the new events."""
+    parameters = {"events": _encode_json(events).decode()}
     async with conn.cursor() as cursor:
         await cursor.execute(WRITE_EVENTS, parameters)
         rows = await cursor.fetchall()

@@ -17,18 +17,27 @@ from clickstream.analytics.v1 import analytics_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from functions.core.spans import STEP, Grain, Run, runs
-from functions.query import hll
 from functions.query import top_pages as top_pages_summaries
-from functions.query.minute_users import MinuteRegisters
+from functions.query.minute_users import MinuteSketches
 from functions.query.parts import Bucket, Connect, Connection, PartCache, bucket_totals, by_run
 from functions.query.validate import Window
 
 Result = TypeVar("Result")
-# parts kept in memory (functions/query/parts.py): a 30-day read uses ~80 summaries and ~80
-# register sets (4 KB each), its sliding edges up to 118 minutes' register sets
+# parts kept in memory (functions/query/parts.py): a 30-day read uses ~80 summaries and up to
+# 5 runs' sketches, its sliding edges up to 118 minutes' sketches (an hll sketch takes 8 bytes
+# per user while small, ~10 KB once full, as few minutes are)
 SUMMARIES_KEPT = 5_000
-REGISTER_SETS_KEPT = 4_000
+MINUTE_SKETCHES_KEPT = 4_000
 RUNS_KEPT = 1_000
+# every sketch's parameters (migration 0011's typmod); a sketch travels as bytes (hll_send),
+# which become an hll again only through a cast naming them
+_HLL = "hll(14, 5, -1, 1)"
+_UNION = f"SELECT hll_send(hll_union_agg(p::{_HLL})) FROM unnest(%s::bytea[]) AS p"
+_ESTIMATE = (
+    f"SELECT hll_cardinality(hll_union_agg(p::{_HLL}))::bigint FROM unnest(%s::bytea[]) AS p"
+)
+_COARSE_RUN = """SELECT hll_send(hll_union_agg(users)) FROM user_hll
+WHERE site = %s AND grain = %s AND bucket >= %s AND bucket < %s"""
 
 
 class Parts:
@@ -38,9 +47,9 @@ class Parts:
         self.summaries = top_pages_summaries.SummaryCaches(
             PartCache(SUMMARIES_KEPT), PartCache(RUNS_KEPT)
         )
-        self.registers: PartCache[bytes] = PartCache(REGISTER_SETS_KEPT)
-        self.run_registers: PartCache[bytes] = PartCache(RUNS_KEPT)
-        self.minutes = MinuteRegisters(connect, self.registers)
+        self.minute_sketches: PartCache[bytes] = PartCache(MINUTE_SKETCHES_KEPT)
+        self.run_sketches: PartCache[bytes] = PartCache(RUNS_KEPT)
+        self.minutes = MinuteSketches(connect, self.minute_sketches)
 
 
 def timestamp(moment: datetime) -> Timestamp:
@@ -130,9 +139,10 @@ async def total_events(conn: Connection, window: Window) -> int:
 
 
 async def distinct_users(conn: Connection, window: Window, parts: Parts) -> int:
-    """Exact below two hours (only minute runs); else HyperLogLog over hour and day registers
-    merged with the loose minutes' registers (functions/query/minute_users.py), each kept in
-    memory while its bucket's total is unchanged."""
+    """Exact below two hours (only minute runs); else the hll estimate (migration 0011) of the
+    union of one sketch per run: an hour or day run's from user_hll, a minute run's from its
+    minutes' sketches (functions/query/minute_users.py), each run's kept in memory while the
+    totals of its buckets are unchanged, so a 30-day read sends PostgreSQL ~5 sketches."""
     minutes, coarse = _split(window)
     if not coarse:
         raw_where, raw_params = _raw_where(window.site, minutes)
@@ -143,45 +153,32 @@ async def distinct_users(conn: Connection, window: Window, parts: Parts) -> int:
         return int(row[0]) if row else 0
     totals = await bucket_totals(conn, window.site, [*minutes, *coarse])
 
-    async def merged(_: Run, run_totals: dict[Bucket, int]) -> bytes:
-        return hll.merge(await _sketches(conn, window.site, run_totals, parts.registers))
+    async def combined(run: Run, run_totals: dict[Bucket, int]) -> bytes:
+        if not run_totals:  # no events: sketches and totals are written together
+            return b""
+        if run.grain == "minute":
+            loose = {bucket: total for (_, bucket), total in run_totals.items()}
+            sketches = await parts.minutes.sketches(conn, window.site, loose)
+            cursor = await conn.execute(_UNION, [sketches])
+        else:
+            # read after the totals: it may hold later events than the version it is kept
+            # for, never fewer, and the next change of a total replaces it
+            cursor = await conn.execute(_COARSE_RUN, [window.site, run.grain, run.start, run.end])
+        row = await cursor.fetchone()
+        return bytes(row[0]) if row and row[0] is not None else b""
 
-    sketches = await by_run(parts.run_registers, window.site, coarse, totals, merged)
-    loose = {bucket: total for (grain, bucket), total in totals.items() if grain == "minute"}
-    if loose:
-        sketches += await parts.minutes.sketches(conn, window.site, loose)
-    return hll.estimate(hll.merge(sketches))
-
-
-async def _sketches(
-    conn: Connection, site: str, totals: dict[Bucket, int], cache: PartCache[bytes]
-) -> list[bytes]:
-    found, missing = cache.split(site, totals)
-    if missing:
-        found += await _fetch_sketches(conn, site, missing, cache)
-    return found
-
-
-async def _fetch_sketches(
-    conn: Connection, site: str, buckets: Sequence[Bucket], cache: PartCache[bytes]
-) -> list[bytes]:
-    """The stored register sets of `site`'s `buckets`, kept for the total read with them
-    (one snapshot: the sketch and the total are written by the same transaction)."""
-    cursor = await conn.execute(
-        """SELECT s.grain, s.bucket, s.registers, t.count
-           FROM unnest(%s::text[], %s::timestamptz[]) AS w(grain, bucket)
-           JOIN user_hll_sketches AS s
-             ON s.site = %s AND s.grain = w.grain AND s.bucket = w.bucket
-           JOIN total_rollups AS t
-             ON t.site = %s AND t.grain = w.grain AND t.bucket = w.bucket""",
-        ([grain for grain, _ in buckets], [bucket for _, bucket in buckets], site, site),
-    )
-    sketches: list[bytes] = []
-    for grain, bucket, registers, total in await cursor.fetchall():
-        sketch = bytes(registers)
-        cache.put((site, (grain, bucket)), int(total), sketch)
-        sketches.append(sketch)
-    return sketches
+    sketches = [
+        sketch
+        for sketch in await by_run(
+            parts.run_sketches, window.site, [*minutes, *coarse], totals, combined
+        )
+        if sketch
+    ]
+    if not sketches:
+        return 0
+    cursor = await conn.execute(_ESTIMATE, [sketches])
+    row = await cursor.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 async def overview(connect: Connect, window: Window, parts: Parts) -> pb.GetOverviewResponse:

@@ -1,8 +1,9 @@
-"""HyperLogLog registers of single minutes, for the loose minutes at the edges of a long
-range (migration 0005): stored the first time a read needs a minute, valid while that
-minute's event total is unchanged, so a range's distinct users never read raw events twice.
+"""Distinct-user sketches (hll) of single minutes, for the loose minutes at the edges of a long
+range (migration 0011: minute_user_hll): stored the first time a read needs a minute, valid
+while that minute's event total is unchanged, so a range's distinct users never read raw
+events twice. A sketch travels as bytes (`hll_send`; bytea casts back to hll).
 
-Building a minute's registers reads its raw events, and a range whose start moves into a new
+Building a minute's sketch reads its raw events, and a range whose start moves into a new
 hour needs up to 59 of them at once (~40 ms). A "last 30 days" view slides forward by the
 minute, so once a read needed one hour's minutes, the neighbouring closed hours' are built in
 the background (read-ahead, one build per hour at a time): a sliding range finds them ready.
@@ -18,7 +19,6 @@ from datetime import UTC, datetime
 import psycopg
 
 from functions.core.spans import STEP, Run, floor
-from functions.query import hll
 from functions.query.parts import Connect, Connection, PartCache, bucket_totals
 
 log = logging.getLogger("clickstream.query")
@@ -26,49 +26,38 @@ log = logging.getLogger("clickstream.query")
 MAX_PREPARED = 10_000
 
 _STORED = """
-SELECT w.bucket, t.count, s.pairs, s.total = t.count AS valid
+SELECT w.bucket, t.count, hll_send(s.users), s.total = t.count AS valid
 FROM unnest(%(buckets)s::timestamptz[]) AS w(bucket)
 JOIN total_rollups AS t ON t.site = %(site)s AND t.grain = 'minute' AND t.bucket = w.bucket
-LEFT JOIN minute_user_registers AS s ON s.site = %(site)s AND s.bucket = w.bucket
+LEFT JOIN minute_user_hll AS s ON s.site = %(site)s AND s.bucket = w.bucket
 """
 
-# One snapshot of the events and their totals, so each minute's pairs and total agree;
+# One snapshot of the events and their totals, so each minute's sketch and total agree;
 # closed minutes are stored, a newer total winning over an older one.
 _BUILD = """
 WITH wanted AS (
     SELECT bucket, count AS total FROM total_rollups
     WHERE site = %(site)s AND grain = 'minute' AND bucket = ANY(%(buckets)s::timestamptz[])
-), registers AS (
-    SELECT w.bucket, w.total,
-           hll_register(e.user_id) AS register, max(hll_rank(e.user_id)) AS rank
+), built AS (
+    SELECT w.bucket, w.total, hll_add_agg(hll_hash_text(e.user_id), 14, 5) AS users
     FROM wanted AS w
     JOIN click_events AS e
       ON e.site = %(site)s
      AND e.time_stamp >= w.bucket AND e.time_stamp < w.bucket + interval '1 minute'
-    GROUP BY 1, 2, 3
-), built AS (
-    SELECT bucket, total,
-           string_agg(int2send(register) || substring(int2send(rank) FROM 2), ''::bytea)
-             AS pairs
-    FROM registers GROUP BY bucket, total
+    GROUP BY 1, 2
 ), stored AS (
-    INSERT INTO minute_user_registers AS s (site, bucket, total, pairs)
-    SELECT %(site)s, bucket, total, pairs FROM built
+    INSERT INTO minute_user_hll AS s (site, bucket, total, users)
+    SELECT %(site)s, bucket, total, users FROM built
     WHERE bucket + interval '1 minute' <= %(now)s
-    ON CONFLICT (site, bucket) DO UPDATE SET total = EXCLUDED.total, pairs = EXCLUDED.pairs
+    ON CONFLICT (site, bucket) DO UPDATE SET total = EXCLUDED.total, users = EXCLUDED.users
     WHERE s.total < EXCLUDED.total
 )
-SELECT bucket, total, pairs FROM built
+SELECT bucket, total, hll_send(users) FROM built
 """
 
 
-def unpack(pairs: bytes) -> list[tuple[int, int]]:
-    """(register, rank) pairs from their packed form."""
-    return [((pairs[i] << 8) | pairs[i + 1], pairs[i + 2]) for i in range(0, len(pairs) - 2, 3)]
-
-
-class MinuteRegisters:
-    """The register sets of single minutes, from `query`'s memory, PostgreSQL or raw events."""
+class MinuteSketches:
+    """The sketches of single minutes, from `query`'s memory, PostgreSQL or raw events."""
 
     def __init__(self, connect: Connect, cache: PartCache[bytes]) -> None:
         self._connect = connect
@@ -80,8 +69,7 @@ class MinuteRegisters:
     async def sketches(
         self, conn: Connection, site: str, totals: Mapping[datetime, int]
     ) -> list[bytes]:
-        """The register set of every minute of `site` in `totals` (minute -> its event
-        total)."""
+        """The sketch of every minute of `site` in `totals` (minute -> its event total)."""
         found, missing = self._cached(site, totals)
         hours = {(site, floor(minute, "hour")) for minute in totals}
         waits = [self._preparing[hour] for hour in hours if hour in self._preparing]
@@ -110,22 +98,22 @@ class MinuteRegisters:
     async def _build(
         self, conn: Connection, site: str, minutes: Sequence[datetime], now: datetime
     ) -> list[bytes]:
-        """Stored register pairs while valid, else built from raw events (and stored once
+        """Stored sketches while valid, else built from raw events (and stored once
         the minute is closed); each kept in memory for the total it was read at."""
         cursor = await conn.execute(_STORED, {"site": site, "buckets": list(minutes)})
         rows: list[tuple[datetime, int, bytes]] = []
         stale: list[datetime] = []
-        for bucket, total, pairs, valid in await cursor.fetchall():
+        for bucket, total, users, valid in await cursor.fetchall():
             if valid:
-                rows.append((bucket, total, pairs))
+                rows.append((bucket, total, users))
             else:
                 stale.append(bucket)
         if stale:
             cursor = await conn.execute(_BUILD, {"site": site, "buckets": stale, "now": now})
             rows += await cursor.fetchall()
         sketches: list[bytes] = []
-        for bucket, total, pairs in rows:
-            sketch = hll.with_pairs(hll.EMPTY, unpack(bytes(pairs)))
+        for bucket, total, users in rows:
+            sketch = bytes(users)
             self._cache.put((site, ("minute", bucket)), int(total), sketch)
             sketches.append(sketch)
         return sketches

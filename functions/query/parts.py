@@ -1,10 +1,11 @@
 """Per-bucket parts of long-range reads, kept in `query`'s memory while their bucket is unchanged.
 
-A 30-day read combines ~80 per-bucket parts (a top-pages summary, a register set); fetching and
-decoding them on every read cost more CPU than the rest of the read. A part is stored with its
-bucket's event total and handed out only for that same total: every event added to a bucket
-moves its total (roll-ups and parts are written in one transaction), so a part is never used
-after its bucket changed, and one statement of totals is all a read needs to trust them.
+A 30-day read combines ~80 per-bucket parts (a top-pages summary, a minute's users' sketch);
+fetching and decoding them on every read cost more CPU than the rest of the read. A part is
+stored with its bucket's event total and handed out only for that same total: every event
+added to a bucket moves its total (roll-ups and parts are written in one transaction), so a
+part is never used after its bucket changed, and one statement of totals is all a read needs
+to trust them.
 """
 
 from __future__ import annotations

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from functions.deploy.image import BUILD_INPUTS, EXCLUDED, content_tag
+from functions.deploy.image import (
+    BUILD_INPUTS,
+    EXCLUDED,
+    POSTGRES_DOCKERFILE,
+    content_tag,
+    postgres_tag,
+)
 from functions.deploy.pins import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -58,3 +64,21 @@ def test_tag_changes_exactly_when_the_image_would(tmp_path: Path) -> None:
     assert content_tag(root) == first
     (root / "functions" / "ingest" / "main.py").write_text("x = 2\n")
     assert content_tag(root) != first
+
+
+def test_postgres_image_adds_hll_of_its_own_major_version() -> None:
+    dockerfile = (ROOT / POSTGRES_DOCKERFILE).read_text()
+    (base,) = re.findall(r"^FROM (postgres:(\d+)\.\S+)$", dockerfile, re.MULTILINE)
+    assert f"postgresql-{base[1]}-hll" in dockerfile
+    # the migration Job waits for PostgreSQL with the same base image's pg_isready
+    assert f"image: {base[0]}" in (ROOT / "knative/data/migrate-job.yaml").read_text()
+
+
+def test_postgres_tag_follows_its_dockerfile(tmp_path: Path) -> None:
+    dockerfile = tmp_path / POSTGRES_DOCKERFILE
+    dockerfile.parent.mkdir()
+    dockerfile.write_text("FROM postgres:17\n")
+    first = postgres_tag(tmp_path)
+    assert postgres_tag(_tree(tmp_path)) == first  # the functions' sources are not in it
+    dockerfile.write_text("FROM postgres:18\n")
+    assert postgres_tag(tmp_path) != first

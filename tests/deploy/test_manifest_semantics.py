@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from functions.deploy.cluster import NAMESPACE, SERVICES
-from functions.deploy.image import REPOSITORY
+from functions.deploy.image import POSTGRES_REPOSITORY, REPOSITORY
 from functions.deploy.pins import Pins
 from functions.deploy.secrets import (
     ALERTING_NAMESPACE,
@@ -209,10 +209,16 @@ def test_only_the_built_image_runs_project_code(rendered: list[Manifest]) -> Non
         c["image"]
         for _, spec in pod_specs(rendered)
         for c in containers(spec)
-        if c["image"].startswith("dev.local/")
+        if c["image"].startswith("dev.local/") and not c["image"].startswith(POSTGRES_REPOSITORY)
     ]
     assert len(ours) == len(SERVICES) + 1  # the functions and the migration Job
     assert {image.rsplit(":", 1)[0] for image in ours} == {REPOSITORY}
+
+
+def test_postgres_runs_the_image_with_the_hll_extension(rendered: list[Manifest]) -> None:
+    statefulset = find(rendered, "apps/v1", "StatefulSet", "postgres")
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    assert container["image"].rsplit(":", 1)[0] == POSTGRES_REPOSITORY
 
 
 def test_project_containers_run_as_non_root(rendered: list[Manifest]) -> None:

@@ -125,17 +125,21 @@ def test_first_deploy_runs_every_step_in_order(standins: StandIns) -> None:
         later = [i for i in _starts(commands, *step) if i > position]
         assert later, f"{step} missing after {commands[position] if position >= 0 else 'start'}"
         position = later[0]
-    # the image built is the image the overlay applies and `kind load` copies to the node
-    (build,) = [c for c in commands if c[:2] == ("docker", "build")]
-    (load,) = [c for c in commands if c[:2] == ("kind", "load")]
-    assert build[3] == load[3]
+    # the images built are the images the overlay applies and `kind load` copies to the node
+    builds = [c[3] for c in commands if c[:2] == ("docker", "build")]
+    loads = [c[3] for c in commands if c[:2] == ("kind", "load")]
+    assert builds == loads
+    functions, postgres = builds
+    assert functions.startswith("dev.local/clickstream:")
+    assert postgres.startswith("dev.local/postgres-hll:")
     (overlay,) = [
         c["kustomization"]
         for c in run.calls
         if "kustomization" in c and "newTag" in c["kustomization"]
     ]
     assert json.loads(overlay)["images"] == [
-        {"name": "dev.local/clickstream", "newTag": build[3].split(":")[1]}
+        {"name": "dev.local/clickstream", "newTag": functions.split(":")[1]},
+        {"name": "dev.local/postgres-hll", "newTag": postgres.split(":")[1]},
     ]
     assert "http://ingest.clickstream.127.0.0.1.sslip.io/ingest" in run.stdout
     assert "nox -s smoke -- http://ingest.clickstream.127.0.0.1.sslip.io" in run.stdout

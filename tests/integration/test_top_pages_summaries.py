@@ -162,7 +162,7 @@ def test_late_users_in_stored_and_remembered_buckets_are_counted(
             " WHERE time_stamp >= %s AND time_stamp < %s",
             USERS_WINDOW,
         ).fetchall()
-    # HyperLogLog: near exact at a few hundred users
+    # hll: exact while a sketch lists its users' hashes (a few hundred users)
     assert after - before >= 70
     assert abs(after - exact) <= max(2, 0.03 * exact)
 
@@ -170,7 +170,7 @@ def test_late_users_in_stored_and_remembered_buckets_are_counted(
 def stored_minutes(database_url: str, hour: datetime) -> int:
     with psycopg.connect(database_url) as conn:
         [(stored,)] = conn.execute(
-            "SELECT count(*) FROM minute_user_registers WHERE bucket >= %s AND bucket < %s",
+            "SELECT count(*) FROM minute_user_hll WHERE bucket >= %s AND bucket < %s",
             (hour, hour + timedelta(hours=1)),
         ).fetchall()
     return int(stored)
