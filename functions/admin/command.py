@@ -20,7 +20,7 @@ import msgspec
 import psycopg
 
 from functions.core.config import Settings, load_settings
-from functions.core.db import unavailable
+from functions.core.db import connect, unavailable
 from functions.core.errors import ConfigError, DependencyUnavailable, InvalidArgument
 
 PROG = "python -m functions.admin"
@@ -51,9 +51,7 @@ async def database(settings: Settings) -> AsyncIterator[psycopg.AsyncConnection[
     """One autocommit connection to DATABASE_URL (a command needs no pool, and a pool would
     log every failed attempt before giving up)."""
     try:
-        conn = await psycopg.AsyncConnection.connect(
-            settings.database_url, autocommit=True, connect_timeout=5
-        )
+        conn = await connect(settings.database_url)
     except psycopg.OperationalError as error:
         raise unavailable(error) from error
     async with conn:
