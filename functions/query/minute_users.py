@@ -100,7 +100,8 @@ class MinuteSketches:
     ) -> list[bytes]:
         """Stored sketches while valid, else built from raw events (and stored once
         the minute is closed); each kept in memory for the total it was read at."""
-        cursor = await conn.execute(_STORED, {"site": site, "buckets": list(minutes)})
+        # binary results: the sketches arrive as bytes, not hex to decode
+        cursor = await conn.execute(_STORED, {"site": site, "buckets": list(minutes)}, binary=True)
         rows: list[tuple[datetime, int, bytes]] = []
         stale: list[datetime] = []
         for bucket, total, users, valid in await cursor.fetchall():
@@ -109,7 +110,9 @@ class MinuteSketches:
             else:
                 stale.append(bucket)
         if stale:
-            cursor = await conn.execute(_BUILD, {"site": site, "buckets": stale, "now": now})
+            cursor = await conn.execute(
+                _BUILD, {"site": site, "buckets": stale, "now": now}, binary=True
+            )
             rows += await cursor.fetchall()
         sketches: list[bytes] = []
         for bucket, total, users in rows:
