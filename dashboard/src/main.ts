@@ -291,7 +291,10 @@ class Dashboard {
   }
 
   private render(snapshot: Snapshot, quiet: boolean): void {
-    if (snapshot.eventTypes === null) this.eventTypes = false;
+    // under filters no event types are asked for: their absence says nothing of the route
+    if (snapshot.eventTypes === null && snapshot.selection.filters.length === 0) {
+      this.eventTypes = false;
+    }
     if (snapshot.sites === null) this.sites = false;
     renderSites(this.el.siteSwitch, this.el.site, snapshot);
     setText(this.el.summary, rangeSummary(snapshot));

@@ -41,7 +41,10 @@ export interface Snapshot {
   readonly previousOverview: Overview;
   readonly topPages: readonly PageCount[];
   readonly series: TimeSeries;
-  /** null when the gateway has no event-types route. */
+  /**
+   * null when the gateway has no event-types route, or under filters: that route counts
+   * every event of the site, so its chart would contradict the filtered figures around it.
+   */
   readonly eventTypes: EventTypes | null;
   readonly user: UserActivity | null;
   /** The sites to switch between; null when the gateway has no sites route. */
@@ -82,7 +85,9 @@ export async function loadSnapshot(
     api.overview({ ...scope, range: previous }, signal),
     api.topPages(scope, TOP_PAGES_LIMIT, signal),
     api.timeSeries(scope, bucket, selection.pageUrl, signal),
-    options.eventTypes ? api.eventTypes(scope, signal) : Promise.resolve(null),
+    options.eventTypes && filters.length === 0
+      ? api.eventTypes(scope, signal)
+      : Promise.resolve(null),
     userId ? userActivity(api, site, userId, range, signal) : Promise.resolve(null),
     options.sites ? api.sites(signal) : Promise.resolve(null),
     // never an ApiError: each report's failure is its panel's to show
