@@ -45,7 +45,8 @@ export function funnelSteps(funnel: Funnel): FunnelStep[] {
     label: `${index + 1}. ${goalLabel(step.goal)}`,
     share: step.conversion_rate,
     figures:
-      `${formatCount(step.visitors)} visitors \u00b7 ${formatPercent(step.conversion_rate)}` +
+      `${formatCount(step.visitors)} visitor${step.visitors === 1 ? "" : "s"}` +
+      ` \u00b7 ${formatPercent(step.conversion_rate)}` +
       (index > 0 ? ` \u00b7 ${formatCount(step.dropoff)} dropped off` : ""),
   }));
 }

@@ -161,16 +161,19 @@ describe("ReportsView", () => {
     const steps = [
       { goal: "page:/pricing", visitors: 10, conversion_rate: 1, dropoff: 0 },
       { goal: "event_type:signup", visitors: 4, conversion_rate: 0.4, dropoff: 6 },
+      { goal: "page:/thanks", visitors: 1, conversion_rate: 0.1, dropoff: 3 },
     ];
     view.render(reports({ funnel: ok({ from: FROM, to: TO, steps }) }));
     const items = [...funnel.querySelectorAll("li")];
     expect(items.map((item) => [item.dataset.key, item.textContent])).toEqual([
       ["page:/pricing", "1. Visit /pricing10 visitors \u00b7 100%"],
       ["event_type:signup", "2. signup4 visitors \u00b7 40% \u00b7 6 dropped off"],
+      ["page:/thanks", "3. Visit /thanks1 visitor \u00b7 10% \u00b7 3 dropped off"],
     ]);
     expect(items.map((item) => item.querySelector<HTMLElement>(".bar-fill")?.style.width)).toEqual([
       "100%",
       "40%",
+      "10%",
     ]);
     expect(funnel.querySelector(".report-note")?.hasAttribute("hidden")).toBe(true);
   });
