@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
+from functions.core.goals import Goal
 from functions.query.filters import VISIT_OF_EVENT, Query
-from functions.query.goals import Goal
 from functions.query.parts import Connection
 
 

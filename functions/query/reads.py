@@ -27,12 +27,12 @@ from functions.core.cache import (
     user_scope,
 )
 from functions.core.db import unavailable
+from functions.core.goals import Goal
 from functions.core.spans import Grain
 from functions.query import funnel, loads, reports
 from functions.query.counts import Counts
 from functions.query.dimensions import Dimension
 from functions.query.filters import VISIT_GAP, Query
-from functions.query.goals import Goal
 from functions.query.parts import Connection
 from functions.query.single_flight import SingleFlight
 from functions.query.validate import Window

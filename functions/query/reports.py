@@ -9,10 +9,10 @@ from datetime import datetime
 
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
+from functions.core.goals import Goal
 from functions.core.spans import STEP, Grain
 from functions.query.dimensions import Dimension
 from functions.query.filters import VISIT_OF_EVENT, Query
-from functions.query.goals import Goal
 from functions.query.loads import timestamp
 from functions.query.parts import Connection
 

@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.metrics import Histogram
 
+from functions.core import goals
 from functions.core.cache import Cache
 from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.db import database_ready, open_pool
@@ -25,7 +26,7 @@ from functions.core.errors import ConfigError, DependencyUnavailable, InvalidArg
 from functions.core.memory import freeze_startup_objects
 from functions.core.replayer import Replayer
 from functions.core.telemetry import init_metrics
-from functions.query import goals, validate
+from functions.query import validate
 from functions.query.dimensions import dimension
 from functions.query.filters import query, realtime_query
 from functions.query.reads import Reads

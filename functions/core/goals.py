@@ -1,5 +1,6 @@
 """Goals (DESIGN.md "Visits and reports"): `event_type:<name>` or `page:<path>`, each a condition
-over an event `e` with its value bound as a parameter."""
+over an event `e` with its value bound as a parameter. Shared by `query`, which reads them,
+and `gateway`, which checks them before a call under its own parameter names (`goal`, `step`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from functions.core.errors import InvalidArgument
-from functions.query.filters import MAX_VALUE_LENGTH
 
 # a goal's kind -> the column it tests
 _COLUMNS = {"event_type": "e.event_type", "page": "e.page_url"}
 MAX_GOALS = 20
+MAX_VALUE_LENGTH = 2048
 MIN_STEPS, MAX_STEPS = 2, 8
 
 
