@@ -3,7 +3,7 @@ funnel and realtime, merged into functions/gateway/openapi.py."""
 
 from __future__ import annotations
 
-from functions.core.goals import MAX_GOALS, MAX_STEPS, MIN_STEPS
+from functions.core.goals import MAX_GOALS, MAX_STEPS, MAX_VALUE_LENGTH, MIN_STEPS
 from functions.gateway.openapi_parts import (
     COUNT,
     FILTER,
@@ -16,9 +16,18 @@ from functions.gateway.openapi_parts import (
     get,
     param,
 )
+from functions.query.dimensions import DIMENSIONS, MAX_PROP_KEY_LENGTH, PROP_PREFIX
 
 RATE = {"type": "number", "minimum": 0, "maximum": 1}
 GOAL = "`event_type:<name>` or `page:<path>`"
+# the names `query` knows, from its registry so that the two cannot drift, or a property's
+DIMENSION = {
+    "anyOf": [
+        {"type": "string", "enum": list(DIMENSIONS)},
+        {"type": "string", "pattern": f"^{PROP_PREFIX}[^:\\x00]{{1,{MAX_PROP_KEY_LENGTH}}}$"},
+    ]
+}
+GOAL_TEXT = {"type": "string", "pattern": f"^(event_type|page):[^\\x00]{{1,{MAX_VALUE_LENGTH}}}$"}
 
 
 def _goals(name: str, description: str, fewest: int, most: int) -> Schema:
@@ -26,7 +35,7 @@ def _goals(name: str, description: str, fewest: int, most: int) -> Schema:
         **param(
             name,
             description,
-            {"type": "array", "items": {"type": "string"}, "minItems": fewest, "maxItems": most},
+            {"type": "array", "items": GOAL_TEXT, "minItems": fewest, "maxItems": most},
         ),
         "required": True,
         "style": "form",
@@ -53,7 +62,7 @@ REPORT_PATHS: Schema = {
                     "dimension",
                     "What to break down by: a dimension name (see `filter`), e.g. `page`,"
                     " `entry_page`, `country`, `prop:plan`",
-                    {"type": "string", "minLength": 1},
+                    DIMENSION,
                 ),
                 "required": True,
             },
