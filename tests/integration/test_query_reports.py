@@ -4,17 +4,22 @@ world whose answers are known by hand (tests/fixtures/reports_world.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import psycopg
 import pytest
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
 
-from tests.fixtures.query_server import running_query
+from functions.core.cache import Cache, new_counts, stale_tags
+from functions.core.events import ClickEvent
+from functions.process.store import write_events
+from tests.fixtures.query_server import QueryServer, running_query
 from tests.fixtures.reports_world import World, seed
 
 pytestmark = pytest.mark.integration
@@ -33,16 +38,19 @@ def window() -> pb.TimeRange:
 
 
 @pytest.fixture(scope="module")
-def stub(
+def query(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[pb_grpc.AnalyticsServiceStub]:
+) -> Iterator[QueryServer]:
     seed(database_url, WORLD)
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
-    with (
-        running_query(env, tmp_path_factory.mktemp("query") / "query.log") as server,
-        grpc.insecure_channel(server.address) as channel,
-    ):
-        yield server.stub(channel)
+    with running_query(env, tmp_path_factory.mktemp("query") / "query.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stub(query: QueryServer) -> Iterator[pb_grpc.AnalyticsServiceStub]:
+    with grpc.insecure_channel(query.address) as channel:
+        yield query.stub(channel)
 
 
 def breakdown(
@@ -298,3 +306,49 @@ def test_bad_arguments_name_their_field(
     error = caught.value
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert dict(error.trailing_metadata())["field"] == field
+
+
+def store(database_url: str, redis_url: str, event: ClickEvent, visit: tuple[object, ...]) -> None:
+    """What process does: the event and its visit in one transaction, then the cache told."""
+
+    async def write() -> None:
+        async with (
+            await psycopg.AsyncConnection.connect(database_url) as conn,
+            conn.transaction(),
+        ):
+            inserted = await write_events(conn, [event])
+            await conn.execute(
+                """INSERT INTO visits (site, visit_key, started_at, ended_at, user_id, events,
+                       entry_page, exit_page) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (site, visit_key, started_at) DO UPDATE
+                   SET ended_at = excluded.ended_at, events = excluded.events,
+                       exit_page = excluded.exit_page""",
+                visit,
+            )
+        cache = Cache(redis_url)
+        assert await cache.committed(stale_tags(inserted), new_counts(inserted), 300)
+        await cache.close()
+
+    asyncio.run(write())
+
+
+def test_reports_are_cached_until_an_event_changes_their_visits(
+    stub: pb_grpc.AnalyticsServiceStub, query: QueryServer, database_url: str, redis_url: str
+) -> None:
+    site, started = f"c-{RUN}.test", WORLD.end - timedelta(minutes=10)
+    visit = (site, "u:cy", started, started, "cy", 1, "/a", "/a")
+    store(database_url, redis_url, ClickEvent(event_id="c1", user_id="cy", event_type="pageview",
+          page_url="/a", time_stamp=started, site=site), visit)  # fmt: skip
+    request = pb.GetVisitsRequest(range=window(), site=site)
+    first = stub.GetVisits(request)
+    assert (first.visits, first.bounce_rate, first.mean_duration_s) == (1, 1.0, 0.0)
+    reads = query.metric("clickstream_query_db_reads_total", kind="visits_report")
+    assert stub.GetVisits(request) == first
+    assert query.metric("clickstream_query_db_reads_total", kind="visits_report") == reads
+    # cy comes back 5 minutes after the range ends: the visit, started inside it, grows
+    later = WORLD.end + timedelta(minutes=5)
+    store(database_url, redis_url, ClickEvent(event_id="c2", user_id="cy", event_type="pageview",
+          page_url="/b", time_stamp=later, site=site),
+          (site, "u:cy", started, later, "cy", 2, "/a", "/b"))  # fmt: skip
+    after = stub.GetVisits(request)
+    assert (after.visits, after.bounce_rate, after.mean_duration_s) == (1, 0.0, 900.0)
