@@ -19,6 +19,7 @@ from clickstream.analytics.v1 import analytics_pb2 as pb
 
 from functions.core.errors import InvalidArgument
 from functions.core.events import site_argument
+from functions.core.goals import MAX_VALUE_LENGTH
 from functions.core.spans import Grain
 from functions.query import validate
 from functions.query.dimensions import PROP_PREFIX, Dimension, dimension
@@ -27,7 +28,6 @@ from functions.query.validate import Window
 Op = Literal["is", "is_not", "contains"]
 OPS: tuple[str, ...] = get_args(Op)
 MAX_FILTERS = 20
-MAX_VALUE_LENGTH = 2048
 # DESIGN.md "Visits and reports": a visit ends after 30 minutes without an event
 VISIT_GAP = timedelta(minutes=30)
 # realtime: the last 5 minutes, and up to 5 minutes ahead, which ingest accepts from a clock
