@@ -21,9 +21,10 @@ export const PANELS: readonly PanelSpec[] = [
     title: "Sources",
     tabs: [
       { dimension: "referrer", label: "Referrers", column: "Source" },
-      { dimension: "utm_source", label: "UTM source", column: "UTM source" },
-      { dimension: "utm_medium", label: "UTM medium", column: "UTM medium" },
-      { dimension: "utm_campaign", label: "UTM campaign", column: "UTM campaign" },
+      // short tab names, so the four fit on one line beside the title
+      { dimension: "utm_source", label: "Source", column: "UTM source" },
+      { dimension: "utm_medium", label: "Medium", column: "UTM medium" },
+      { dimension: "utm_campaign", label: "Campaign", column: "UTM campaign" },
     ],
   },
   {
