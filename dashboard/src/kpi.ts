@@ -28,6 +28,8 @@ export interface Kpi {
   readonly change: Change;
   /** What the change compares against, in words. */
   readonly versus: string;
+  /** A rise is bad news (a bounce rate): the change is coloured the other way round. */
+  readonly lowerIsBetter?: true;
 }
 
 export function kpis(snapshot: Snapshot): Kpi[] {
@@ -69,7 +71,7 @@ export function visitKpis(now: Visits, before: Visits): Kpi[] {
   });
   return [
     card("visits", "Visits", formatCount),
-    card("bounce_rate", "Bounce rate", formatPercent, pointChange),
+    { ...card("bounce_rate", "Bounce rate", formatPercent, pointChange), lowerIsBetter: true },
     card("mean_duration_s", "Visit duration", formatDuration),
     card("views_per_visit", "Views / visit", formatRate),
   ];

@@ -193,7 +193,14 @@ describe("ReportsView", () => {
       ["views_per_visit", "3.5", "no change"],
     ]);
     expect(box.querySelectorAll(".skeleton-card")).toHaveLength(0);
+    // a falling bounce rate is good news
+    expect([...box.querySelectorAll(".kpi")].map((kpi) => kpi.getAttribute("data-better"))).toEqual(
+      ["higher", "lower", "higher", "higher"],
+    );
+    view.setBusy();
+    expect(box.getAttribute("aria-busy")).toBe("true");
     view.render(reports({ visits: { ok: false, error: down } }));
+    expect(box.getAttribute("aria-busy")).toBe("false");
     expect(box.querySelector(".report-note")?.textContent).toContain("query is down");
     expect([...box.querySelectorAll<HTMLElement>(".kpi")].every((kpi) => kpi.hidden)).toBe(true);
     view.render(reports());

@@ -98,7 +98,8 @@ export class ReportsView {
   }
 
   private cards(): HTMLElement[] {
-    return [...this.panels.map((panel) => panel.element), this.el.goals, this.el.funnel];
+    const { goals, funnel, visitKpis } = this.el;
+    return [...this.panels.map((panel) => panel.element), goals, funnel, visitKpis];
   }
 
   private renderVisits(outcome: Reports["visits"]): void {

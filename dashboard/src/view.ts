@@ -63,6 +63,7 @@ export function renderKpis(container: HTMLElement, cards: readonly Kpi[]): void 
       return element;
     };
     setAttribute(card, "data-value", kpi.raw);
+    setAttribute(card, "data-better", kpi.lowerIsBetter ? "lower" : "higher");
     setText(part("kpi-value"), kpi.display);
     setAttribute(part("kpi-value"), "title", kpi.display);
     setText(part("kpi-detail"), kpi.detail);
