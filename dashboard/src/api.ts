@@ -71,7 +71,7 @@ const funnelAnswer = d.object({
   from: d.timestamp,
   to: d.timestamp,
   steps: d.array(
-    d.object({ goal: d.string, visitors: d.count, conversion_rate: d.number, dropoff: d.number }),
+    d.object({ goal: d.string, visitors: d.count, conversion_rate: d.number, dropoff: d.count }),
   ),
 });
 const realtimeAnswer = d.object({
