@@ -122,8 +122,8 @@ async def goals(conn: Connection, query: Query, asked: tuple[Goal, ...]) -> list
 
 
 async def realtime(conn: Connection, query: Query, limit: int) -> pb.GetRealtimeResponse:
-    """`query.window` is the last 5 minutes; no upper bound past it is needed, since ingest
-    refuses events more than 5 minutes ahead."""
+    """Over `query.window`: the last 5 minutes and what ingest accepts ahead of now
+    (`filters.realtime_query`)."""
     source, params = _events(query)
     cursor = await conn.execute(f"SELECT count(DISTINCT e.user_id), count(*) FROM {source}", params)
     row = await cursor.fetchone()
