@@ -4,5 +4,6 @@ pytest_plugins = [
     "tests.fixtures.functions",
     "tests.fixtures.pipeline",
     "tests.fixtures.browser",
+    "tests.fixtures.dashboard",
     "tests.fixtures.dead_letters",
 ]

@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { Api, ApiError, explain, summarize } from "./api";
+import { Api, ApiError, explain, type Scope, summarize } from "./api";
 import { DecodeError, array, count, object, string } from "./decode";
 
 const range = { from: new Date("2026-01-05T10:00:00Z"), to: new Date("2026-01-05T11:00:00Z") };
 const signal = new AbortController().signal;
+
+function scope(site = "default"): Scope {
+  return { site, range, filters: [] };
+}
 
 interface Call {
   readonly url: string;
@@ -34,8 +38,7 @@ describe("Api", () => {
   it("asks with the site and range and decodes the answer", async () => {
     const calls: Call[] = [];
     const answer = await new Api(fake(200, overviewBody, calls)).overview(
-      "example.com",
-      range,
+      scope("example.com"),
       signal,
     );
     expect(calls[0]?.url).toBe(
@@ -55,8 +58,7 @@ describe("Api", () => {
       points: [],
     };
     await new Api(fake(200, series, calls)).timeSeries(
-      "default",
-      range,
+      scope("default"),
       "minute",
       "/a b?c",
       signal,
@@ -75,7 +77,7 @@ describe("Api", () => {
   it("turns the gateway's error body into a typed failure", async () => {
     const body = { error: { code: "UNAVAILABLE", message: "query is down", field: null } };
     const error = await new Api(fake(503, body))
-      .overview("default", range, signal)
+      .overview(scope("default"), signal)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).failure).toEqual({
@@ -93,7 +95,7 @@ describe("Api", () => {
   it("names a network failure as the gateway being unreachable", async () => {
     const down: typeof fetch = () => Promise.reject(new TypeError("Failed to fetch"));
     const error = await new Api(down)
-      .topPages("default", range, 10, signal)
+      .topPages(scope("default"), 10, signal)
       .catch((e: unknown) => e);
     expect((error as ApiError).failure).toEqual({ kind: "network" });
     expect((error as ApiError).message).toBe(
@@ -109,7 +111,7 @@ describe("Api", () => {
         );
       });
     const error = await new Api(never, 0.01)
-      .overview("default", range, signal)
+      .overview(scope("default"), signal)
       .catch((e: unknown) => e);
     expect((error as ApiError).failure).toEqual({ kind: "timeout", seconds: 0.01 });
   });
@@ -117,7 +119,7 @@ describe("Api", () => {
   it("rejects an answer that breaks the contract, naming the field", async () => {
     const bad = { ...overviewBody, total_events: "12" };
     const error = await new Api(fake(200, bad))
-      .overview("default", range, signal)
+      .overview(scope("default"), signal)
       .catch((e: unknown) => e);
     expect((error as ApiError).message).toBe(
       "Unexpected answer from /api/v1/overview: total_events should be a count (a non-negative integer).",
@@ -126,10 +128,10 @@ describe("Api", () => {
 
   it("treats a missing event-types route as no chart, other failures as failures", async () => {
     const missing = { error: { code: "NOT_FOUND", message: "no route", field: null } };
-    expect(await new Api(fake(404, missing)).eventTypes("default", range, signal)).toBeNull();
+    expect(await new Api(fake(404, missing)).eventTypes(scope("default"), signal)).toBeNull();
     const down = { error: { code: "UNAVAILABLE", message: "", field: null } };
     await expect(
-      new Api(fake(503, down)).eventTypes("default", range, signal),
+      new Api(fake(503, down)).eventTypes(scope("default"), signal),
     ).rejects.toBeInstanceOf(ApiError);
   });
 
@@ -137,10 +139,10 @@ describe("Api", () => {
     const calls: Call[] = [];
     const api = new Api(fake(200, {}, calls));
     const asks = [
-      api.overview("b.example", range, signal),
-      api.topPages("b.example", range, 10, signal),
-      api.timeSeries("b.example", range, "hour", "/home", signal),
-      api.eventTypes("b.example", range, signal),
+      api.overview(scope("b.example"), signal),
+      api.topPages(scope("b.example"), 10, signal),
+      api.timeSeries(scope("b.example"), "hour", "/home", signal),
+      api.eventTypes(scope("b.example"), signal),
       api.userActivity("b.example", "user-1", range, 50, signal),
     ];
     await Promise.allSettled(asks);
@@ -178,7 +180,7 @@ describe("Api", () => {
       Promise.resolve(
         new Response("<h1>Bad Gateway</h1>", { status: 502, statusText: "Bad Gateway" }),
       );
-    const error = await new Api(html).overview("default", range, signal).catch((e: unknown) => e);
+    const error = await new Api(html).overview(scope("default"), signal).catch((e: unknown) => e);
     expect((error as ApiError).message).toBe(
       "The gateway answered 502 Bad Gateway for /api/v1/overview.",
     );

@@ -1,6 +1,7 @@
 /** The gateway's REST API (DESIGN.md "REST"): typed calls, typed answers, typed failures. */
 
 import * as d from "./decode";
+import { type Dimension, type Filter, formatFilter } from "./filters";
 import type { Bucket, TimeRange } from "./range";
 import { isSiteName } from "./sites";
 
@@ -39,6 +40,45 @@ const userActivityAnswer = d.object({
   pages: d.array(pageCount),
 });
 const sitesAnswer = d.object({ sites: d.array(d.object({ name: siteName })) });
+const breakdownAnswer = d.object({
+  from: d.timestamp,
+  to: d.timestamp,
+  dimension: d.string,
+  rows: d.array(d.object({ value: d.string, events: d.count, visitors: d.count, visits: d.count })),
+});
+const visitsAnswer = d.object({
+  from: d.timestamp,
+  to: d.timestamp,
+  visits: d.count,
+  visitors: d.count,
+  bounce_rate: d.number,
+  mean_duration_s: d.number,
+  views_per_visit: d.number,
+});
+const goalsAnswer = d.object({
+  from: d.timestamp,
+  to: d.timestamp,
+  goals: d.array(
+    d.object({
+      goal: d.string,
+      visitors: d.count,
+      events: d.count,
+      conversion_rate: d.number,
+    }),
+  ),
+});
+const funnelAnswer = d.object({
+  from: d.timestamp,
+  to: d.timestamp,
+  steps: d.array(
+    d.object({ goal: d.string, visitors: d.count, conversion_rate: d.number, dropoff: d.count }),
+  ),
+});
+const realtimeAnswer = d.object({
+  visitors: d.count,
+  events: d.count,
+  pages: d.array(d.object({ page_url: d.string, visitors: d.count })),
+});
 const errorAnswer = d.object({
   error: d.object({ code: d.string, message: d.string, field: d.nullable(d.string) }),
 });
@@ -49,6 +89,18 @@ export type TopPages = d.Decoded<typeof topPagesAnswer>;
 export type TimeSeries = d.Decoded<typeof timeSeriesAnswer>;
 export type EventTypes = d.Decoded<typeof eventTypesAnswer>;
 export type UserActivity = d.Decoded<typeof userActivityAnswer>;
+export type Breakdown = d.Decoded<typeof breakdownAnswer>;
+export type Visits = d.Decoded<typeof visitsAnswer>;
+export type Goals = d.Decoded<typeof goalsAnswer>;
+export type Funnel = d.Decoded<typeof funnelAnswer>;
+export type Realtime = d.Decoded<typeof realtimeAnswer>;
+
+/** What every report is of: one site, one range, under the dashboard's filters. */
+export interface Scope {
+  readonly site: string;
+  readonly range: TimeRange;
+  readonly filters: readonly Filter[];
+}
 
 export type Failure =
   | { kind: "network" }
@@ -108,11 +160,16 @@ export function summarize(errors: readonly ApiError[]): string[] {
   return [...groups.values()].map((group) => explain(group.endpoints.join(", "), group.failure));
 }
 
-type Params = Record<string, string>;
+/** Query parameters; a list is sent as the parameter repeated (`filter=…&filter=…`). */
+type Params = Record<string, string | readonly string[]>;
 
-/** What every report is of: one site, one range. */
-function scopeParams(site: string, range: TimeRange): Params {
-  return { site, from: range.from.toISOString(), to: range.to.toISOString() };
+function scopeParams({ site, range, filters }: Scope): Params {
+  return {
+    site,
+    from: range.from.toISOString(),
+    to: range.to.toISOString(),
+    filter: filters.map(formatFilter),
+  };
 }
 
 /** `null` when this gateway has no such route (404): an older gateway. */
@@ -137,33 +194,33 @@ export class Api {
     return answer === null ? null : answer.sites.map((site) => site.name);
   }
 
-  overview(site: string, range: TimeRange, signal: AbortSignal): Promise<Overview> {
-    return this.get("/api/v1/overview", scopeParams(site, range), overviewAnswer, signal);
+  overview(scope: Scope, signal: AbortSignal): Promise<Overview> {
+    return this.get("/api/v1/overview", scopeParams(scope), overviewAnswer, signal);
   }
 
-  topPages(site: string, range: TimeRange, limit: number, signal: AbortSignal): Promise<TopPages> {
-    const params = { ...scopeParams(site, range), limit: String(limit) };
+  topPages(scope: Scope, limit: number, signal: AbortSignal): Promise<TopPages> {
+    const params = { ...scopeParams(scope), limit: String(limit) };
     return this.get("/api/v1/pages/top", params, topPagesAnswer, signal);
   }
 
   timeSeries(
-    site: string,
-    range: TimeRange,
+    scope: Scope,
     bucket: Bucket,
     pageUrl: string,
     signal: AbortSignal,
   ): Promise<TimeSeries> {
-    const params: Params = { ...scopeParams(site, range), bucket };
+    const params: Params = { ...scopeParams(scope), bucket };
     if (pageUrl) params.page_url = pageUrl;
     return this.get("/api/v1/timeseries", params, timeSeriesAnswer, signal);
   }
 
   /** Event types per range; `null` when this gateway has no such route (404). */
-  eventTypes(site: string, range: TimeRange, signal: AbortSignal): Promise<EventTypes | null> {
-    const params = scopeParams(site, range);
+  eventTypes(scope: Scope, signal: AbortSignal): Promise<EventTypes | null> {
+    const params = scopeParams(scope);
     return unlessMissing(this.get("/api/v1/event-types", params, eventTypesAnswer, signal));
   }
 
+  /** One user's pages: the drill-down sees that person whole, whatever the filters. */
   userActivity(
     site: string,
     userId: string,
@@ -172,8 +229,38 @@ export class Api {
     signal: AbortSignal,
   ): Promise<UserActivity> {
     const path = `/api/v1/users/${encodeURIComponent(userId)}/activity`;
-    const params = { ...scopeParams(site, range), limit: String(limit) };
+    const params = { ...scopeParams({ site, range, filters: [] }), limit: String(limit) };
     return this.get(path, params, userActivityAnswer, signal);
+  }
+
+  breakdown(
+    scope: Scope,
+    dimension: Dimension,
+    limit: number,
+    signal: AbortSignal,
+  ): Promise<Breakdown> {
+    const params = { ...scopeParams(scope), dimension, limit: String(limit) };
+    return this.get("/api/v1/breakdown", params, breakdownAnswer, signal);
+  }
+
+  visits(scope: Scope, signal: AbortSignal): Promise<Visits> {
+    return this.get("/api/v1/visits", scopeParams(scope), visitsAnswer, signal);
+  }
+
+  goals(scope: Scope, goals: readonly string[], signal: AbortSignal): Promise<Goals> {
+    const params = { ...scopeParams(scope), goal: goals };
+    return this.get("/api/v1/goals", params, goalsAnswer, signal);
+  }
+
+  funnel(scope: Scope, steps: readonly string[], signal: AbortSignal): Promise<Funnel> {
+    const params = { ...scopeParams(scope), step: steps };
+    return this.get("/api/v1/funnel", params, funnelAnswer, signal);
+  }
+
+  /** The last 5 minutes, whatever the range on screen. */
+  realtime(site: string, filters: readonly Filter[], signal: AbortSignal): Promise<Realtime> {
+    const params = { site, filter: filters.map(formatFilter) };
+    return this.get("/api/v1/realtime", params, realtimeAnswer, signal);
   }
 
   private async get<T>(
@@ -182,7 +269,11 @@ export class Api {
     decoder: d.Decoder<T>,
     signal: AbortSignal,
   ): Promise<T> {
-    const query = new URLSearchParams(params).toString();
+    const search = new URLSearchParams();
+    for (const [name, value] of Object.entries(params)) {
+      for (const item of typeof value === "string" ? [value] : value) search.append(name, item);
+    }
+    const query = search.toString();
     const url = query ? `${path}?${query}` : path;
     const timeout = AbortSignal.timeout(this.timeoutS * 1000);
     let response: Response;

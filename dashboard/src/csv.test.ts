@@ -64,6 +64,20 @@ describe("snapshotRows", () => {
     ]);
   });
 
+  it("names the filters the figures are under, one row each", () => {
+    const data = snapshot();
+    const filters = [
+      { dimension: "page", op: "is", value: "/a" },
+      { dimension: "country", op: "is_not", value: "FR" },
+    ] as const;
+    const rows = snapshotRows({ ...data, selection: { ...data.selection, filters } });
+    expect(rows.slice(5, 8)).toEqual([
+      ["range", "site", "default"],
+      ["range", "filter", "page:is:/a"],
+      ["range", "filter", "country:is_not:FR"],
+    ]);
+  });
+
   it("leaves out what is not shown", () => {
     const rows = snapshotRows(snapshot({ eventTypes: null, user: null }));
     expect(rows.some((row) => row[0] === "event_types" || row[0] === "user")).toBe(false);

@@ -1,5 +1,6 @@
 /** CSV export of exactly what is on screen (RFC 4180, safe to open in a spreadsheet). */
 
+import { formatFilter } from "./filters";
 import type { Snapshot } from "./snapshot";
 
 export type Row = readonly (string | number)[];
@@ -30,6 +31,8 @@ export function snapshotRows(snapshot: Snapshot): Row[] {
     ["range", "bucket", snapshot.bucket],
     ["range", "page_url", snapshot.selection.pageUrl],
     ["range", "site", snapshot.selection.site],
+    // every figure below is of the events these filters keep
+    ...snapshot.selection.filters.map((filter): Row => ["range", "filter", formatFilter(filter)]),
   ];
   for (const [section, data] of [
     ["overview", overview],

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { change, ellipsize, formatAgo, formatBucket, formatCount, formatRate } from "./format";
+import {
+  change,
+  ellipsize,
+  formatAgo,
+  formatBucket,
+  formatCount,
+  formatDuration,
+  formatPercent,
+  formatRate,
+  pointChange,
+} from "./format";
 
 describe("numbers", () => {
   it("groups counts and rounds rates", () => {
@@ -56,5 +66,36 @@ describe("ellipsize", () => {
     expect(short.startsWith("https:")).toBe(true);
     expect(short.endsWith("a/page")).toBe(true);
     expect(short).toContain("\u2026");
+  });
+});
+
+describe("visit figures", () => {
+  it.each([
+    [0, "0%"],
+    [0.004, "<1%"],
+    [0.256, "26%"],
+    [1, "100%"],
+  ])("share %d is %s", (share, text) => {
+    expect(formatPercent(share)).toBe(text);
+  });
+
+  it.each([
+    [0, "0 s"],
+    [44.6, "45 s"],
+    [60, "1 min"],
+    [200, "3 min 20 s"],
+    [3600, "1 h"],
+    [3900, "1 h 5 min"],
+  ])("%d seconds is %s", (seconds, text) => {
+    expect(formatDuration(seconds)).toBe(text);
+  });
+
+  it.each([
+    [0.4, 0.5, "\u221210 pp", "down"],
+    [0.55, 0.5, "+5 pp", "up"],
+    [0.5, 0.5, "no change", "flat"],
+    [0.25, 0, "+25 pp", "up"],
+  ])("a rate of %d after %d changed by %s", (current, previous, text, trend) => {
+    expect(pointChange(current, previous)).toEqual({ text, trend });
   });
 });

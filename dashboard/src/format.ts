@@ -15,6 +15,22 @@ export function formatRate(value: number): string {
   return value < 100 ? rates.format(value) : counts.format(value);
 }
 
+/** A share 0..1 as a whole percentage: 0.256 → "26%"; a share above 0 never shows as 0%. */
+export function formatPercent(share: number): string {
+  const percent = share * 100;
+  if (percent > 0 && percent < 0.5) return "<1%";
+  return `${percents.format(percent)}%`;
+}
+
+/** "0 s", "45 s", "3 min 20 s", "1 h 5 min": a visit's length. */
+export function formatDuration(seconds: number): string {
+  const whole = Math.round(seconds);
+  if (whole < 60) return `${whole} s`;
+  const minutes = Math.floor(whole / 60);
+  if (minutes < 60) return whole % 60 ? `${minutes} min ${whole % 60} s` : `${minutes} min`;
+  return minutes % 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes / 60} h`;
+}
+
 export type Trend = "up" | "down" | "flat";
 
 export interface Change {
@@ -36,6 +52,17 @@ export function change(current: number, previous: number): Change {
     text: `${sign}${percents.format(Math.abs(rounded))}%`,
     trend: rounded > 0 ? "up" : "down",
   };
+}
+
+/**
+ * The change of a share 0..1 in percentage points ("+5 pp", "−25 pp"): a bounce rate from 50%
+ * to 40% fell by 10 points, which "−20%" would hide.
+ */
+export function pointChange(current: number, previous: number): Change {
+  const points = Math.round((current - previous) * 100);
+  if (points === 0) return { text: "no change", trend: "flat" };
+  const sign = points > 0 ? "+" : "\u2212";
+  return { text: `${sign}${Math.abs(points)} pp`, trend: points > 0 ? "up" : "down" };
 }
 
 /** "just now", "12 s ago", "3 min ago", "2 h ago". */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { kpis } from "./kpi";
-import { overview, snapshot } from "./test-support";
+import { kpis, visitKpis } from "./kpi";
+import { overview, snapshot, visits } from "./test-support";
 
 describe("kpis", () => {
   it("compares each figure with the previous period", () => {
@@ -36,5 +36,23 @@ describe("kpis", () => {
     expect(card?.display).toBe("\u2014");
     expect(card?.raw).toBe("");
     expect(card?.change).toEqual({ text: "none now", trend: "down" });
+  });
+});
+
+describe("visitKpis", () => {
+  it("shows the visits' figures, each against the previous period", () => {
+    const cards = visitKpis(visits(8, 0.25, 95, 3.5), visits(10, 0.5, 60, 3.5));
+    expect(cards.map((card) => [card.id, card.raw, card.display, card.change.text])).toEqual([
+      ["visits", "8", "8", "\u221220%"],
+      ["bounce_rate", "0.25", "25%", "\u221225 pp"],
+      ["mean_duration_s", "95", "1 min 35 s", "+58%"],
+      ["views_per_visit", "3.5", "3.5", "no change"],
+    ]);
+    expect(cards.map((card) => card.versus)).toEqual([
+      "previous period: 10",
+      "previous period: 50%",
+      "previous period: 1 min",
+      "previous period: 3.5",
+    ]);
   });
 });

@@ -1,9 +1,21 @@
 /** The KPI cards' contents, each with its change against the previous period. No I/O. */
 
-import { type Change, change, formatCount, formatRate } from "./format";
+import type { Visits } from "./api";
+import {
+  type Change,
+  change,
+  formatCount,
+  formatDuration,
+  formatPercent,
+  formatRate,
+  pointChange,
+} from "./format";
 import type { Snapshot } from "./snapshot";
 
-export type KpiId = "total_events" | "distinct_users" | "events_per_minute" | "top_page";
+type EventKpiId = "total_events" | "distinct_users" | "events_per_minute";
+export type KpiId = EventKpiId | "top_page" | VisitKpiId;
+
+type VisitKpiId = "visits" | "bounce_rate" | "mean_duration_s" | "views_per_visit";
 
 export interface Kpi {
   readonly id: KpiId;
@@ -16,17 +28,15 @@ export interface Kpi {
   readonly change: Change;
   /** What the change compares against, in words. */
   readonly versus: string;
+  /** A rise is bad news (a bounce rate): the change is coloured the other way round. */
+  readonly lowerIsBetter?: true;
 }
 
 export function kpis(snapshot: Snapshot): Kpi[] {
   const now = snapshot.overview;
   const before = snapshot.previousOverview;
   const previous = (value: string): string => `previous period: ${value}`;
-  const numeric = (
-    id: Exclude<KpiId, "top_page">,
-    label: string,
-    format: (value: number) => string,
-  ): Kpi => ({
+  const numeric = (id: EventKpiId, label: string, format: (value: number) => string): Kpi => ({
     id,
     label,
     raw: String(now[id]),
@@ -40,6 +50,30 @@ export function kpis(snapshot: Snapshot): Kpi[] {
     numeric("distinct_users", "Distinct users", formatCount),
     numeric("events_per_minute", "Events / min", formatRate),
     topPage(snapshot),
+  ];
+}
+
+/** The visits' figures, each against the previous period as the event figures are. */
+export function visitKpis(now: Visits, before: Visits): Kpi[] {
+  const card = (
+    id: VisitKpiId,
+    label: string,
+    format: (value: number) => string,
+    compare: (current: number, previous: number) => Change = change,
+  ): Kpi => ({
+    id,
+    label,
+    raw: String(now[id]),
+    display: format(now[id]),
+    detail: "",
+    change: compare(now[id], before[id]),
+    versus: `previous period: ${format(before[id])}`,
+  });
+  return [
+    card("visits", "Visits", formatCount),
+    { ...card("bounce_rate", "Bounce rate", formatPercent, pointChange), lowerIsBetter: true },
+    card("mean_duration_s", "Visit duration", formatDuration),
+    card("views_per_visit", "Views / visit", formatRate),
   ];
 }
 

@@ -5,7 +5,9 @@ import { Api, summarize } from "./api";
 import { Charts } from "./charts";
 import { csvFileName, snapshotRows, toCsv } from "./csv";
 import { byId, h, setAttribute, setText } from "./dom";
+import { withFilter, withoutFilter } from "./filters";
 import { formatAgo, formatMoment } from "./format";
+import { kpis } from "./kpi";
 import { curlLine, INGEST_PLACEHOLDER, ingestUrlFor, trackerSnippet } from "./onboarding";
 import {
   customRangeProblem,
@@ -14,6 +16,7 @@ import {
   resolveRange,
   toLocalInput,
 } from "./range";
+import { ReportsView } from "./reportsview";
 import { LoadError, loadSnapshot, type Selection, type Snapshot } from "./snapshot";
 import { selectionFromQuery, selectionToQuery } from "./state";
 import { installTheme } from "./theme";
@@ -29,12 +32,13 @@ import {
 /** While the API fails, retry at least this often, live mode or not. */
 const RETRY_S = 5;
 
-type Part = "kpis" | "series" | "pages" | "share" | "types" | "user";
-const ALL_PARTS: readonly Part[] = ["kpis", "series", "pages", "share", "types", "user"];
+type Part = "kpis" | "series" | "pages" | "share" | "types" | "user" | "reports";
+const ALL_PARTS: readonly Part[] = ["kpis", "series", "pages", "share", "types", "user", "reports"];
 
 class Dashboard {
   private readonly api = new Api();
   private readonly charts: Charts;
+  private readonly reports: ReportsView;
   private selection: Selection;
   private snapshot: Snapshot | null = null;
   private failure: string | null = null;
@@ -69,6 +73,7 @@ class Dashboard {
     kpis: byId("kpis", HTMLElement),
     empty: byId("empty", HTMLElement),
     charts: byId("charts", HTMLElement),
+    reports: byId("reports", HTMLElement),
     seriesTitle: byId("series-title", HTMLElement),
     seriesSummary: byId("series-summary", HTMLElement),
     typesCard: byId("types-card", HTMLElement),
@@ -79,7 +84,7 @@ class Dashboard {
     userBody: byId("user-table-body", HTMLTableSectionElement),
   };
 
-  private readonly cards: Record<Exclude<Part, "kpis" | "user">, HTMLElement> = {
+  private readonly cards: Record<Exclude<Part, "kpis" | "user" | "reports">, HTMLElement> = {
     series: byId("series-card", HTMLElement),
     pages: byId("pages-card", HTMLElement),
     share: byId("share-card", HTMLElement),
@@ -94,11 +99,33 @@ class Dashboard {
       share: byId("share-canvas", HTMLCanvasElement),
       types: byId("types-canvas", HTMLCanvasElement),
     });
+    this.reports = new ReportsView(
+      {
+        section: this.el.reports,
+        goals: byId("goals-card", HTMLElement),
+        funnel: byId("funnel-card", HTMLElement),
+        visitKpis: byId("visit-kpis", HTMLElement),
+        realtime: byId("realtime", HTMLElement),
+        chips: byId("filters", HTMLElement),
+      },
+      {
+        filter: (added) => this.filter(withFilter(this.selection.filters, added)),
+        unfilter: (index) => this.filter(withoutFilter(this.selection.filters, index)),
+        reload: () => this.refresh(true),
+      },
+    );
     installTheme(byId("theme", HTMLButtonElement), () => this.charts.applyTheme());
     this.fillOnboarding();
     this.bindControls();
     this.showSelection();
     window.setInterval(() => this.tick(), 1000);
+    // filters are steps the back button undoes: the address bar's history is theirs too
+    window.addEventListener("popstate", () => {
+      this.selection = selectionFromQuery(location.search);
+      this.showSelection();
+      for (const part of ALL_PARTS) this.setBusy(part, true);
+      this.refresh(true);
+    });
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) this.refresh(false);
     });
@@ -160,9 +187,20 @@ class Dashboard {
     this.el.exportButton.addEventListener("click", () => this.exportCsv());
   }
 
-  private select(change: Partial<Selection>, loading: readonly Part[]): void {
+  /** Every figure changes with the filters, and each change is a step in the history. */
+  private filter(filters: Selection["filters"]): void {
+    this.select({ filters }, ALL_PARTS, "push");
+  }
+
+  private select(
+    change: Partial<Selection>,
+    loading: readonly Part[],
+    step: "push" | "replace" = "replace",
+  ): void {
     this.selection = { ...this.selection, ...change };
-    history.replaceState(null, "", selectionToQuery(this.selection));
+    const address = selectionToQuery(this.selection);
+    if (step === "push") history.pushState(null, "", address);
+    else history.replaceState(null, "", address);
     this.showSelection();
     for (const part of loading) this.setBusy(part, true);
     this.refresh(true);
@@ -183,6 +221,7 @@ class Dashboard {
     this.el.pageClear.hidden = !this.selection.pageUrl;
     this.el.userInput.value = this.selection.userId;
     this.el.userClear.hidden = !this.selection.userId;
+    this.reports.showFilters(this.selection.filters);
     this.showLive();
   }
 
@@ -193,6 +232,11 @@ class Dashboard {
   }
 
   private setBusy(part: Part, busy: boolean): void {
+    // each report card clears its own busy state as its answer is drawn
+    if (part === "reports") {
+      if (busy) this.reports.setBusy();
+      return;
+    }
     const element =
       part === "kpis" ? this.el.kpis : part === "user" ? this.el.userPanel : this.cards[part];
     setAttribute(element, "aria-busy", String(busy));
@@ -213,6 +257,7 @@ class Dashboard {
     loadSnapshot(this.api, selection, new Date(), controller.signal, {
       eventTypes: this.eventTypes,
       sites: this.sites,
+      dimensions: this.reports.dimensions,
     })
       .then((snapshot) => {
         if (generation !== this.generation) return;
@@ -246,18 +291,24 @@ class Dashboard {
   }
 
   private render(snapshot: Snapshot, quiet: boolean): void {
-    if (snapshot.eventTypes === null) this.eventTypes = false;
+    // under filters no event types are asked for: their absence says nothing of the route
+    if (snapshot.eventTypes === null && snapshot.selection.filters.length === 0) {
+      this.eventTypes = false;
+    }
     if (snapshot.sites === null) this.sites = false;
     renderSites(this.el.siteSwitch, this.el.site, snapshot);
     setText(this.el.summary, rangeSummary(snapshot));
     setAttribute(this.el.summary, "data-from", snapshot.range.from.toISOString());
     setAttribute(this.el.summary, "data-to", snapshot.range.to.toISOString());
     setAttribute(this.el.summary, "data-bucket", snapshot.bucket);
-    renderKpis(this.el.kpis, snapshot);
-    const empty = snapshot.overview.total_events === 0;
+    renderKpis(this.el.kpis, kpis(snapshot));
+    this.reports.render(snapshot.reports);
+    // no events under filters is an answer, not a site to set up
+    const empty = snapshot.overview.total_events === 0 && snapshot.selection.filters.length === 0;
     if (empty) this.showOnboarding(ingestUrlFor(location), snapshot.selection.site);
     this.el.empty.hidden = !empty;
     this.el.charts.hidden = empty;
+    this.el.reports.hidden = empty;
     this.el.typesCard.hidden = snapshot.eventTypes === null;
     const per = snapshot.bucket === "minute" ? "minute" : "hour";
     const page = snapshot.selection.pageUrl;

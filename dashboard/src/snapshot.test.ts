@@ -31,6 +31,9 @@ const selection: Selection = {
   range: { kind: "preset", preset: "1h" },
   pageUrl: "/a",
   userId: "",
+  filters: [],
+  goals: [],
+  steps: [],
 };
 
 describe("loadSnapshot", () => {
@@ -41,7 +44,7 @@ describe("loadSnapshot", () => {
       selection,
       NOW,
       new AbortController().signal,
-      { eventTypes: true, sites: true },
+      { eventTypes: true, sites: true, dimensions: [] },
     );
     expect(snapshot.range.to.toISOString()).toBe("2026-01-05T10:21:00.000Z");
     expect(snapshot.previous.to).toEqual(snapshot.range.from);
@@ -58,6 +61,7 @@ describe("loadSnapshot", () => {
     await loadSnapshot(new Api(answers(ok, seen)), selection, NOW, new AbortController().signal, {
       eventTypes: false,
       sites: false,
+      dimensions: [],
     });
     expect(seen.some((url) => url.includes("event-types") || url.includes("sites"))).toBe(false);
   });
@@ -75,7 +79,7 @@ describe("loadSnapshot", () => {
       { ...selection, userId: "u-1" },
       NOW,
       new AbortController().signal,
-      { eventTypes: true, sites: true },
+      { eventTypes: true, sites: true, dimensions: [] },
     );
     expect(snapshot.selection.site).toBe("a.example");
     expect(snapshot.sites).toEqual(["a.example"]);
@@ -87,6 +91,10 @@ describe("loadSnapshot", () => {
       "/api/v1/timeseries",
       "/api/v1/event-types",
       "/api/v1/users/u-1/activity",
+      "/api/v1/visits",
+      "/api/v1/visits",
+      "/api/v1/breakdown",
+      "/api/v1/realtime",
     ]);
     for (const url of reports) {
       expect(new URLSearchParams(url.split("?")[1]).getAll("site")).toEqual(["a.example"]);
@@ -99,7 +107,7 @@ describe("loadSnapshot", () => {
       { ...selection, userId: "ghost" },
       NOW,
       new AbortController().signal,
-      { eventTypes: false, sites: false },
+      { eventTypes: false, sites: false, dimensions: [] },
     );
     expect(snapshot.user).toEqual({ user_id: "ghost", total: 0, pages: [] });
   });
@@ -115,7 +123,7 @@ describe("loadSnapshot", () => {
       selection,
       NOW,
       new AbortController().signal,
-      { eventTypes: false, sites: false },
+      { eventTypes: false, sites: false, dimensions: [] },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LoadError);
     expect((error as LoadError).failures.map((failure) => failure.endpoint)).toEqual([
@@ -123,5 +131,31 @@ describe("loadSnapshot", () => {
       "/api/v1/overview",
       "/api/v1/pages/top",
     ]);
+  });
+
+  it("sends the filters with every report but the user drill-down, leaves out the unfiltered event types, and keeps a failed report to its panel", async () => {
+    const seen: string[] = [];
+    const snapshot = await loadSnapshot(
+      new Api(answers(ok, seen)),
+      { ...selection, userId: "u-1", filters: [{ dimension: "country", op: "is", value: "FR" }] },
+      NOW,
+      new AbortController().signal,
+      { eventTypes: true, sites: false, dimensions: ["browser"] },
+    );
+    // the event-types route has no filters: under filters its chart is left out
+    expect(seen.some((url) => url.startsWith("/api/v1/event-types"))).toBe(false);
+    const sent = seen.map((url) => {
+      const [path, query] = url.split("?");
+      return [path, new URLSearchParams(query).getAll("filter")];
+    });
+    expect(sent).toContainEqual(["/api/v1/users/u-1/activity", []]);
+    for (const [path, filters] of sent) {
+      if (path !== "/api/v1/users/u-1/activity")
+        expect([path, filters]).toEqual([path, ["country:is:FR"]]);
+    }
+    expect(seen.some((url) => url.startsWith("/api/v1/breakdown?"))).toBe(true);
+    const browsers = snapshot.reports.breakdowns.get("browser");
+    expect(browsers?.ok === false && browsers.error.status).toBe(404);
+    expect(snapshot.overview.total_events).toBe(2);
   });
 });

@@ -1,7 +1,8 @@
 /** Everything the dashboard shows at one moment, loaded in one go from the REST API. */
 
 import { type Api, ApiError, type EventTypes, type Overview, type PageCount } from "./api";
-import type { TimeSeries, UserActivity } from "./api";
+import type { Scope, TimeSeries, UserActivity } from "./api";
+import type { Dimension, Filter } from "./filters";
 import {
   type Bucket,
   bucketFor,
@@ -10,6 +11,7 @@ import {
   resolveRange,
   type TimeRange,
 } from "./range";
+import { loadReports, type Reports } from "./reports";
 
 export const TOP_PAGES_LIMIT = 10;
 export const USER_PAGES_LIMIT = 50;
@@ -22,6 +24,12 @@ export interface Selection {
   readonly pageUrl: string;
   /** User drill-down; "" for none. */
   readonly userId: string;
+  /** Every report's filters, ANDed. */
+  readonly filters: readonly Filter[];
+  /** Goals to show; none: the range's event types. */
+  readonly goals: readonly string[];
+  /** Funnel steps; none: no funnel. */
+  readonly steps: readonly string[];
 }
 
 export interface Snapshot {
@@ -33,11 +41,15 @@ export interface Snapshot {
   readonly previousOverview: Overview;
   readonly topPages: readonly PageCount[];
   readonly series: TimeSeries;
-  /** null when the gateway has no event-types route. */
+  /**
+   * null when the gateway has no event-types route, or under filters: that route counts
+   * every event of the site, so its chart would contradict the filtered figures around it.
+   */
   readonly eventTypes: EventTypes | null;
   readonly user: UserActivity | null;
   /** The sites to switch between; null when the gateway has no sites route. */
   readonly sites: readonly string[] | null;
+  readonly reports: Reports;
   readonly loadedAt: Date;
 }
 
@@ -52,6 +64,8 @@ export class LoadError extends Error {
 export interface LoadOptions {
   readonly eventTypes: boolean;
   readonly sites: boolean;
+  /** The breakdowns on screen (each panel's chosen tab). */
+  readonly dimensions: readonly Dimension[];
 }
 
 export async function loadSnapshot(
@@ -64,15 +78,20 @@ export async function loadSnapshot(
   const range = resolveRange(selection.range, now);
   const previous = previousRange(range);
   const bucket = bucketFor(range);
-  const { site, userId } = selection;
+  const { site, userId, filters } = selection;
+  const scope: Scope = { site, range, filters };
   const calls = [
-    api.overview(site, range, signal),
-    api.overview(site, previous, signal),
-    api.topPages(site, range, TOP_PAGES_LIMIT, signal),
-    api.timeSeries(site, range, bucket, selection.pageUrl, signal),
-    options.eventTypes ? api.eventTypes(site, range, signal) : Promise.resolve(null),
+    api.overview(scope, signal),
+    api.overview({ ...scope, range: previous }, signal),
+    api.topPages(scope, TOP_PAGES_LIMIT, signal),
+    api.timeSeries(scope, bucket, selection.pageUrl, signal),
+    options.eventTypes && filters.length === 0
+      ? api.eventTypes(scope, signal)
+      : Promise.resolve(null),
     userId ? userActivity(api, site, userId, range, signal) : Promise.resolve(null),
     options.sites ? api.sites(signal) : Promise.resolve(null),
+    // never an ApiError: each report's failure is its panel's to show
+    loadReports(api, scope, { ...selection, dimensions: options.dimensions }, signal),
   ] as const;
   const settled = await Promise.allSettled(calls);
   const failures = settled.flatMap((result) =>
@@ -84,7 +103,7 @@ export async function loadSnapshot(
     if (apiErrors.length < failures.length) throw failures[0];
     throw new LoadError(apiErrors);
   }
-  const [overview, previousOverview, topPages, series, eventTypes, user, sites] =
+  const [overview, previousOverview, topPages, series, eventTypes, user, sites, reports] =
     await Promise.all(calls);
   return {
     selection,
@@ -98,6 +117,7 @@ export async function loadSnapshot(
     eventTypes,
     user,
     sites,
+    reports,
     loadedAt: now,
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Selection } from "./snapshot";
 import { DEFAULT_SELECTION, selectionFromQuery, selectionToQuery } from "./state";
 
 describe("selection in the address bar", () => {
@@ -8,6 +9,9 @@ describe("selection in the address bar", () => {
       range: { kind: "preset", preset: "24h" },
       pageUrl: "/a&b",
       userId: "user 1",
+      filters: [],
+      goals: [],
+      steps: [],
     } as const;
     expect(selectionFromQuery(selectionToQuery(selection))).toEqual(selection);
   });
@@ -22,6 +26,9 @@ describe("selection in the address bar", () => {
       },
       pageUrl: "",
       userId: "",
+      filters: [],
+      goals: [],
+      steps: [],
     } as const;
     expect(selectionToQuery(selection)).toBe(
       "?site=default&range=custom&from=2026-01-01T00%3A00%3A00.000Z&to=2026-01-02T00%3A00%3A00.000Z",
@@ -58,5 +65,42 @@ describe("selection in the address bar", () => {
     `?site=${"a".repeat(254)}`,
   ])("falls back to the default site for %j", (search) => {
     expect(selectionFromQuery(search).site).toBe("default");
+  });
+
+  it("round-trips filters, goals and funnel steps, repeated in their order", () => {
+    const selection: Selection = {
+      ...DEFAULT_SELECTION,
+      filters: [
+        { dimension: "page", op: "is", value: "/a?b=c&d" },
+        { dimension: "prop:plan", op: "is_not", value: "free:trial" },
+        { dimension: "referrer", op: "contains", value: "news" },
+      ],
+      goals: ["event_type:Signup", "page:/thanks"],
+      steps: ["page:/pricing", "event_type:Signup"],
+    };
+    const query = selectionToQuery(selection);
+    expect(new URLSearchParams(query).getAll("filter")).toEqual([
+      "page:is:/a?b=c&d",
+      "prop:plan:is_not:free:trial",
+      "referrer:contains:news",
+    ]);
+    expect(query).toContain("&goal=event_type%3ASignup&goal=page%3A%2Fthanks&step=");
+    expect(selectionFromQuery(query)).toEqual(selection);
+  });
+
+  it("leaves out a filter that is not one, keeping the others", () => {
+    const read = selectionFromQuery(
+      "?filter=page:is:/a&filter=colour:is:red&filter=page:equals:/b&filter=country&filter=os:is:",
+    );
+    expect(read.filters).toEqual([
+      { dimension: "page", op: "is", value: "/a" },
+      { dimension: "os", op: "is", value: "" },
+    ]);
+  });
+
+  it("keeps goals and steps as written, for the gateway to judge", () => {
+    const read = selectionFromQuery("?goal=nonsense&goal=&step=page:/a");
+    expect(read.goals).toEqual(["nonsense"]);
+    expect(read.steps).toEqual(["page:/a"]);
   });
 });

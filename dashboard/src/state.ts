@@ -1,5 +1,6 @@
 /** The selection in the address bar, so a reload or a shared link shows the same view. */
 
+import { formatFilter, parseFilter } from "./filters";
 import { isPresetId, type RangeChoice } from "./range";
 import { DEFAULT_SITE, isSiteName } from "./sites";
 import type { Selection } from "./snapshot";
@@ -9,6 +10,9 @@ export const DEFAULT_SELECTION: Selection = {
   range: { kind: "preset", preset: "1h" },
   pageUrl: "",
   userId: "",
+  filters: [],
+  goals: [],
+  steps: [],
 };
 
 function parseTime(text: string | null): Date | null {
@@ -31,6 +35,11 @@ export function selectionFromQuery(search: string): Selection {
     range,
     pageUrl: query.get("page") ?? "",
     userId: query.get("user") ?? "",
+    // a filter that is not one (a mistyped link) is left out rather than failing every report
+    filters: query.getAll("filter").flatMap((text) => parseFilter(text) ?? []),
+    // goals and steps as written: the gateway judges them, and its answer says what is wrong
+    goals: query.getAll("goal").filter(Boolean),
+    steps: query.getAll("step").filter(Boolean),
   };
 }
 
@@ -45,5 +54,8 @@ export function selectionToQuery(selection: Selection): string {
   }
   if (selection.pageUrl) query.set("page", selection.pageUrl);
   if (selection.userId) query.set("user", selection.userId);
+  for (const filter of selection.filters) query.append("filter", formatFilter(filter));
+  for (const goal of selection.goals) query.append("goal", goal);
+  for (const step of selection.steps) query.append("step", step);
   return `?${query.toString()}`;
 }

@@ -1,6 +1,7 @@
 /** Builders of API answers and snapshots for the unit tests. */
 
-import type { Overview, PageCount } from "./api";
+import type { Overview, PageCount, Visits } from "./api";
+import type { Outcome, Reports } from "./reports";
 import type { Selection, Snapshot } from "./snapshot";
 
 export const FROM = new Date("2026-01-05T10:00:00Z");
@@ -17,12 +18,57 @@ export function overview(total: number, users: number, top: PageCount | null): O
   };
 }
 
+export function visits(
+  count: number,
+  bounceRate: number,
+  durationS: number,
+  viewsPerVisit: number,
+): Visits {
+  return {
+    from: FROM,
+    to: TO,
+    visits: count,
+    visitors: count,
+    bounce_rate: bounceRate,
+    mean_duration_s: durationS,
+    views_per_visit: viewsPerVisit,
+  };
+}
+
+export function ok<T>(value: T): Outcome<T> {
+  return { ok: true, value };
+}
+
+export function reports(changes: Partial<Reports> = {}): Reports {
+  const referrers = [
+    { value: "(direct)", events: 80, visitors: 5, visits: 6 },
+    { value: "news.example", events: 40, visitors: 2, visits: 2 },
+  ];
+  return {
+    breakdowns: new Map([
+      ["referrer", ok({ from: FROM, to: TO, dimension: "referrer", rows: referrers })],
+    ]),
+    visits: ok({ now: visits(8, 0.25, 95, 3.5), before: visits(10, 0.5, 60, 3.5) }),
+    goals: ok({
+      from: FROM,
+      to: TO,
+      goals: [{ goal: "event_type:signup", visitors: 2, events: 3, conversion_rate: 2 / 7 }],
+    }),
+    funnel: null,
+    realtime: ok({ visitors: 3, events: 9, pages: [{ page_url: "/home", visitors: 2 }] }),
+    ...changes,
+  };
+}
+
 export function snapshot(changes: Partial<Snapshot> = {}): Snapshot {
   const selection: Selection = {
     site: "default",
     range: { kind: "preset", preset: "1h" },
     pageUrl: "",
     userId: "",
+    filters: [],
+    goals: [],
+    steps: [],
   };
   return {
     selection,
@@ -47,6 +93,7 @@ export function snapshot(changes: Partial<Snapshot> = {}): Snapshot {
     eventTypes: { from: FROM, to: TO, types: [{ event_type: "click", count: 120 }] },
     user: null,
     sites: ["default", "example.com"],
+    reports: reports(),
     loadedAt: TO,
     ...changes,
   };

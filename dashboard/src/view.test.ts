@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { beforeEach, describe, expect, it } from "vitest";
 import { h } from "./dom";
+import { kpis as kpiCards } from "./kpi";
 import { snapshot } from "./test-support";
 import {
   renderKpis,
@@ -29,7 +30,7 @@ describe("rendering event data", () => {
     });
     const hostileOverview = { ...data.overview, top_page: { page_url: HOSTILE, count: 9 } };
     const kpis = document.createElement("section");
-    renderKpis(kpis, { ...data, overview: hostileOverview });
+    renderKpis(kpis, kpiCards({ ...data, overview: hostileOverview }));
     const tables: Tables = { series: body(), pages: body(), share: body(), types: body() };
     renderTables(tables, data);
     const panel = h(
@@ -71,9 +72,9 @@ describe("rendering event data", () => {
 
   it("reuses KPI cards and marks each with the API's value", () => {
     const kpis = document.createElement("section");
-    renderKpis(kpis, snapshot());
+    renderKpis(kpis, kpiCards(snapshot()));
     const card = kpis.querySelector('[data-kpi="total_events"]');
-    renderKpis(kpis, snapshot());
+    renderKpis(kpis, kpiCards(snapshot()));
     expect(kpis.querySelectorAll(".kpi")).toHaveLength(4);
     expect(kpis.querySelector('[data-kpi="total_events"]')).toBe(card);
     expect(card?.getAttribute("data-value")).toBe("120");

@@ -2,7 +2,7 @@
 
 import { fillRows, h, setAttribute, setText } from "./dom";
 import { formatBucket, formatCount, formatMoment } from "./format";
-import { kpis } from "./kpi";
+import type { Kpi } from "./kpi";
 import { spanLabel } from "./range";
 import { siteOptions } from "./sites";
 import type { Snapshot } from "./snapshot";
@@ -37,9 +37,9 @@ export function renderSites(box: HTMLElement, select: HTMLSelectElement, snapsho
   if (select.value !== snapshot.selection.site) select.value = snapshot.selection.site;
 }
 
-export function renderKpis(container: HTMLElement, snapshot: Snapshot): void {
+export function renderKpis(container: HTMLElement, cards: readonly Kpi[]): void {
   for (const placeholder of container.querySelectorAll(".skeleton-card")) placeholder.remove();
-  for (const kpi of kpis(snapshot)) {
+  for (const kpi of cards) {
     let card = container.querySelector<HTMLElement>(`[data-kpi="${kpi.id}"]`);
     if (!card) {
       card = h(
@@ -63,6 +63,7 @@ export function renderKpis(container: HTMLElement, snapshot: Snapshot): void {
       return element;
     };
     setAttribute(card, "data-value", kpi.raw);
+    setAttribute(card, "data-better", kpi.lowerIsBetter ? "lower" : "higher");
     setText(part("kpi-value"), kpi.display);
     setAttribute(part("kpi-value"), "title", kpi.display);
     setText(part("kpi-detail"), kpi.detail);

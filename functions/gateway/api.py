@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from functions.core.cache import count_key
 from functions.core.sites import Grant, KeyRing
-from functions.gateway import routes
+from functions.gateway import report_routes, routes
 from functions.gateway.client import DEADLINE_S, REPLAY_DEADLINE_S, QueryClient
 from functions.gateway.local_counts import LOOKUPS, LocalCounts
 
@@ -86,6 +86,31 @@ async def _user_activity(client: QueryClient, request: Request, path: Mapping[st
     return routes.user_activity_json(await client.stub.GetUserActivity(call, timeout=DEADLINE_S))
 
 
+async def _breakdown(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = report_routes.breakdown_request(request.query_params)
+    return report_routes.breakdown_json(await client.stub.GetBreakdown(call, timeout=DEADLINE_S))
+
+
+async def _visits(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = report_routes.visits_request(request.query_params)
+    return report_routes.visits_json(await client.stub.GetVisits(call, timeout=DEADLINE_S))
+
+
+async def _goals(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = report_routes.goals_request(request.query_params)
+    return report_routes.goals_json(await client.stub.GetGoals(call, timeout=DEADLINE_S))
+
+
+async def _funnel(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = report_routes.funnel_request(request.query_params)
+    return report_routes.funnel_json(await client.stub.GetFunnel(call, timeout=DEADLINE_S))
+
+
+async def _realtime(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
+    call = report_routes.realtime_request(request.query_params)
+    return report_routes.realtime_json(await client.stub.GetRealtime(call, timeout=DEADLINE_S))
+
+
 async def _sites(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     """The sites the caller may read (all of them when every route is open)."""
     answer = await client.stub.ListSites(pb.ListSitesRequest(), timeout=DEADLINE_S)
@@ -113,6 +138,11 @@ EXACT = {
     "/api/v1/pages/top": Route("/api/v1/pages/top", ("GET",), _top_pages),
     "/api/v1/timeseries": Route("/api/v1/timeseries", ("GET",), _time_series),
     "/api/v1/event-types": Route("/api/v1/event-types", ("GET",), _event_types),
+    "/api/v1/breakdown": Route("/api/v1/breakdown", ("GET",), _breakdown),
+    "/api/v1/visits": Route("/api/v1/visits", ("GET",), _visits),
+    "/api/v1/goals": Route("/api/v1/goals", ("GET",), _goals),
+    "/api/v1/funnel": Route("/api/v1/funnel", ("GET",), _funnel),
+    "/api/v1/realtime": Route("/api/v1/realtime", ("GET",), _realtime),
     SITES.template: SITES,
     "/api/v1/dead-letters": Route(
         "/api/v1/dead-letters", ("GET",), _dead_letters, cache_control="no-store", admin=True

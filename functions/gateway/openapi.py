@@ -1,85 +1,29 @@
 """The OpenAPI 3.1 document of the REST API, served at `/openapi.json`.
 
-Written to match `api.py` and `routes.py`; tests run schemathesis against a live gateway with
-it, so a drift between the two fails.
+Written to match `api.py`, `routes.py` and `report_routes.py`; tests run schemathesis against
+a live gateway with it, so a drift between the two fails.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from functions.core.events import SITE_PATTERN
 from functions.core.replay import MAX_ID, MAX_REPLAY
-from functions.gateway.routes import MAX_LIMIT
-
-Schema = dict[str, Any]
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _query(name: str, description: str, schema: Schema) -> Schema:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-    }
-
-
-FROM = _query(
-    "from",
-    "Range start, RFC 3339 (default: `to` minus 24 h)",
-    {"type": "string", "format": "date-time"},
+from functions.gateway.openapi_parts import (
+    COUNT,
+    FILTER,
+    FROM,
+    LIMIT,
+    PAGE_COUNT,
+    SITE,
+    TIME,
+    TO,
+    Schema,
+    content,
+    errors,
+    get,
+    param,
+    ref,
 )
-TO = _query(
-    "to", "Range end, exclusive, RFC 3339 (default: now)", {"type": "string", "format": "date-time"}
-)
-LIMIT = _query(
-    "limit",
-    "How many to list (default 10)",
-    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-)
-SITE = _query(
-    "site",
-    "The site read (default `default`)",
-    {"type": "string", "pattern": SITE_PATTERN, "maxLength": 253},
-)
-TIME = {"type": "string", "format": "date-time"}
-COUNT = {"type": "integer", "minimum": 0}
-PAGE_COUNT = {
-    "type": "object",
-    "required": ["page_url", "count"],
-    "properties": {"page_url": {"type": "string"}, "count": COUNT},
-}
-
-
-def _json(schema: Schema, description: str) -> Schema:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict[str, Schema]:
-    text = {
-        400: "A bad argument, named in `error.field`",
-        401: "Tokens are configured and none this route takes was given"
-        " (`Authorization: Bearer ...`)",
-        403: "The token cannot read this site, or a route needs an admin token",
-        503: "`query` or PostgreSQL cannot answer now",
-    }
-    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
-
-
-def _get(summary: str, parameters: list[Schema], answer: str) -> Schema:
-    return {
-        "get": {
-            "summary": summary,
-            "parameters": parameters,
-            "responses": {"200": _json(_ref(answer), summary), **_errors(400, 401, 403, 503)},
-        }
-    }
-
+from functions.gateway.openapi_reports import REPORT_PATHS, REPORT_SCHEMAS
 
 EVENT_COUNT_BODY = {
     "type": "object",
@@ -92,13 +36,13 @@ EVENT_COUNT_BODY = {
 EVENT_COUNT = {
     "summary": "All-time count of one user's events on one page (the original API)",
     "parameters": [
-        _query("user_id", "required here or in a JSON body", {"type": "string", "minLength": 1}),
-        _query("page_url", "required here or in a JSON body", {"type": "string", "minLength": 1}),
+        param("user_id", "required here or in a JSON body", {"type": "string", "minLength": 1}),
+        param("page_url", "required here or in a JSON body", {"type": "string", "minLength": 1}),
         SITE,
     ],
     "responses": {
-        "200": _json(_ref("EventCount"), "The count, 0 when never seen"),
-        **_errors(400, 401, 403, 503),
+        "200": content(ref("EventCount"), "The count, 0 when never seen"),
+        **errors(400, 401, 403, 503),
     },
 }
 
@@ -148,8 +92,8 @@ REPLAY = {
             },
         },
         "responses": {
-            "200": _json(_ref("Replayed"), "How many letters were replayed"),
-            **_errors(400, 401, 403, 503),
+            "200": content(ref("Replayed"), "How many letters were replayed"),
+            **errors(400, 401, 403, 503),
         },
     }
 }
@@ -178,31 +122,34 @@ DOCUMENT: Schema = {
                 },
             },
         },
-        "/api/v1/overview": _get(
+        "/api/v1/overview": get(
             "Totals for a range: events, distinct users, events per minute, top page",
-            [SITE, FROM, TO],
+            [SITE, FROM, TO, FILTER],
             "Overview",
         ),
-        "/api/v1/pages/top": _get(
-            "The most visited pages in a range, most first", [SITE, FROM, TO, LIMIT], "TopPages"
+        "/api/v1/pages/top": get(
+            "The most visited pages in a range, most first",
+            [SITE, FROM, TO, LIMIT, FILTER],
+            "TopPages",
         ),
-        "/api/v1/event-types": _get(
+        "/api/v1/event-types": get(
             "Events per event type in a range, most first",
             [SITE, FROM, TO, LIMIT],
             "EventTypes",
         ),
-        "/api/v1/timeseries": _get(
+        "/api/v1/timeseries": get(
             "Events per bucket over a range, every bucket present (zeros included)",
             [
                 SITE,
                 FROM,
                 TO,
-                _query("bucket", "Bucket size", {"type": "string", "enum": ["minute", "hour"]}),
-                _query("page_url", "Only this page's events", {"type": "string", "minLength": 1}),
+                param("bucket", "Bucket size", {"type": "string", "enum": ["minute", "hour"]}),
+                param("page_url", "Only this page's events", {"type": "string", "minLength": 1}),
+                FILTER,
             ],
             "TimeSeries",
         ),
-        "/api/v1/users/{user_id}/activity": _get(
+        "/api/v1/users/{user_id}/activity": get(
             "One user's events in a range, per page, most first",
             [
                 {
@@ -218,13 +165,14 @@ DOCUMENT: Schema = {
             ],
             "UserActivity",
         ),
-        "/api/v1/sites": _get("The sites the token may read, by name", [], "Sites"),
-        "/api/v1/dead-letters": _get(
+        "/api/v1/sites": get("The sites the token may read, by name", [], "Sites"),
+        "/api/v1/dead-letters": get(
             "Dead letters, newest first, a page at a time",
-            [LIMIT, _query("cursor", "`next` of the previous page", {"type": "string"})],
+            [LIMIT, param("cursor", "`next` of the previous page", {"type": "string"})],
             "DeadLetters",
         ),
         "/api/v1/dead-letters/replay": REPLAY,
+        **REPORT_PATHS,
     },
     "components": {
         "securitySchemes": {
@@ -337,7 +285,7 @@ DOCUMENT: Schema = {
                 "type": "object",
                 "required": ["items", "next"],
                 "properties": {
-                    "items": {"type": "array", "items": _ref("DeadLetter")},
+                    "items": {"type": "array", "items": ref("DeadLetter")},
                     "next": {"type": ["string", "null"]},
                 },
             },
@@ -384,6 +332,7 @@ DOCUMENT: Schema = {
                     }
                 },
             },
+            **REPORT_SCHEMAS,
             "Replayed": {
                 "type": "object",
                 "required": ["replayed"],

@@ -7,7 +7,9 @@ from datetime import datetime
 
 import msgspec
 from clickstream.analytics.v1 import analytics_pb2 as pb
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from starlette.datastructures import QueryParams
 
 from functions.core import replay
 from functions.core.errors import InvalidArgument
@@ -92,20 +94,28 @@ def limit(query: Mapping[str, str]) -> int:
     return int(raw)
 
 
-def overview_request(query: Mapping[str, str]) -> pb.GetOverviewRequest:
-    return pb.GetOverviewRequest(range=time_range(query), site=site(query))
+def filters(query: QueryParams) -> list[str]:
+    """`filter` (repeated): `<dimension>:<op>:<value>`, checked by `query`, which names
+    `filter` when one is bad."""
+    return query.getlist("filter")
 
 
-def top_pages_request(query: Mapping[str, str]) -> pb.GetTopPagesRequest:
-    return pb.GetTopPagesRequest(range=time_range(query), limit=limit(query), site=site(query))
+def overview_request(query: QueryParams) -> pb.GetOverviewRequest:
+    return pb.GetOverviewRequest(range=time_range(query), site=site(query), filters=filters(query))
 
 
-def time_series_request(query: Mapping[str, str]) -> pb.GetTimeSeriesRequest:
+def top_pages_request(query: QueryParams) -> pb.GetTopPagesRequest:
+    return pb.GetTopPagesRequest(
+        range=time_range(query), limit=limit(query), site=site(query), filters=filters(query)
+    )
+
+
+def time_series_request(query: QueryParams) -> pb.GetTimeSeriesRequest:
     bucket = query.get("bucket", "minute")
     if bucket not in BUCKETS:
         raise InvalidArgument("bucket", "must be minute or hour")
     request = pb.GetTimeSeriesRequest(
-        range=time_range(query), bucket=BUCKETS[bucket], site=site(query)
+        range=time_range(query), bucket=BUCKETS[bucket], site=site(query), filters=filters(query)
     )
     if "page_url" in query:
         request.page_url = query["page_url"]
@@ -163,6 +173,13 @@ def replay_request(body: bytes) -> pb.ReplayDeadLettersRequest:
 
 def _time(value: Timestamp) -> str:
     return value.ToJsonString()
+
+
+def span(response: Message) -> dict[str, object]:
+    """`from` and `to` of an answer that carries the range it read."""
+    # getattr: `from` is a keyword, and `to` is not declared on the Message bound
+    start, end = getattr(response, "from"), getattr(response, "to")  # noqa: B009
+    return {"from": _time(start), "to": _time(end)}
 
 
 def _pages(pages: list[pb.PageCount]) -> list[dict[str, object]]:

@@ -27,9 +27,12 @@ from functions.core.cache import (
     user_scope,
 )
 from functions.core.db import unavailable
+from functions.core.goals import Goal
 from functions.core.spans import Grain
-from functions.query import loads
+from functions.query import funnel, loads, reports
 from functions.query.counts import Counts
+from functions.query.dimensions import Dimension
+from functions.query.filters import VISIT_GAP, Query
 from functions.query.parts import Connection
 from functions.query.single_flight import SingleFlight
 from functions.query.validate import Window
@@ -51,6 +54,19 @@ def _spanning(answer: Answer, window: Window) -> Answer:
 def _params(window: Window) -> tuple[str, str, str]:
     """What names a window in a cache key."""
     return window.site, window.start.isoformat(), window.end.isoformat()
+
+
+def _report_tags(query: Query, reads_visits: bool) -> tuple[str, ...]:
+    """The tags of a report's window. A visit's rows (its start, end, pages) change with
+    events up to a visit gap outside the window, so an answer that reads visits is tagged
+    with that much more on each side; a session longer than that is out of sight of its
+    tags and is caught up with by the TTL."""
+    window = query.window
+    if reads_visits or query.reads_visits:
+        start, end = window.start - VISIT_GAP, window.end + VISIT_GAP
+    else:
+        start, end = window.start, window.end
+    return range_tags(site_scope(window.site), start, end)
 
 
 class Reads:
@@ -122,7 +138,13 @@ class Reads:
     async def event_counts(self, keys: Sequence[CountKey]) -> list[int]:
         return await self._counts.event_counts(keys)
 
-    async def overview(self, window: Window) -> pb.GetOverviewResponse:
+    async def overview(self, query: Query) -> pb.GetOverviewResponse:
+        window = query.window
+        if query.filters:
+            return await self._report(
+                "overview", query, (), pb.GetOverviewResponse, lambda c: reports.overview(c, query)
+            )
+
         async def load() -> bytes:
             return (
                 await loads.overview(self._pool.connection, window, self._parts)
@@ -137,7 +159,17 @@ class Reads:
             )
         )
 
-    async def top_pages(self, window: Window, limit: int) -> pb.GetTopPagesResponse:
+    async def top_pages(self, query: Query, limit: int) -> pb.GetTopPagesResponse:
+        window = query.window
+        if query.filters:
+
+            async def filtered(conn: Connection) -> pb.GetTopPagesResponse:
+                return pb.GetTopPagesResponse(pages=await reports.top_pages(conn, query, limit))
+
+            return await self._report(
+                "top_pages", query, (str(limit),), pb.GetTopPagesResponse, filtered
+            )
+
         async def build(conn: Connection) -> pb.GetTopPagesResponse:
             answer = pb.GetTopPagesResponse(
                 pages=await loads.top_pages(conn, window, limit, self._parts)
@@ -166,8 +198,19 @@ class Reads:
         )
 
     async def time_series(
-        self, window: Window, grain: Grain, bucket: pb.Bucket, page_url: str | None
+        self, query: Query, grain: Grain, bucket: pb.Bucket, page_url: str | None
     ) -> pb.GetTimeSeriesResponse:
+        window = query.window
+        if query.filters:
+
+            async def filtered(conn: Connection) -> pb.GetTimeSeriesResponse:
+                points = await reports.time_series(conn, query, grain, page_url)
+                return pb.GetTimeSeriesResponse(bucket=bucket, points=points)
+
+            return await self._report(
+                "time_series", query, (grain, page_url or ""), pb.GetTimeSeriesResponse, filtered
+            )
+
         async def build(conn: Connection) -> pb.GetTimeSeriesResponse:
             points = await loads.time_series(conn, window, grain, page_url)
             answer = pb.GetTimeSeriesResponse(bucket=bucket, points=points)
@@ -198,6 +241,82 @@ class Reads:
             range_tags(user_scope(window.site, user_id), window.start, window.end),
             pb.GetUserActivityResponse,
             build,
+        )
+
+    async def _report(
+        self,
+        kind: str,
+        query: Query,
+        params: Sequence[str],
+        answer_type: type[Answer],
+        build: Callable[[Connection], Awaitable[Answer]],
+        reads_visits: bool = False,
+    ) -> Answer:
+        """A report under `query`: cached like the range reads, its key naming the filters
+        and `params`, its answer spanning the window."""
+
+        async def spanning(conn: Connection) -> Answer:
+            return _spanning(await build(conn), query.window)
+
+        return await self._answer(
+            f"{kind}_report",
+            range_key(f"{kind}_report", *_params(query.window), query.key(), *params),
+            _report_tags(query, reads_visits),
+            answer_type,
+            spanning,
+        )
+
+    async def breakdown(
+        self, query: Query, dimension: Dimension, limit: int
+    ) -> pb.GetBreakdownResponse:
+        async def build(conn: Connection) -> pb.GetBreakdownResponse:
+            rows = await reports.breakdown(conn, query, dimension, limit)
+            return pb.GetBreakdownResponse(dimension=dimension.name, rows=rows)
+
+        params = (dimension.name, str(limit))
+        # every breakdown counts visits
+        return await self._report(
+            "breakdown", query, params, pb.GetBreakdownResponse, build, reads_visits=True
+        )
+
+    async def visits(self, query: Query) -> pb.GetVisitsResponse:
+        return await self._report(
+            "visits",
+            query,
+            (),
+            pb.GetVisitsResponse,
+            lambda conn: reports.visits(conn, query),
+            reads_visits=True,
+        )
+
+    async def goals(self, query: Query, asked: tuple[Goal, ...]) -> pb.GetGoalsResponse:
+        async def build(conn: Connection) -> pb.GetGoalsResponse:
+            return pb.GetGoalsResponse(goals=await reports.goals(conn, query, asked))
+
+        params = [goal.text for goal in asked]
+        return await self._report("goals", query, params, pb.GetGoalsResponse, build)
+
+    async def funnel(self, query: Query, steps: tuple[Goal, ...]) -> pb.GetFunnelResponse:
+        async def build(conn: Connection) -> pb.GetFunnelResponse:
+            return pb.GetFunnelResponse(steps=await funnel.funnel(conn, query, steps))
+
+        params = [step.text for step in steps]
+        return await self._report(
+            "funnel", query, params, pb.GetFunnelResponse, build, reads_visits=True
+        )
+
+    async def realtime(self, query: Query, limit: int) -> pb.GetRealtimeResponse:
+        """Not cached: its window slides every second, so a stored answer would be another
+        window's, and its read is a 5-minute index range; identical calls in flight together
+        share one read."""
+
+        async def load() -> bytes:
+            async with self._pool.connection() as conn:
+                return (await reports.realtime(conn, query, limit)).SerializeToString()
+
+        key = f"realtime\x1f{query.window.site}\x1f{query.key()}\x1f{limit}"
+        return pb.GetRealtimeResponse.FromString(
+            await self._flight.run(key, lambda: self._query("realtime", load))
         )
 
     async def sites(self) -> pb.ListSitesResponse:

@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.metrics import Histogram
 
+from functions.core import goals
 from functions.core.cache import Cache
 from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.db import database_ready, open_pool
@@ -26,6 +27,8 @@ from functions.core.memory import freeze_startup_objects
 from functions.core.replayer import Replayer
 from functions.core.telemetry import init_metrics
 from functions.query import validate
+from functions.query.dimensions import dimension
+from functions.query.filters import query, realtime_query
 from functions.query.reads import Reads
 
 log = logging.getLogger("clickstream.query")
@@ -100,14 +103,15 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
     async def GetOverview(
         self, request: pb.GetOverviewRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetOverviewResponse:
-        return await self.reads.overview(validate.window(request.range, request.site))
+        return await self.reads.overview(query(request.range, request.site, request.filters))
 
     @rpc
     async def GetTopPages(
         self, request: pb.GetTopPagesRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetTopPagesResponse:
         limit = validate.limit(request.limit)
-        return await self.reads.top_pages(validate.window(request.range, request.site), limit)
+        read = query(request.range, request.site, request.filters)
+        return await self.reads.top_pages(read, limit)
 
     @rpc
     async def GetEventTypes(
@@ -122,15 +126,15 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
         self, request: pb.GetTimeSeriesRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetTimeSeriesResponse:
         grain = validate.grain(request.bucket)
-        window = validate.window(request.range, request.site, grain)
-        validate.points(window, grain)
+        read = query(request.range, request.site, request.filters, grain)
+        validate.points(read.window, grain)
         page_url = (
             validate.text("page_url", request.page_url, validate.MAX_PAGE_URL_LENGTH)
             if request.HasField("page_url")
             else None
         )
         bucket = pb.BUCKET_HOUR if grain == "hour" else pb.BUCKET_MINUTE
-        return await self.reads.time_series(window, grain, bucket, page_url)
+        return await self.reads.time_series(read, grain, bucket, page_url)
 
     @rpc
     async def GetUserActivity(
@@ -160,6 +164,42 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
         self, request: pb.ListSitesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSitesResponse:
         return await self.reads.sites()
+
+    @rpc
+    async def GetBreakdown(
+        self, request: pb.GetBreakdownRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetBreakdownResponse:
+        by = dimension(request.dimension)
+        limit = validate.limit(request.limit)
+        read = query(request.range, request.site, request.filters)
+        return await self.reads.breakdown(read, by, limit)
+
+    @rpc
+    async def GetVisits(
+        self, request: pb.GetVisitsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetVisitsResponse:
+        return await self.reads.visits(query(request.range, request.site, request.filters))
+
+    @rpc
+    async def GetGoals(
+        self, request: pb.GetGoalsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetGoalsResponse:
+        asked = goals.goals(request.goals, "goals", 1, goals.MAX_GOALS)
+        return await self.reads.goals(query(request.range, request.site, request.filters), asked)
+
+    @rpc
+    async def GetFunnel(
+        self, request: pb.GetFunnelRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetFunnelResponse:
+        steps = goals.goals(request.steps, "steps", goals.MIN_STEPS, goals.MAX_STEPS)
+        return await self.reads.funnel(query(request.range, request.site, request.filters), steps)
+
+    @rpc
+    async def GetRealtime(
+        self, request: pb.GetRealtimeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetRealtimeResponse:
+        limit = validate.limit(request.limit)
+        return await self.reads.realtime(realtime_query(request.site, request.filters), limit)
 
 
 async def serve(settings: Settings) -> None:

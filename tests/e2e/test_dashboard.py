@@ -7,35 +7,35 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
-import shutil
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Page, expect
 
-from functions.dev.dashboard import ensure_built
-from functions.dev.stack import Stack
+from tests.fixtures.dashboard import (
+    PHONE,
+    Dashboard,
+    api,
+    moment,
+    number,
+    open_dashboard,
+    rows,
+    screen_versus_api,
+    settled,
+    shown_range,
+    stamp,
+)
 from tests.fixtures.polling import eventually
-from tests.fixtures.services import missing
 
 pytestmark = pytest.mark.e2e
 
-DESKTOP: ViewportSize = {"width": 1440, "height": 1000}
-PHONE: ViewportSize = {"width": 390, "height": 844}
-# each table row as [its data-key, then the text of each cell]
-ROWS_JS = """rows => rows.map(
-    row => [row.dataset.key ?? '', ...[...row.cells].map(cell => cell.textContent)])"""
 HOSTILE_PAGE = '/xss/"><script>window.__pwned=1</script><img/src=x/onerror=window.__pwned=2>'
 HOSTILE_USER = '<img src=x onerror="window.__pwned=3"><b>mallory</b>'
 
@@ -51,44 +51,6 @@ class Sent:
     @property
     def alice(self) -> str:
         return f"{self.run}-alice"
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    url: str
-    stack: Stack
-    shots: Path
-
-
-@pytest.fixture(scope="session")
-def dashboard_dist() -> Path:
-    if shutil.which("npm") is None:
-        missing("npm not found: the dashboard is built with Node.js 20.19+ and npm")
-    return ensure_built()
-
-
-@pytest.fixture(scope="module")
-def dashboard(
-    dashboard_dist: Path, stack: Stack, tmp_path_factory: pytest.TempPathFactory
-) -> Dashboard:
-    shots = tmp_path_factory.mktemp("dashboard-screenshots")
-    print(f"dashboard screenshots: {shots}")
-    return Dashboard(url=stack.url("gateway"), stack=stack, shots=shots)
-
-
-@pytest.fixture
-def page(chromium: Browser, dashboard: Dashboard) -> Iterator[Page]:
-    context = chromium.new_context(
-        viewport=DESKTOP, locale="en-US", timezone_id="UTC", accept_downloads=True
-    )
-    opened = context.new_page()
-    opened.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
-    yield opened
-    context.close()
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture(scope="module")
@@ -116,13 +78,13 @@ def sent(dashboard: Dashboard) -> Sent:
                         "user_id": user,
                         "event_type": ("click", "pageview", "signup")[n % 3],
                         "page_url": page_url,
-                        "time_stamp": _stamp(now - timedelta(minutes=minutes_ago, seconds=n)),
+                        "time_stamp": stamp(now - timedelta(minutes=minutes_ago, seconds=n)),
                     }
                 )
     with httpx.Client(timeout=10) as client:
         answer = client.post(dashboard.stack.url("ingest") + "/ingest", json=events)
         assert answer.status_code == 202, answer.text
-        window = {"from": _stamp(now - timedelta(hours=2)), "to": _stamp(now + timedelta(hours=1))}
+        window = {"from": stamp(now - timedelta(hours=2)), "to": stamp(now + timedelta(hours=1))}
         for user, pages in users.items():
             url = f"{dashboard.url}/api/v1/users/{quote(user, safe='')}/activity"
             eventually(
@@ -137,119 +99,9 @@ def _counted(client: httpx.Client, url: str, window: dict[str, str], expected: i
     return answer.status_code == 200 and answer.json()["total"] == expected
 
 
-def settled(check: Callable[[], list[str]], timeout_s: float = 30) -> None:
-    """`check` lists mismatches; wait until it lists none (live data may still be landing)."""
-    deadline = time.monotonic() + timeout_s
-    while problems := check():
-        assert time.monotonic() < deadline, "\n".join(problems)
-        time.sleep(0.5)
-
-
-def api(dashboard: Dashboard, path: str, **params: str) -> dict[str, object]:
-    answer = httpx.get(dashboard.url + path, params=params, timeout=10)
-    assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text}"
-    body: dict[str, object] = answer.json()
-    return body
-
-
 def _spans(page: Page, span: timedelta) -> bool:
     shown = shown_range(page)
     return moment(shown["to"]) - moment(shown["from"]) == span
-
-
-def shown_site(page: Page) -> str:
-    """The site on screen: the address bar's `site`, else `default` (as the dashboard reads it)."""
-    return parse_qs(urlsplit(page.url).query).get("site", ["default"])[0]
-
-
-def shown_range(page: Page) -> dict[str, str]:
-    summary = page.locator("#range-summary")
-    return {
-        "from": summary.get_attribute("data-from") or "",
-        "to": summary.get_attribute("data-to") or "",
-        "bucket": summary.get_attribute("data-bucket") or "",
-    }
-
-
-def rows(page: Page, body_id: str) -> list[list[str]]:
-    found: list[list[str]] = page.eval_on_selector_all(
-        f"#{body_id} tr",
-        ROWS_JS,
-    )
-    return found
-
-
-def number(text: str) -> int:
-    return int(text.replace(",", ""))
-
-
-def moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def js_round(value: float) -> int:
-    return math.floor(value + 0.5)
-
-
-def change_text(current: float, previous: float) -> str:
-    """The dashboard's change wording (src/format.ts), for comparing KPI cards."""
-    if current == previous:
-        return "no change"
-    if previous == 0:
-        return "new"
-    percent = (current - previous) / previous * 100
-    rounded = js_round(percent)
-    if rounded == 0:
-        return "+<1%" if percent > 0 else "\u2212<1%"
-    return f"{'+' if rounded > 0 else chr(0x2212)}{abs(rounded):,}%"
-
-
-def open_dashboard(page: Page, dashboard: Dashboard, query: str = "") -> None:
-    page.goto(f"{dashboard.url}/{query}")
-    expect(page.locator("body")).to_have_attribute("data-state", "ok", timeout=20_000)
-
-
-def screen_versus_api(page: Page, dashboard: Dashboard) -> list[str]:
-    """Every number on screen against the API's answer for the site and range on screen."""
-    shown = shown_range(page)
-    site = shown_site(page)
-    window = {"site": site, "from": shown["from"], "to": shown["to"]}
-    span = moment(shown["to"]) - moment(shown["from"])
-    previous = {"site": site, "from": _stamp(moment(shown["from"]) - span), "to": shown["from"]}
-    overview = api(dashboard, "/api/v1/overview", **window)
-    before = api(dashboard, "/api/v1/overview", **previous)
-    problems = []
-    for kpi in ("total_events", "distinct_users", "events_per_minute"):
-        card = page.locator(f'[data-kpi="{kpi}"]')
-        value, old = overview[kpi], before[kpi]
-        assert isinstance(value, int | float)
-        assert isinstance(old, int | float)
-        if float(card.get_attribute("data-value") or "nan") != value:
-            problems.append(f"{kpi}: screen {card.get_attribute('data-value')}, API {value}")
-        if card.locator(".trend").text_content() != change_text(value, old):
-            problems.append(f"{kpi} change: {card.locator('.trend').text_content()}, {value}/{old}")
-    top = overview["top_page"]
-    top_url = top["page_url"] if isinstance(top, dict) else ""
-    if page.locator('[data-kpi="top_page"]').get_attribute("data-value") != top_url:
-        problems.append(f"top page: API {top_url!r}")
-    pages = api(dashboard, "/api/v1/pages/top", **window, limit="10")["pages"]
-    assert isinstance(pages, list)
-    expected_pages = [[p["page_url"], p["page_url"], f"{p['count']:,}"] for p in pages]
-    if rows(page, "pages-table-body") != expected_pages:
-        problems.append(f"top pages: screen {rows(page, 'pages-table-body')}, API {pages}")
-    page_url = page.locator("#page-filter").input_value()
-    series = api(
-        dashboard,
-        "/api/v1/timeseries",
-        **window,
-        bucket=shown["bucket"],
-        **({"page_url": page_url} if page_url else {}),
-    )["points"]
-    assert isinstance(series, list)
-    on_screen = [(moment(key), number(count)) for key, _, count in rows(page, "series-table-body")]
-    if on_screen != [(moment(p["t"]), p["count"]) for p in series]:
-        problems.append(f"time series: screen {on_screen}, API {series}")
-    return problems
 
 
 def test_numbers_on_screen_equal_the_api(page: Page, dashboard: Dashboard, sent: Sent) -> None:
@@ -443,7 +295,7 @@ def test_site_switcher_shows_each_sites_numbers(page: Page, dashboard: Dashboard
             "user_id": visitor,
             "event_type": "click",
             "page_url": landing,
-            "time_stamp": _stamp(now - timedelta(minutes=2, seconds=n)),
+            "time_stamp": stamp(now - timedelta(minutes=2, seconds=n)),
         }
         for site, count in sites.items()
         for n in range(count)
@@ -451,7 +303,7 @@ def test_site_switcher_shows_each_sites_numbers(page: Page, dashboard: Dashboard
     with httpx.Client(timeout=10) as client:
         answer = client.post(dashboard.stack.url("ingest") + "/ingest", json=events)
         assert answer.status_code == 202, answer.text
-        window = {"from": _stamp(now - timedelta(hours=1)), "to": _stamp(now + timedelta(hours=1))}
+        window = {"from": stamp(now - timedelta(hours=1)), "to": stamp(now + timedelta(hours=1))}
         for site, count in sites.items():
             eventually(
                 partial(

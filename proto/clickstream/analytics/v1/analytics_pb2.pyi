@@ -59,12 +59,14 @@ class GetEventCountsResponse(_message.Message):
     def __init__(self, counts: _Optional[_Iterable[_Union[GetEventCountResponse, _Mapping]]] = ...) -> None: ...
 
 class GetOverviewRequest(_message.Message):
-    __slots__ = ("range", "site")
+    __slots__ = ("range", "site", "filters")
     RANGE_FIELD_NUMBER: _ClassVar[int]
     SITE_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
     range: TimeRange
     site: str
-    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., site: _Optional[str] = ...) -> None: ...
+    filters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., site: _Optional[str] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PageCount(_message.Message):
     __slots__ = ("page_url", "count")
@@ -90,14 +92,16 @@ class GetOverviewResponse(_message.Message):
     def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., total_events: _Optional[int] = ..., distinct_users: _Optional[int] = ..., events_per_minute: _Optional[float] = ..., top_page: _Optional[_Union[PageCount, _Mapping]] = ..., **kwargs) -> None: ...
 
 class GetTopPagesRequest(_message.Message):
-    __slots__ = ("range", "limit", "site")
+    __slots__ = ("range", "limit", "site", "filters")
     RANGE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     SITE_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
     range: TimeRange
     limit: int
     site: str
-    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ..., site: _Optional[str] = ...) -> None: ...
+    filters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., limit: _Optional[int] = ..., site: _Optional[str] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetEventTypesRequest(_message.Message):
     __slots__ = ("range", "limit", "site")
@@ -136,16 +140,18 @@ class GetTopPagesResponse(_message.Message):
     def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ..., **kwargs) -> None: ...
 
 class GetTimeSeriesRequest(_message.Message):
-    __slots__ = ("range", "bucket", "page_url", "site")
+    __slots__ = ("range", "bucket", "page_url", "site", "filters")
     RANGE_FIELD_NUMBER: _ClassVar[int]
     BUCKET_FIELD_NUMBER: _ClassVar[int]
     PAGE_URL_FIELD_NUMBER: _ClassVar[int]
     SITE_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
     range: TimeRange
     bucket: Bucket
     page_url: str
     site: str
-    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., bucket: _Optional[_Union[Bucket, str]] = ..., page_url: _Optional[str] = ..., site: _Optional[str] = ...) -> None: ...
+    filters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., bucket: _Optional[_Union[Bucket, str]] = ..., page_url: _Optional[str] = ..., site: _Optional[str] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TimeSeriesPoint(_message.Message):
     __slots__ = ("t", "count")
@@ -264,3 +270,161 @@ class ListSitesResponse(_message.Message):
     SITES_FIELD_NUMBER: _ClassVar[int]
     sites: _containers.RepeatedCompositeFieldContainer[Site]
     def __init__(self, sites: _Optional[_Iterable[_Union[Site, _Mapping]]] = ...) -> None: ...
+
+class GetBreakdownRequest(_message.Message):
+    __slots__ = ("range", "site", "dimension", "limit", "filters")
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    range: TimeRange
+    site: str
+    dimension: str
+    limit: int
+    filters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., site: _Optional[str] = ..., dimension: _Optional[str] = ..., limit: _Optional[int] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BreakdownRow(_message.Message):
+    __slots__ = ("value", "events", "visitors", "visits")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    VISITORS_FIELD_NUMBER: _ClassVar[int]
+    VISITS_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    events: int
+    visitors: int
+    visits: int
+    def __init__(self, value: _Optional[str] = ..., events: _Optional[int] = ..., visitors: _Optional[int] = ..., visits: _Optional[int] = ...) -> None: ...
+
+class GetBreakdownResponse(_message.Message):
+    __slots__ = ("to", "dimension", "rows")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    to: _timestamp_pb2.Timestamp
+    dimension: str
+    rows: _containers.RepeatedCompositeFieldContainer[BreakdownRow]
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dimension: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[BreakdownRow, _Mapping]]] = ..., **kwargs) -> None: ...
+
+class GetVisitsRequest(_message.Message):
+    __slots__ = ("range", "site", "filters")
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    range: TimeRange
+    site: str
+    filters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., site: _Optional[str] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetVisitsResponse(_message.Message):
+    __slots__ = ("to", "visits", "visitors", "bounce_rate", "mean_duration_s", "views_per_visit")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    VISITS_FIELD_NUMBER: _ClassVar[int]
+    VISITORS_FIELD_NUMBER: _ClassVar[int]
+    BOUNCE_RATE_FIELD_NUMBER: _ClassVar[int]
+    MEAN_DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    VIEWS_PER_VISIT_FIELD_NUMBER: _ClassVar[int]
+    to: _timestamp_pb2.Timestamp
+    visits: int
+    visitors: int
+    bounce_rate: float
+    mean_duration_s: float
+    views_per_visit: float
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., visits: _Optional[int] = ..., visitors: _Optional[int] = ..., bounce_rate: _Optional[float] = ..., mean_duration_s: _Optional[float] = ..., views_per_visit: _Optional[float] = ..., **kwargs) -> None: ...
+
+class GetGoalsRequest(_message.Message):
+    __slots__ = ("range", "site", "goals", "filters")
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
+    GOALS_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    range: TimeRange
+    site: str
+    goals: _containers.RepeatedScalarFieldContainer[str]
+    filters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., site: _Optional[str] = ..., goals: _Optional[_Iterable[str]] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GoalResult(_message.Message):
+    __slots__ = ("goal", "visitors", "events", "conversion_rate")
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    VISITORS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_RATE_FIELD_NUMBER: _ClassVar[int]
+    goal: str
+    visitors: int
+    events: int
+    conversion_rate: float
+    def __init__(self, goal: _Optional[str] = ..., visitors: _Optional[int] = ..., events: _Optional[int] = ..., conversion_rate: _Optional[float] = ...) -> None: ...
+
+class GetGoalsResponse(_message.Message):
+    __slots__ = ("to", "goals")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    GOALS_FIELD_NUMBER: _ClassVar[int]
+    to: _timestamp_pb2.Timestamp
+    goals: _containers.RepeatedCompositeFieldContainer[GoalResult]
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., goals: _Optional[_Iterable[_Union[GoalResult, _Mapping]]] = ..., **kwargs) -> None: ...
+
+class GetFunnelRequest(_message.Message):
+    __slots__ = ("range", "site", "steps", "filters")
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    range: TimeRange
+    site: str
+    steps: _containers.RepeatedScalarFieldContainer[str]
+    filters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., site: _Optional[str] = ..., steps: _Optional[_Iterable[str]] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class FunnelStep(_message.Message):
+    __slots__ = ("goal", "visitors", "conversion_rate", "dropoff")
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    VISITORS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_RATE_FIELD_NUMBER: _ClassVar[int]
+    DROPOFF_FIELD_NUMBER: _ClassVar[int]
+    goal: str
+    visitors: int
+    conversion_rate: float
+    dropoff: int
+    def __init__(self, goal: _Optional[str] = ..., visitors: _Optional[int] = ..., conversion_rate: _Optional[float] = ..., dropoff: _Optional[int] = ...) -> None: ...
+
+class GetFunnelResponse(_message.Message):
+    __slots__ = ("to", "steps")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    to: _timestamp_pb2.Timestamp
+    steps: _containers.RepeatedCompositeFieldContainer[FunnelStep]
+    def __init__(self, to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[FunnelStep, _Mapping]]] = ..., **kwargs) -> None: ...
+
+class GetRealtimeRequest(_message.Message):
+    __slots__ = ("site", "limit", "filters")
+    SITE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    site: str
+    limit: int
+    filters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, site: _Optional[str] = ..., limit: _Optional[int] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PageVisitors(_message.Message):
+    __slots__ = ("page_url", "visitors")
+    PAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    VISITORS_FIELD_NUMBER: _ClassVar[int]
+    page_url: str
+    visitors: int
+    def __init__(self, page_url: _Optional[str] = ..., visitors: _Optional[int] = ...) -> None: ...
+
+class GetRealtimeResponse(_message.Message):
+    __slots__ = ("visitors", "events", "pages")
+    VISITORS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    visitors: int
+    events: int
+    pages: _containers.RepeatedCompositeFieldContainer[PageVisitors]
+    def __init__(self, visitors: _Optional[int] = ..., events: _Optional[int] = ..., pages: _Optional[_Iterable[_Union[PageVisitors, _Mapping]]] = ...) -> None: ...

@@ -89,6 +89,31 @@ class AnalyticsServiceStub:
                 request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesRequest.SerializeToString,
                 response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesResponse.FromString,
                 _registered_method=True)
+        self.GetBreakdown = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/GetBreakdown',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetBreakdownRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetBreakdownResponse.FromString,
+                _registered_method=True)
+        self.GetVisits = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/GetVisits',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetVisitsRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetVisitsResponse.FromString,
+                _registered_method=True)
+        self.GetGoals = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/GetGoals',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetGoalsRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetGoalsResponse.FromString,
+                _registered_method=True)
+        self.GetFunnel = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/GetFunnel',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetFunnelRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetFunnelResponse.FromString,
+                _registered_method=True)
+        self.GetRealtime = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/GetRealtime',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -175,6 +200,41 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBreakdown(self, request, context):
+        """Events, visitors and visits per value of one dimension in a range, most visitors first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVisits(self, request, context):
+        """The visits that started in a range: visitors, bounce rate, duration, views per visit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGoals(self, request, context):
+        """Visitors and events that reached each goal in a range, and their share of all visitors.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFunnel(self, request, context):
+        """The visitors reaching each step of a funnel: steps 1..n in order within one visit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRealtime(self, request, context):
+        """Visitors, events and pages whose event time falls in the last 5 minutes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -227,6 +287,31 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.ListSites,
                     request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesRequest.FromString,
                     response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesResponse.SerializeToString,
+            ),
+            'GetBreakdown': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBreakdown,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetBreakdownRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetBreakdownResponse.SerializeToString,
+            ),
+            'GetVisits': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVisits,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetVisitsRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetVisitsResponse.SerializeToString,
+            ),
+            'GetGoals': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGoals,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetGoalsRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetGoalsResponse.SerializeToString,
+            ),
+            'GetFunnel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFunnel,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetFunnelRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetFunnelResponse.SerializeToString,
+            ),
+            'GetRealtime': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRealtime,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -504,6 +589,141 @@ class AnalyticsService:
             '/clickstream.analytics.v1.AnalyticsService/ListSites',
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesRequest.SerializeToString,
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ListSitesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBreakdown(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/GetBreakdown',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetBreakdownRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetBreakdownResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVisits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/GetVisits',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetVisitsRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetVisitsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGoals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/GetGoals',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetGoalsRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetGoalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFunnel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/GetFunnel',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetFunnelRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetFunnelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRealtime(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/GetRealtime',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeResponse.FromString,
             options,
             channel_credentials,
             insecure,
