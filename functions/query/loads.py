@@ -135,26 +135,27 @@ async def event_types(conn: Connection, window: Window, limit: int) -> list[pb.E
     ]
 
 
-async def total_events(conn: Connection, window: Window) -> int:
-    return sum((await bucket_totals(conn, window.site, runs(window.start, window.end))).values())
-
-
-async def distinct_users(conn: Connection, window: Window, parts: Parts) -> int:
-    """Exact below two hours (only minute runs); else the hll estimate (migration 0011) of one
-    union, in a single statement, of each hour or day run's sketch (user_hll, kept in memory
-    per run while the totals of its buckets are unchanged) and each loose minute's sketch
-    (functions/query/minute_users.py, kept per minute). A sliding "last 30 days" view starts
-    a new minute run on every read, so a minute run's union is not worth keeping: sending its
-    minutes' small sketches with the estimate saves a round trip per edge instead."""
+async def events_and_users(conn: Connection, window: Window, parts: Parts) -> tuple[int, int]:
+    """(events, distinct users) of `window`: one read of its buckets' totals gives the first
+    and says which kept sketches still hold. Users are exact below two hours (only minute
+    runs); else the hll estimate (migration 0011) of one union, in a single statement, of
+    each hour or day run's sketch (user_hll, kept in memory per run while the totals of its
+    buckets are unchanged) and each loose minute's sketch (functions/query/minute_users.py,
+    kept per minute). A sliding "last 30 days" view starts a new minute run on every read,
+    so a minute run's union is not worth keeping: sending its minutes' small sketches with
+    the estimate saves a round trip per edge instead."""
     minutes, coarse = _split(window)
+    totals = await bucket_totals(conn, window.site, [*minutes, *coarse])
+    events = sum(totals.values())
+    if not events:
+        return 0, 0
     if not coarse:
         raw_where, raw_params = _raw_where(window.site, minutes)
         cursor = await conn.execute(
             f"SELECT count(DISTINCT user_id) FROM click_events WHERE {raw_where}", raw_params
         )
         row = await cursor.fetchone()
-        return int(row[0]) if row else 0
-    totals = await bucket_totals(conn, window.site, [*minutes, *coarse])
+        return events, int(row[0]) if row else 0
 
     async def combined(run: Run, run_totals: dict[Bucket, int]) -> bytes:
         if not run_totals:  # no events: sketches and totals are written together
@@ -171,30 +172,26 @@ async def distinct_users(conn: Connection, window: Window, parts: Parts) -> int:
     loose = {bucket: total for (grain, bucket), total in totals.items() if grain == "minute"}
     if loose:
         sketches += await parts.minutes.sketches(conn, window.site, loose)
-    sketches = [sketch for sketch in sketches if sketch]
-    if not sketches:
-        return 0
-    cursor = await conn.execute(_ESTIMATE, [sketches])
+    cursor = await conn.execute(_ESTIMATE, [[sketch for sketch in sketches if sketch]])
     row = await cursor.fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    return events, int(row[0]) if row and row[0] is not None else 0
 
 
 async def overview(connect: Connect, window: Window, parts: Parts) -> pb.GetOverviewResponse:
-    """The three reads run at once, each on its own pooled connection: the answer takes the
-    slowest one's time, not their sum."""
+    """The two reads run at once, each on its own pooled connection: the answer takes the
+    slower one's time, not their sum."""
 
     async def run(load: Callable[[Connection], Awaitable[Result]]) -> Result:
         async with connect() as conn:
             return await load(conn)
 
-    total, top, users = await asyncio.gather(
-        run(lambda conn: total_events(conn, window)),
+    (total, users), top = await asyncio.gather(
+        run(lambda conn: events_and_users(conn, window, parts)),
         run(lambda conn: top_pages(conn, window, 1, parts)),
-        run(lambda conn: distinct_users(conn, window, parts)),
     )
     answer = pb.GetOverviewResponse(
         total_events=total,
-        distinct_users=users if total else 0,
+        distinct_users=users,
         events_per_minute=total / window.minutes,
     )
     getattr(answer, "from").CopyFrom(timestamp(window.start))
