@@ -74,13 +74,15 @@ class ProcessService:
 
     async def _write_group(self, events: list[ClickEvent]) -> set[tuple[str, str]]:
         try:
-            # one statement, so in the pool's autocommit mode it is its own transaction: one
-            # round trip instead of three (BEGIN, statement, COMMIT), and each round trip of a
-            # group waits its turn behind every request on this event loop
+            # pipelined in the pool's autocommit mode, the visits' locks and the write are
+            # one implicit transaction: one round trip instead of four (BEGIN, locks, write,
+            # COMMIT), and each round trip of a group waits its turn behind every request on
+            # this event loop
             async with self._pool.connection() as conn:
-                inserted = await write_events(conn, events)
+                stored = await write_events(conn, events)
         except TRANSIENT as error:
             raise unavailable(error) from error
+        inserted = stored.events
         self._group_size.record(len(events))
         # per group, not per event: duplicates are what the insert did not add
         self._events.add(len(inserted), {"outcome": "inserted"})
