@@ -10,7 +10,7 @@ from cloudevents.abstract import AnyCloudEvent
 from opentelemetry.metrics import Meter
 from psycopg_pool import AsyncConnectionPool
 
-from functions.core.cache import Cache, new_counts, stale_tags
+from functions.core.cache import Cache, new_counts, stale_tags, visit_start_tags
 from functions.core.db import TRANSIENT, unavailable
 from functions.core.errors import InvalidEvent
 from functions.core.events import ClickEvent, from_cloudevent
@@ -90,5 +90,6 @@ class ProcessService:
         committed_at = time.time()
         for row in inserted:
             self._freshness.record(max(0.0, committed_at - row.time_stamp.timestamp()))
-        self.cache_updates.add(stale_tags(inserted), new_counts(inserted))
+        stale = stale_tags(inserted) | visit_start_tags(stored.visit_starts)
+        self.cache_updates.add(stale, new_counts(inserted))
         return {(row.site, row.event_id) for row in inserted}
