@@ -129,7 +129,9 @@ VISITS_CTES = """
 # locks per connection: at most that many per transaction, whatever a group (or a bulk load)
 # holds; an unrelated key sharing a lock only waits, and writers already queue on the hot
 # roll-up rows every group updates.
-_LOCK_CLASS = 0x76697369  # 'visi': this lock space's first key (the migrator uses bigint keys)
+# the first half of pg_advisory_xact_lock(int, int)'s key ('visi'): a key space of its own,
+# apart from the migrator's bigint key
+_LOCK_CLASS = 0x76697369
 LOCK_BUCKETS = 64
 LOCK_VISITS = "SELECT pg_advisory_xact_lock(%s, b) FROM unnest(%s::int[]) AS b"
 
