@@ -109,6 +109,14 @@ WRITE_STAGED = _STATEMENT.format(
 )
 
 
+# Never prepared: how the visits CTEs best find a key's events (an index per key, or one scan
+# and a hash join) depends on how many events are stored, and a prepared statement's generic
+# plan, once made (while the tables were small, in a new deployment or a bulk load's first
+# batches), is kept until the connection closes or an ANALYZE invalidates it, which may be
+# never where autovacuum is off. Planning each time costs a few milliseconds per group.
+_PLANNED_EACH_TIME = False
+
+
 @dataclass(frozen=True, slots=True)
 class Inserted:
     """A newly stored event: what the cache and freshness need."""
@@ -186,7 +194,7 @@ async def write_events(conn: AsyncConnection[object], events: list[ClickEvent]) 
     async with conn.cursor() as locks, conn.cursor() as cursor:
         async with conn.pipeline():
             await locks.execute(LOCK_VISITS, lock_parameters(events))
-            await cursor.execute(WRITE_EVENTS, parameters)
+            await cursor.execute(WRITE_EVENTS, parameters, prepare=_PLANNED_EACH_TIME)
         rows = cast(list[tuple[Any, ...]], await cursor.fetchall())
     # a row without an event id is a visit's start (`WRITE_EVENTS`)
     return Stored(
@@ -206,6 +214,6 @@ async def write_bulk(conn: AsyncConnection[object], events: list[ClickEvent]) ->
             for e in events:
                 await copy.write_row(_row(e))
         await cursor.execute(LOCK_VISITS, lock_parameters(events))
-        await cursor.execute(WRITE_STAGED)
+        await cursor.execute(WRITE_STAGED, prepare=_PLANNED_EACH_TIME)
         (new,) = cast(tuple[int], await cursor.fetchone())  # count(*): always one row
     return new

@@ -27,6 +27,7 @@ VISITS_CTES = """
     -- each key the new events touch, and the times its visits may change in: a session is
     -- one visit, whatever its gaps; a user's event reaches 30 minutes either side
     SELECT site, visit_key, min(session_id) AS session_id,
+           CASE WHEN min(session_id) IS NULL THEN min(user_id) END AS user_id,
            CASE WHEN min(session_id) IS NULL
                 THEN min(time_stamp) - interval '30 minutes' ELSE '-infinity' END AS lo,
            CASE WHEN min(session_id) IS NULL
@@ -35,24 +36,30 @@ VISITS_CTES = """
 ), old_visits AS (
     -- the stored visits overlapping [lo, hi]: as a key's visits never overlap, the last one
     -- starting before lo (if it reaches lo), and those starting in it; two index probes, not
-    -- a scan of a long-lived user's history
+    -- a scan of a long-lived user's history. The bounds are compared as (visit_key,
+    -- started_at) rows, which only the primary key can use: a plain started_at bound lets the
+    -- planner, when its statistics are poor (the table new, autovacuum off), pick
+    -- visits_site_started and read every visit of the site in the span, for each key.
     SELECT t.site, t.visit_key, v.started_at, v.ended_at
     FROM touched AS t CROSS JOIN LATERAL (
         (SELECT started_at, ended_at FROM visits
-         WHERE site = t.site AND visit_key = t.visit_key AND started_at < t.lo
+         WHERE site = t.site AND visit_key = t.visit_key
+           AND (visit_key, started_at) < (t.visit_key, t.lo)
          ORDER BY started_at DESC LIMIT 1)
         UNION ALL
         SELECT started_at, ended_at FROM visits
-        WHERE site = t.site AND visit_key = t.visit_key AND started_at BETWEEN t.lo AND t.hi
+        WHERE site = t.site AND visit_key = t.visit_key
+          AND (visit_key, started_at) >= (t.visit_key, t.lo)
+          AND (visit_key, started_at) <= (t.visit_key, t.hi)
     ) AS v
     WHERE v.ended_at >= t.lo
 ), spans AS (
     -- widened to hold those visits whole: each end then lies in a gap of over 30 minutes
     -- that no new event falls in, so sessionizing the span alone gives whole visits
-    SELECT t.site, t.visit_key, t.session_id,
+    SELECT t.site, t.visit_key, t.session_id, t.user_id,
            least(t.lo, min(o.started_at)) AS lo, greatest(t.hi, max(o.ended_at)) AS hi
     FROM touched AS t LEFT JOIN old_visits AS o USING (site, visit_key)
-    GROUP BY t.site, t.visit_key, t.session_id, t.lo, t.hi
+    GROUP BY t.site, t.visit_key, t.session_id, t.user_id, t.lo, t.hi
 ), pooled AS (  -- every event of the spans: the stored ones, and the new ones
     SELECT s.site, s.visit_key, c.event_id, c.user_id, c.page_url, c.time_stamp,
            c.referrer_host, c.utm_source, c.utm_medium, c.utm_campaign,
@@ -63,8 +70,8 @@ VISITS_CTES = """
            c.referrer_host, c.utm_source, c.utm_medium, c.utm_campaign,
            c.browser, c.os, c.device, c.country
     FROM spans AS s JOIN click_events AS c
-      ON s.session_id IS NULL AND c.site = s.site AND c.user_id = substr(s.visit_key, 3)
-     AND c.session_id IS NULL AND c.time_stamp BETWEEN s.lo AND s.hi
+      ON c.site = s.site AND c.user_id = s.user_id AND c.session_id IS NULL
+     AND c.time_stamp BETWEEN s.lo AND s.hi
     UNION ALL
     SELECT site, visit_key, event_id, user_id, page_url, time_stamp,
            referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
