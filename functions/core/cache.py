@@ -217,6 +217,18 @@ def stale_tags(written: Iterable[Written]) -> set[str]:
                 page_scope(row.site, row.page_url),
             )
         )
+    return _grain_tags(touched)
+
+
+def visit_start_tags(starts: Iterable[tuple[str, datetime]]) -> set[str]:
+    """The tags of the minute, hour and day holding each (site, visit start), in the site's
+    scope: a report counts a visit in the range holding its start, so a visit that changed
+    makes stale the answers covering its old and its new start."""
+    return _grain_tags({(site_scope(site), int(start.timestamp() // 60)) for site, start in starts})
+
+
+def _grain_tags(touched: Iterable[tuple[str, int]]) -> set[str]:
+    """The tags of every grain's span holding each (scope, minute since the epoch)."""
     keys: set[str] = set()
     for scope, minute in touched:
         keys.update(_tag(scope, grain, minute - minute % width) for grain, width in _GRAIN_MINUTES)

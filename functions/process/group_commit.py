@@ -19,8 +19,9 @@ class GroupCommitter:
 
     `writers` groups are written at once, each in its own transaction: a delivery waits for
     one group's round trip, not for a queue of them. Concurrent groups are safe as between
-    replicas: each statement locks rows in one order, and an event in two groups at once is
-    inserted by one of them only.
+    replicas: each statement locks rows in one order, an event in two groups at once is
+    inserted by one of them only, and groups touching one visit key take turns
+    (`functions.process.visits`).
 
     The writer's exception fails every request of its group (they are all retried).
     """

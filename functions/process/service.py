@@ -10,7 +10,7 @@ from cloudevents.abstract import AnyCloudEvent
 from opentelemetry.metrics import Meter
 from psycopg_pool import AsyncConnectionPool
 
-from functions.core.cache import Cache, new_counts, stale_tags
+from functions.core.cache import Cache, new_counts, stale_tags, visit_start_tags
 from functions.core.db import TRANSIENT, unavailable
 from functions.core.errors import InvalidEvent
 from functions.core.events import ClickEvent, from_cloudevent
@@ -74,13 +74,15 @@ class ProcessService:
 
     async def _write_group(self, events: list[ClickEvent]) -> set[tuple[str, str]]:
         try:
-            # one statement, so in the pool's autocommit mode it is its own transaction: one
-            # round trip instead of three (BEGIN, statement, COMMIT), and each round trip of a
-            # group waits its turn behind every request on this event loop
+            # pipelined in the pool's autocommit mode, the visits' locks and the write are
+            # one implicit transaction: one round trip instead of four (BEGIN, locks, write,
+            # COMMIT), and each round trip of a group waits its turn behind every request on
+            # this event loop
             async with self._pool.connection() as conn:
-                inserted = await write_events(conn, events)
+                stored = await write_events(conn, events)
         except TRANSIENT as error:
             raise unavailable(error) from error
+        inserted = stored.events
         self._group_size.record(len(events))
         # per group, not per event: duplicates are what the insert did not add
         self._events.add(len(inserted), {"outcome": "inserted"})
@@ -88,5 +90,6 @@ class ProcessService:
         committed_at = time.time()
         for row in inserted:
             self._freshness.record(max(0.0, committed_at - row.time_stamp.timestamp()))
-        self.cache_updates.add(stale_tags(inserted), new_counts(inserted))
+        stale = stale_tags(inserted) | visit_start_tags(stored.visit_starts)
+        self.cache_updates.add(stale, new_counts(inserted))
         return {(row.site, row.event_id) for row in inserted}

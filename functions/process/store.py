@@ -1,15 +1,17 @@
-"""Writing clicks to PostgreSQL: idempotent on `event_id`, aggregates only for new rows."""
+"""Writing clicks to PostgreSQL: idempotent on `event_id`, aggregates and visits only for
+new rows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 from psycopg import AsyncConnection
 
 from functions.core.events import ENRICHMENT_FIELDS, ClickEvent
+from functions.process.visits import LOCK_VISITS, VISITS_CTES, lock_parameters
 
 # One statement, one round trip: the insert's RETURNING holds only newly inserted events,
 # so every aggregate below moves exactly once per event_id, whatever is redelivered.
@@ -28,7 +30,8 @@ WITH new AS (
     FROM {source}
     ORDER BY e.site, e.event_id
     ON CONFLICT (site, event_id) DO NOTHING
-    RETURNING site, event_id, user_id, event_type, page_url, time_stamp
+    RETURNING site, event_id, user_id, event_type, page_url, time_stamp, session_id,
+              referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
 ), sites_up AS (  -- a site named for the first time registers itself (DESIGN.md: "Sites");
     -- a site already there costs one index probe, and writes nothing
     INSERT INTO sites (name) SELECT DISTINCT site FROM new ORDER BY 1 ON CONFLICT DO NOTHING
@@ -68,7 +71,7 @@ WITH new AS (
     FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain)
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (site, grain, bucket) DO UPDATE SET users = hll_union(t.users, EXCLUDED.users)
-)
+){visits}
 {result}
 """
 # the events of one request group as one JSON array, encoded in C by msgspec and read by
@@ -81,11 +84,15 @@ json_to_recordset(%(events)s::json)
        browser text, os text, device text, country text, referrer_host text,
        utm_source text, utm_medium text, utm_campaign text)
 """
+# the new events, then (as rows without an event) the old and new start of each visit changed
 WRITE_EVENTS = _STATEMENT.format(
     source=_PARAMETERS,
+    visits=VISITS_CTES,
     result="""SELECT new.site, new.event_id, new.user_id, new.page_url, new.time_stamp,
        up.click_count
-FROM new JOIN page_clicks_up AS up USING (site, user_id, page_url)""",
+FROM new JOIN page_clicks_up AS up USING (site, user_id, page_url)
+UNION ALL
+SELECT site, NULL, NULL, NULL, started_at, NULL FROM visit_starts""",
 )
 # The same statement over a table of events staged by COPY, for bulk loads (`write_bulk`)
 _STAGED = "staged_click_events"
@@ -97,7 +104,17 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
     utm_source text, utm_medium text, utm_campaign text
 ) ON COMMIT DELETE ROWS
 """
-WRITE_STAGED = _STATEMENT.format(source=f"{_STAGED} AS e", result="SELECT count(*) FROM new")
+WRITE_STAGED = _STATEMENT.format(
+    source=f"{_STAGED} AS e", visits=VISITS_CTES, result="SELECT count(*) FROM new"
+)
+
+
+# Never prepared: how the visits CTEs best find a key's events (an index per key, or one scan
+# and a hash join) depends on how many events are stored, and a prepared statement's generic
+# plan, once made (while the tables were small, in a new deployment or a bulk load's first
+# batches), is kept until the connection closes or an ANALYZE invalidates it, which may be
+# never where autovacuum is off. Planning each time costs a few milliseconds per group.
+_PLANNED_EACH_TIME = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +127,15 @@ class Inserted:
     page_url: str
     time_stamp: datetime
     click_count: int  # of (user_id, page_url), this commit included
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What a write changed: its new events, and the (site, start) of each visit it
+    inserted, changed or deleted (a changed one's start before and after)."""
+
+    events: list[Inserted]
+    visit_starts: list[tuple[str, datetime]]
 
 
 _encode_json = msgspec.json.Encoder().encode
@@ -158,14 +184,23 @@ def _row(e: ClickEvent) -> tuple[object, ...]:
     )
 
 
-async def write_events(conn: AsyncConnection[object], events: list[ClickEvent]) -> list[Inserted]:
-    """Store `events` with one statement (atomic by itself in autocommit mode, else part of
-    the connection's current transaction); returns the new events."""
+async def write_events(conn: AsyncConnection[object], events: list[ClickEvent]) -> Stored:
+    """Store `events` with one statement after taking their visits' locks, in one round
+    trip: pipelined, the two run as one transaction (in autocommit mode an implicit one,
+    which the pipeline's sync commits, or rolls back if either failed), else as part of the
+    connection's current transaction. A transaction writing again after this takes locks
+    while holding rows: it may deadlock with another writer (a retryable error)."""
     parameters = {"events": _encode_json(events).decode()}
-    async with conn.cursor() as cursor:
-        await cursor.execute(WRITE_EVENTS, parameters)
-        rows = await cursor.fetchall()
-    return [Inserted(*row) for row in rows]  # type: ignore[misc]
+    async with conn.cursor() as locks, conn.cursor() as cursor:
+        async with conn.pipeline():
+            await locks.execute(LOCK_VISITS, lock_parameters(events))
+            await cursor.execute(WRITE_EVENTS, parameters, prepare=_PLANNED_EACH_TIME)
+        rows = cast(list[tuple[Any, ...]], await cursor.fetchall())
+    # a row without an event id is a visit's start (`WRITE_EVENTS`)
+    return Stored(
+        [Inserted(*row) for row in rows if row[1] is not None],
+        [(row[0], row[4]) for row in rows if row[1] is None],
+    )
 
 
 async def write_bulk(conn: AsyncConnection[object], events: list[ClickEvent]) -> int:
@@ -178,6 +213,7 @@ async def write_bulk(conn: AsyncConnection[object], events: list[ClickEvent]) ->
         async with cursor.copy(f"COPY {_STAGED} ({', '.join(_FIELDS)}) FROM STDIN") as copy:
             for e in events:
                 await copy.write_row(_row(e))
-        await cursor.execute(WRITE_STAGED)
+        await cursor.execute(LOCK_VISITS, lock_parameters(events))
+        await cursor.execute(WRITE_STAGED, prepare=_PLANNED_EACH_TIME)
         (new,) = cast(tuple[int], await cursor.fetchone())  # count(*): always one row
     return new

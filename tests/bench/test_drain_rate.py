@@ -110,7 +110,7 @@ def test_process_stamps_each_group_with_its_transaction_start(events_database: s
     async def write() -> None:
         for group in groups:
             async with await psycopg.AsyncConnection.connect(events_database) as conn:
-                await conn.set_autocommit(True)  # one statement, one transaction: as `process`
+                await conn.set_autocommit(True)  # one transaction per group: as `process`
                 await write_events(conn, group)
 
     asyncio.run(write())

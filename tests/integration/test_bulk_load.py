@@ -14,6 +14,7 @@ import pytest
 
 from functions.core.events import ClickEvent
 from functions.process.store import write_bulk, write_events
+from tests.fixtures.pipeline import FROM_SCRATCH, aggregate_differences
 from tests.fixtures.services import fresh_database
 
 pytestmark = pytest.mark.integration
@@ -28,6 +29,8 @@ TABLES = {
     "page_rollups": "grain, bucket, page_url, count",
     "total_rollups": "grain, bucket, count",
     "user_hll": "grain, bucket, users::text",  # hll has no ordering: sorted as text
+    "visits": "visit_key, started_at, ended_at, user_id, events, entry_page, exit_page,"
+    " referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country",
 }
 
 
@@ -100,6 +103,9 @@ def test_bulk_loading_leaves_the_tables_delivery_leaves() -> None:
         asyncio.run(_one_by_group(delivered, stream))
         assert asyncio.run(_in_bulk(bulk, stream)) == 3_000
         expected, got = contents(delivered), contents(bulk)
+        # and both are right: every aggregate and visit as computed from scratch
+        assert aggregate_differences(bulk) == dict.fromkeys(FROM_SCRATCH, 0)
     assert len(expected["click_events"]) == 3_000
+    assert len(expected["visits"]) > 300  # users' visits split, sessions span days
     for table in TABLES:
         assert got[table] == expected[table], table

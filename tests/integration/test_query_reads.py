@@ -55,7 +55,7 @@ def store(database_url: str, redis_url: str, events: list[ClickEvent]) -> None:
             await psycopg.AsyncConnection.connect(database_url) as conn,
             conn.transaction(),
         ):
-            inserted = await write_events(conn, events)
+            inserted = (await write_events(conn, events)).events
         cache = Cache(redis_url)
         assert await cache.committed(stale_tags(inserted), new_counts(inserted), 300)
         await cache.close()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from functions.core.cache import range_tags, site_scope, stale_tags
+from functions.core.cache import range_tags, site_scope, stale_tags, visit_start_tags
 from functions.core.spans import STEP, floor, runs
 
 MINUTES = st.integers(min_value=0, max_value=90 * 1440)
@@ -48,6 +48,19 @@ def test_an_event_makes_stale_exactly_its_site_s_ranges_holding_it(
     end = start + timedelta(minutes=length)
     moment = ORIGIN + timedelta(minutes=event_minute, seconds=second)
     stale = stale_tags([Row("a.example", "u", "/p", moment)])
+    hit = bool(stale & set(range_tags(site_scope("a.example"), start, end)))
+    assert hit == (start <= moment < end)
+    assert not stale & set(range_tags(site_scope("b.example"), start, end))
+
+
+@given(MINUTES, st.integers(min_value=1, max_value=40 * 1440), MINUTES, st.integers(0, 59))
+def test_a_visit_s_start_makes_stale_exactly_its_site_s_ranges_holding_it(
+    offset: int, length: int, start_minute: int, second: int
+) -> None:
+    start = ORIGIN + timedelta(minutes=offset)
+    end = start + timedelta(minutes=length)
+    moment = ORIGIN + timedelta(minutes=start_minute, seconds=second)
+    stale = visit_start_tags([("a.example", moment)])
     hit = bool(stale & set(range_tags(site_scope("a.example"), start, end)))
     assert hit == (start <= moment < end)
     assert not stale & set(range_tags(site_scope("b.example"), start, end))

@@ -1,0 +1,157 @@
+"""Visits (DESIGN.md: "Visits and reports"), kept by the statement that stores the events.
+
+A visit is a pure function of the stored events, so the statement recomputes, rather than
+patches, the visits of exactly the keys its newly inserted events touch: a redelivered event
+inserts nothing, touches nothing and so changes nothing. `VISITS_CTES` continues the WITH
+list of `functions.process.store` after its `new` CTE (the inserted events).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+
+from functions.core.events import ClickEvent
+
+# A visit key: 's:' || session_id, or 'u:' || user_id for the events without a session.
+# Ordered by (time_stamp, event_id), so that ties are decided the same way every time.
+#
+# Every CTE sees the snapshot taken when the statement started, without its own insert:
+# `pooled` therefore adds the new events to the stored ones. The upsert and the delete touch
+# disjoint keys (a statement must not delete and insert one row), and both only rows of keys
+# whose advisory locks (`LOCK_VISITS`) this transaction holds.
+VISITS_CTES = """
+, arrived AS (  -- the new events with their visit key (`lock_buckets` hashes the same key)
+    SELECT *, COALESCE('s:' || session_id, 'u:' || user_id) AS visit_key FROM new
+), touched AS (
+    -- each key the new events touch, and the times its visits may change in: a session is
+    -- one visit, whatever its gaps; a user's event reaches 30 minutes either side
+    SELECT site, visit_key, min(session_id) AS session_id,
+           CASE WHEN min(session_id) IS NULL THEN min(user_id) END AS user_id,
+           CASE WHEN min(session_id) IS NULL
+                THEN min(time_stamp) - interval '30 minutes' ELSE '-infinity' END AS lo,
+           CASE WHEN min(session_id) IS NULL
+                THEN max(time_stamp) + interval '30 minutes' ELSE 'infinity' END AS hi
+    FROM arrived GROUP BY site, visit_key
+), old_visits AS (
+    -- the stored visits overlapping [lo, hi]: as a key's visits never overlap, the last one
+    -- starting before lo (if it reaches lo), and those starting in it; two index probes, not
+    -- a scan of a long-lived user's history. The bounds are compared as (visit_key,
+    -- started_at) rows, which only the primary key can use: a plain started_at bound lets the
+    -- planner, when its statistics are poor (the table new, autovacuum off), pick
+    -- visits_site_started and read every visit of the site in the span, for each key.
+    SELECT t.site, t.visit_key, v.started_at, v.ended_at
+    FROM touched AS t CROSS JOIN LATERAL (
+        (SELECT started_at, ended_at FROM visits
+         WHERE site = t.site AND visit_key = t.visit_key
+           AND (visit_key, started_at) < (t.visit_key, t.lo)
+         ORDER BY started_at DESC LIMIT 1)
+        UNION ALL
+        SELECT started_at, ended_at FROM visits
+        WHERE site = t.site AND visit_key = t.visit_key
+          AND (visit_key, started_at) >= (t.visit_key, t.lo)
+          AND (visit_key, started_at) <= (t.visit_key, t.hi)
+    ) AS v
+    WHERE v.ended_at >= t.lo
+), spans AS (
+    -- widened to hold those visits whole: each end then lies in a gap of over 30 minutes
+    -- that no new event falls in, so sessionizing the span alone gives whole visits
+    SELECT t.site, t.visit_key, t.session_id, t.user_id,
+           least(t.lo, min(o.started_at)) AS lo, greatest(t.hi, max(o.ended_at)) AS hi
+    FROM touched AS t LEFT JOIN old_visits AS o USING (site, visit_key)
+    GROUP BY t.site, t.visit_key, t.session_id, t.user_id, t.lo, t.hi
+), pooled AS (  -- every event of the spans: the stored ones, and the new ones
+    SELECT s.site, s.visit_key, c.event_id, c.user_id, c.page_url, c.time_stamp,
+           c.referrer_host, c.utm_source, c.utm_medium, c.utm_campaign,
+           c.browser, c.os, c.device, c.country
+    FROM spans AS s JOIN click_events AS c ON c.site = s.site AND c.session_id = s.session_id
+    UNION ALL
+    SELECT s.site, s.visit_key, c.event_id, c.user_id, c.page_url, c.time_stamp,
+           c.referrer_host, c.utm_source, c.utm_medium, c.utm_campaign,
+           c.browser, c.os, c.device, c.country
+    FROM spans AS s JOIN click_events AS c
+      ON c.site = s.site AND c.user_id = s.user_id AND c.session_id IS NULL
+     AND c.time_stamp BETWEEN s.lo AND s.hi
+    UNION ALL
+    SELECT site, visit_key, event_id, user_id, page_url, time_stamp,
+           referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
+    FROM arrived
+), marked AS (  -- a user's event over 30 minutes after the previous one starts a visit
+    SELECT *, CASE WHEN left(visit_key, 2) = 'u:'
+                    AND time_stamp - lag(time_stamp) OVER w > interval '30 minutes'
+                   THEN 1 ELSE 0 END AS starts
+    FROM pooled WINDOW w AS (PARTITION BY site, visit_key ORDER BY time_stamp, event_id)
+), numbered AS (
+    SELECT *, sum(starts) OVER (PARTITION BY site, visit_key ORDER BY time_stamp, event_id)
+              AS visit
+    FROM marked
+), fresh AS (  -- the visits as the events now stand: each one's first row, with its totals
+    SELECT DISTINCT ON (site, visit_key, visit)
+           site, visit_key, time_stamp AS started_at, last_value(time_stamp) OVER v AS ended_at,
+           user_id, count(*) OVER v AS events,
+           page_url AS entry_page, last_value(page_url) OVER v AS exit_page,
+           referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
+    FROM numbered
+    WINDOW v AS (PARTITION BY site, visit_key, visit ORDER BY time_stamp, event_id
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+    ORDER BY site, visit_key, visit, time_stamp, event_id
+), visits_up AS (  -- a visit that stayed as it was is neither written nor reported
+    INSERT INTO visits AS t (site, visit_key, started_at, ended_at, user_id, events,
+                             entry_page, exit_page, referrer_host, utm_source, utm_medium,
+                             utm_campaign, browser, os, device, country)
+    SELECT site, visit_key, started_at, ended_at, user_id, events, entry_page, exit_page,
+           referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
+    FROM fresh ORDER BY site, visit_key, started_at
+    ON CONFLICT (site, visit_key, started_at) DO UPDATE
+    SET ended_at = EXCLUDED.ended_at, user_id = EXCLUDED.user_id, events = EXCLUDED.events,
+        entry_page = EXCLUDED.entry_page, exit_page = EXCLUDED.exit_page,
+        referrer_host = EXCLUDED.referrer_host, utm_source = EXCLUDED.utm_source,
+        utm_medium = EXCLUDED.utm_medium, utm_campaign = EXCLUDED.utm_campaign,
+        browser = EXCLUDED.browser, os = EXCLUDED.os, device = EXCLUDED.device,
+        country = EXCLUDED.country
+    WHERE (t.ended_at, t.user_id, t.events, t.entry_page, t.exit_page, t.referrer_host,
+           t.utm_source, t.utm_medium, t.utm_campaign, t.browser, t.os, t.device, t.country)
+          IS DISTINCT FROM
+          (EXCLUDED.ended_at, EXCLUDED.user_id, EXCLUDED.events, EXCLUDED.entry_page,
+           EXCLUDED.exit_page, EXCLUDED.referrer_host, EXCLUDED.utm_source,
+           EXCLUDED.utm_medium, EXCLUDED.utm_campaign, EXCLUDED.browser, EXCLUDED.os,
+           EXCLUDED.device, EXCLUDED.country)
+    RETURNING site, started_at
+), visits_gone AS (  -- merged into another, or started at another time now
+    DELETE FROM visits AS t USING old_visits AS o
+    WHERE (t.site, t.visit_key, t.started_at) = (o.site, o.visit_key, o.started_at)
+      AND NOT EXISTS (SELECT FROM fresh AS f
+                      WHERE (f.site, f.visit_key, f.started_at)
+                            = (o.site, o.visit_key, o.started_at))
+    RETURNING t.site, t.started_at
+), visit_starts AS (  -- the old and new start of every visit changed: its reports' ranges
+    SELECT site, started_at FROM visits_up UNION SELECT site, started_at FROM visits_gone
+)"""
+
+# Two transactions writing events of one key at once would each recompute its visits blind
+# to the other's uncommitted events, and split a visit: a writer first takes a transaction
+# lock per key it may touch, in one order (no deadlocks), in a statement before the write's
+# (whose snapshot, taken when it starts, then holds every earlier holder's commit). Keys are
+# hashed into a bounded number of locks, as PostgreSQL's shared lock table is sized for 64
+# locks per connection: at most that many per transaction, whatever a group (or a bulk load)
+# holds; an unrelated key sharing a lock only waits, and writers already queue on the hot
+# roll-up rows every group updates.
+# the first half of pg_advisory_xact_lock(int, int)'s key ('visi'): a key space of its own,
+# apart from the migrator's bigint key
+_LOCK_CLASS = 0x76697369
+LOCK_BUCKETS = 64
+LOCK_VISITS = "SELECT pg_advisory_xact_lock(%s, b) FROM unnest(%s::int[]) AS b"
+
+
+def lock_buckets(events: Iterable[ClickEvent]) -> list[int]:
+    """The locks, in order, of the visit keys of `events` (`arrived`'s keys)."""
+    keys = {
+        (e.site, "u:" + e.user_id if e.session_id is None else "s:" + e.session_id) for e in events
+    }
+    # crc32: the same on every replica, unlike hash() of a str
+    return sorted({zlib.crc32(f"{site}\x1f{key}".encode()) % LOCK_BUCKETS for site, key in keys})
+
+
+def lock_parameters(events: Iterable[ClickEvent]) -> tuple[int, list[int]]:
+    """`LOCK_VISITS`'s parameters for `events`."""
+    return _LOCK_CLASS, lock_buckets(events)

@@ -1,0 +1,187 @@
+"""Visits kept by `process`'s write (functions/process/visits.py): always what sessionizing
+every stored event from scratch gives, whatever the order, the duplicates and the
+concurrency of the writes."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import psycopg
+import pytest
+
+from functions.core.events import ClickEvent
+from functions.process.store import Stored, write_events
+from tests.fixtures.pipeline import VISITS, aggregate_differences
+from tests.fixtures.services import fresh_database
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2025, 6, 1, 10, tzinfo=UTC)
+SITE = "shop.example"
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with fresh_database() as fresh:
+        yield fresh
+
+
+def click(
+    event_id: str,
+    minutes: float,
+    *,
+    user: str = "u1",
+    page: str = "/",
+    session: str | None = None,
+    site: str = SITE,
+    **enrichment: str,
+) -> ClickEvent:
+    made = ClickEvent(
+        event_id=event_id,
+        site=site,
+        user_id=user,
+        event_type="pageview",
+        page_url=page,
+        time_stamp=T0 + timedelta(minutes=minutes),
+        session_id=session,
+    )
+    return msgspec.structs.replace(made, **enrichment)
+
+
+async def _write(url: str, *groups: list[ClickEvent]) -> list[Stored]:
+    """Each group in its own transaction, as `process` writes them (autocommit)."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        return [await write_events(conn, group) for group in groups]
+
+
+def write(url: str, *groups: list[ClickEvent]) -> list[Stored]:
+    return asyncio.run(_write(url, *groups))
+
+
+def visits(url: str) -> list[tuple[object, ...]]:
+    """(visit_key, minutes after T0 of start and end, events, entry page, exit page)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT visit_key, started_at, ended_at, events, entry_page, exit_page FROM visits"
+            " ORDER BY 1, 2"
+        ).fetchall()
+    return [
+        (key, (start - T0) / timedelta(minutes=1), (end - T0) / timedelta(minutes=1), n, a, b)
+        for key, start, end, n, a, b in rows
+    ]
+
+
+def as_from_scratch(url: str) -> bool:
+    return aggregate_differences(url)["visits"] == 0
+
+
+def test_a_late_event_within_30_minutes_of_two_visits_merges_them(url: str) -> None:
+    (first,) = write(url, [click("a", 0, page="/a"), click("b", 50, page="/b")])
+    assert visits(url) == [("u:u1", 0, 0, 1, "/a", "/a"), ("u:u1", 50, 50, 1, "/b", "/b")]
+    assert {start for _, start in first.visit_starts} == {T0, T0 + timedelta(minutes=50)}
+    (late,) = write(url, [click("c", 25, page="/c")])
+    assert visits(url) == [("u:u1", 0, 50, 3, "/a", "/b")]
+    # the surviving visit changed, the other one is gone: both starts' answers are stale
+    assert sorted(late.visit_starts) == [(SITE, T0), (SITE, T0 + timedelta(minutes=50))]
+    assert as_from_scratch(url)
+
+
+def test_a_late_earlier_event_moves_the_start_and_entry_page(url: str) -> None:
+    write(url, [click("a", 10, page="/a", browser="Firefox"), click("b", 20, page="/b")])
+    (late,) = write(url, [click("c", 0, page="/c", browser="Chrome")])
+    assert visits(url) == [("u:u1", 0, 20, 3, "/c", "/b")]
+    assert sorted(late.visit_starts) == [(SITE, T0), (SITE, T0 + timedelta(minutes=10))]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT browser FROM visits").fetchall() == [("Chrome",)]
+    # ties in time are decided by event_id: "b0" before "c", so it becomes the entry
+    write(url, [click("b0", 0, page="/tie")])
+    assert visits(url) == [("u:u1", 0, 20, 4, "/tie", "/b")]
+    assert as_from_scratch(url)
+
+
+def test_events_of_a_session_are_one_visit_whatever_their_gaps(url: str) -> None:
+    write(
+        url,
+        [click("a", 0, session="s1", page="/a"), click("b", 300, session="s1", page="/b")],
+        [click("c", 150, session="s1", user="u2"), click("d", 100)],
+    )
+    # the session's events stay out of its users' own visits, and the other way round
+    assert visits(url) == [("s:s1", 0, 300, 3, "/a", "/b"), ("u:u1", 100, 100, 1, "/", "/")]
+    write(url, [click("e", 130)])  # 30 minutes after "d" is no gap over 30 minutes
+    write(url, [click("f", 160.5)])  # but 30.5 after "e" is: a visit of its own
+    assert visits(url)[1:] == [("u:u1", 100, 130, 2, "/", "/"), ("u:u1", 160.5, 160.5, 1, "/", "/")]
+    assert as_from_scratch(url)
+
+
+def test_redelivery_changes_no_visit_and_reports_none(url: str) -> None:
+    group = [click("a", 0), click("b", 10, session="s"), click("c", 100)]
+    write(url, group)
+    before = visits(url)
+    for again in write(url, list(reversed(group)), [group[1], group[1]]):
+        assert again.events == []
+        assert again.visit_starts == []
+    assert visits(url) == before
+
+
+def test_any_order_of_groups_and_duplicates_leaves_the_from_scratch_visits(url: str) -> None:
+    rng = random.Random(7)
+    stream = [
+        click(
+            f"e{n}",
+            rng.uniform(0, 600),
+            user=f"u{rng.randrange(6)}",
+            page=f"/p{rng.randrange(5)}",
+            session=rng.choice([None, None, None, f"s{rng.randrange(4)}"]),
+            site=rng.choice(["shop.example", "blog.example"]),
+            **rng.choice([{}, {"country": "DE", "utm_source": "news"}]),
+        )
+        for n in range(400)
+    ]
+    delivered = stream + rng.sample(stream, 100)
+    rng.shuffle(delivered)
+    cuts = [0, *sorted(rng.sample(range(1, len(delivered)), 30)), len(delivered)]
+    write(url, *(delivered[a:b] for a, b in itertools.pairwise(cuts)))
+    assert as_from_scratch(url)
+    with fresh_database() as in_order:
+        write(in_order, *(stream[n : n + 50] for n in range(0, 400, 50)))
+        with psycopg.connect(in_order) as a, psycopg.connect(url) as b:
+            assert a.execute(VISITS + " ORDER BY 1, 2, 3").fetchall() == (
+                b.execute(VISITS + " ORDER BY 1, 2, 3").fetchall()
+            )
+
+
+async def _concurrently(url: str) -> None:
+    async with (
+        await psycopg.AsyncConnection.connect(url, autocommit=True) as first,
+        await psycopg.AsyncConnection.connect(url, autocommit=True) as second,
+    ):
+        async with first.transaction():
+            await write_events(first, [click("a", 0)])
+            # the second writer's statement would not see "a" (uncommitted): it must wait
+            blocked = asyncio.create_task(write_events(second, [click("b", 20)]))
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as watch:
+                for _ in range(200):
+                    waiting = await (
+                        await watch.execute(
+                            "SELECT count(*) FROM pg_locks"
+                            " WHERE locktype = 'advisory' AND NOT granted"
+                        )
+                    ).fetchone()
+                    if waiting == (1,):
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    pytest.fail("the second writer never waited for the first")
+            assert not blocked.done()
+        await blocked
+
+
+def test_concurrent_writers_of_one_users_visit_make_one_visit(url: str) -> None:
+    asyncio.run(_concurrently(url))
+    assert visits(url) == [("u:u1", 0, 20, 2, "/", "/")]
+    assert as_from_scratch(url)
