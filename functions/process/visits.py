@@ -23,16 +23,29 @@ from functions.core.events import ClickEvent
 VISITS_CTES = """
 , arrived AS (  -- the new events with their visit key (`lock_buckets` hashes the same key)
     SELECT *, COALESCE('s:' || session_id, 'u:' || user_id) AS visit_key FROM new
+), clustered AS (
+    -- a user's new events over an hour apart cannot share a visit or touch the same ones:
+    -- each run of them closer than that is a cluster with a span of its own, so a group
+    -- whose events of one user lie days apart (a bulk load, a replay) recomputes the hours
+    -- around them, not the days between
+    SELECT *, sum(apart) OVER (PARTITION BY site, visit_key ORDER BY time_stamp, event_id)
+              AS cluster
+    FROM (SELECT *, CASE WHEN session_id IS NULL
+                          AND time_stamp - lag(time_stamp) OVER (
+                                  PARTITION BY site, visit_key ORDER BY time_stamp, event_id)
+                              > interval '60 minutes'
+                         THEN 1 ELSE 0 END AS apart
+          FROM arrived) AS a
 ), touched AS (
-    -- each key the new events touch, and the times its visits may change in: a session is
-    -- one visit, whatever its gaps; a user's event reaches 30 minutes either side
-    SELECT site, visit_key, min(session_id) AS session_id,
+    -- each cluster and the times its visits may change in: a session is one visit, whatever
+    -- its gaps; a user's event reaches 30 minutes either side
+    SELECT site, visit_key, cluster, min(session_id) AS session_id,
            CASE WHEN min(session_id) IS NULL THEN min(user_id) END AS user_id,
            CASE WHEN min(session_id) IS NULL
                 THEN min(time_stamp) - interval '30 minutes' ELSE '-infinity' END AS lo,
            CASE WHEN min(session_id) IS NULL
                 THEN max(time_stamp) + interval '30 minutes' ELSE 'infinity' END AS hi
-    FROM arrived GROUP BY site, visit_key
+    FROM clustered GROUP BY site, visit_key, cluster
 ), old_visits AS (
     -- the stored visits overlapping [lo, hi]: as a key's visits never overlap, the last one
     -- starting before lo (if it reaches lo), and those starting in it; two index probes, not
@@ -40,7 +53,7 @@ VISITS_CTES = """
     -- started_at) rows, which only the primary key can use: a plain started_at bound lets the
     -- planner, when its statistics are poor (the table new, autovacuum off), pick
     -- visits_site_started and read every visit of the site in the span, for each key.
-    SELECT t.site, t.visit_key, v.started_at, v.ended_at
+    SELECT t.site, t.visit_key, t.cluster, v.started_at, v.ended_at
     FROM touched AS t CROSS JOIN LATERAL (
         (SELECT started_at, ended_at FROM visits
          WHERE site = t.site AND visit_key = t.visit_key
@@ -53,13 +66,25 @@ VISITS_CTES = """
           AND (visit_key, started_at) <= (t.visit_key, t.hi)
     ) AS v
     WHERE v.ended_at >= t.lo
-), spans AS (
-    -- widened to hold those visits whole: each end then lies in a gap of over 30 minutes
-    -- that no new event falls in, so sessionizing the span alone gives whole visits
+), widened AS (
+    -- each cluster's span, widened to hold those visits whole: each end then lies in a gap
+    -- of over 30 minutes that no new event falls in, so sessionizing the span alone gives
+    -- whole visits
     SELECT t.site, t.visit_key, t.session_id, t.user_id,
            least(t.lo, min(o.started_at)) AS lo, greatest(t.hi, max(o.ended_at)) AS hi
-    FROM touched AS t LEFT JOIN old_visits AS o USING (site, visit_key)
-    GROUP BY t.site, t.visit_key, t.session_id, t.user_id, t.lo, t.hi
+    FROM touched AS t LEFT JOIN old_visits AS o USING (site, visit_key, cluster)
+    GROUP BY t.site, t.visit_key, t.cluster, t.session_id, t.user_id, t.lo, t.hi
+), spans AS (
+    -- one key's widened spans that overlap (a long visit reaching two clusters) become one,
+    -- so that no stored event is pooled twice
+    SELECT site, visit_key, session_id, user_id, min(lo) AS lo, max(hi) AS hi
+    FROM (SELECT *, sum(starts) OVER (PARTITION BY site, visit_key ORDER BY lo, hi) AS island
+          FROM (SELECT *, CASE WHEN lo <= max(hi) OVER (
+                                   PARTITION BY site, visit_key ORDER BY lo, hi
+                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                               THEN 0 ELSE 1 END AS starts
+                FROM widened) AS w) AS i
+    GROUP BY site, visit_key, session_id, user_id, island
 ), pooled AS (  -- every event of the spans: the stored ones, and the new ones
     SELECT s.site, s.visit_key, c.event_id, c.user_id, c.page_url, c.time_stamp,
            c.referrer_host, c.utm_source, c.utm_medium, c.utm_campaign,

@@ -185,3 +185,22 @@ def test_concurrent_writers_of_one_users_visit_make_one_visit(url: str) -> None:
     asyncio.run(_concurrently(url))
     assert visits(url) == [("u:u1", 0, 20, 2, "/", "/")]
     assert as_from_scratch(url)
+
+
+def test_a_users_new_events_days_apart_recompute_the_hours_around_them_only(url: str) -> None:
+    write(url, [click("a", 0), click("m", 2 * 1440), click("z", 4 * 1440)])
+    with psycopg.connect(url, autocommit=True) as conn:
+        # a probe: the middle visit's row removed behind process's back stays removed
+        # unless a write recomputes the days between its new events
+        conn.execute("DELETE FROM visits WHERE started_at = %s", [T0 + timedelta(days=2)])
+    write(url, [click("b", 10), click("y", 4 * 1440 - 10)])
+    assert visits(url) == [("u:u1", 0, 10, 2, "/", "/"), ("u:u1", 5750, 5760, 2, "/", "/")]
+
+
+def test_a_long_visit_reached_by_two_clusters_is_sessionized_once(url: str) -> None:
+    # a visit of 200 minutes, an event every 20: new events at both ends are two clusters
+    # (over an hour apart), whose spans both widen to the whole visit
+    write(url, [click(f"v{n:02}", 20 * n) for n in range(11)])
+    write(url, [click("first", -5, page="/in"), click("last", 205, page="/out")])
+    assert visits(url) == [("u:u1", -5, 205, 13, "/in", "/out")]
+    assert as_from_scratch(url)
