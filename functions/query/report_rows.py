@@ -1,0 +1,80 @@
+"""Report rows in the roll-ups' shape (migration 0013), computed from raw events and visits.
+
+One shape for every dimension: (dimension, value, events, visitors, visits, bounces,
+duration_s), the two middle ones hll sketches, so that rows of any buckets merge by summing
+and unioning. The roller (functions/process/roller.py) stores these rows per closed hour;
+the unfiltered reads (functions/query/report_rollups.py) compute the same rows for whatever
+no current roll-up holds, and merge them with the stored ones.
+
+The rows cover the time ranges of a relation `ranges(lo, hi)` the statement defines, of the
+site `%(site)s`. Event-level dimensions count the ranges' events, and the visits holding
+them (as functions/query/reports.py does); visit-level ones the visits started in the ranges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from functions.query.dimensions import DIMENSIONS, Dimension
+from functions.query.filters import VISIT_OF_EVENT
+
+# every sketch's parameters: migration 0011's hll(14, 5, -1, 1)
+SKETCH = "14, 5"
+# A pseudo-dimension of every visit started in a bucket, whose one row holds the visit KPIs
+# (GetVisits): a visit-level dimension like the others, so it is built and read the same way.
+ALL_VISITS = Dimension("", "visit", "''")
+# what the roll-ups hold: every dimension of the registry (`prop:<key>` is not in it: its keys
+# are open-ended, so its reports read raw events), and the visit KPIs
+ROLLED_UP: tuple[Dimension, ...] = (*DIMENSIONS.values(), ALL_VISITS)
+
+# A visit's id in its sketches. Its start as epoch seconds, not as timestamptz text, which
+# would follow the session's TimeZone and DateStyle: builder and reader must hash the same.
+_VISIT_ID = "v.visit_key || '@' || extract(epoch FROM v.started_at)::text"
+_EMPTY = f"hll_empty({SKETCH})"
+
+
+def _sketch(expression: str) -> str:
+    # hll_add_agg over nothing but NULLs (events whose visit is not written yet) gives NULL
+    return f"coalesce(hll_add_agg(hll_hash_text({expression}), {SKETCH}), {_EMPTY})"
+
+
+def _unpivot(dimensions: Sequence[Dimension]) -> str:
+    """Each row once per dimension, as (dimension, value): one scan serves them all."""
+    for each in dimensions:
+        if each.params:
+            raise ValueError(f"{each.name!r} takes parameters: it cannot be rolled up")
+    pairs = ", ".join(f"('{each.name}', {each.sql})" for each in dimensions)
+    return f"CROSS JOIN LATERAL (VALUES {pairs}) AS d(dimension, value)"
+
+
+def raw_rows(dimensions: Sequence[Dimension]) -> str:
+    """A SELECT of the shape's rows of `dimensions` over `ranges`."""
+    branches: list[str] = []
+    event_level = [each for each in dimensions if each.level == "event"]
+    visit_level = [each for each in dimensions if each.level == "visit"]
+    if event_level:
+        # LEFT: an event whose visit is not written yet still counts as an event
+        branches.append(
+            f"""SELECT d.dimension, d.value, count(*)::bigint AS events,
+                       {_sketch("e.user_id")} AS visitors, {_sketch(_VISIT_ID)} AS visits,
+                       0::bigint AS bounces, 0::float8 AS duration_s
+                FROM ranges AS r
+                JOIN click_events AS e
+                  ON e.site = %(site)s AND e.time_stamp >= r.lo AND e.time_stamp < r.hi
+                LEFT JOIN visits AS v ON {VISIT_OF_EVENT}
+                {_unpivot(event_level)}
+                GROUP BY 1, 2"""
+        )
+    if visit_level:
+        branches.append(
+            f"""SELECT d.dimension, d.value, sum(v.events)::bigint AS events,
+                       {_sketch("v.user_id")} AS visitors, {_sketch(_VISIT_ID)} AS visits,
+                       count(*) FILTER (WHERE v.events = 1) AS bounces,
+                       sum(extract(epoch FROM v.ended_at - v.started_at))::float8 AS duration_s
+                FROM ranges AS r
+                JOIN visits AS v
+                  ON v.site = %(site)s AND v.started_at >= r.lo AND v.started_at < r.hi
+                {_unpivot(visit_level)}
+                GROUP BY 1, 2"""
+        )
+    return " UNION ALL ".join(branches)
