@@ -211,7 +211,9 @@ class Roller:
             try:
                 async with self._pool.connection() as conn:
                     await build_pending(conn, self._clock(), BUILDS_PER_PASS)
-            except Exception:  # noqa: BLE001 - whatever failed, the next pass retries it
-                log.warning("roll-up pass failed; retrying in %s s", self._interval_s, exc_info=True)
+            except Exception:  # whatever failed, the next pass retries it
+                log.warning(
+                    "roll-up pass failed; retrying in %s s", self._interval_s, exc_info=True
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._interval_s)

@@ -289,7 +289,9 @@ class Reads:
                 return await reports.visits(conn, query)
             return await report_rollups.visits(conn, query.window)
 
-        return await self._report("visits", query, (), pb.GetVisitsResponse, build, reads_visits=True)
+        return await self._report(
+            "visits", query, (), pb.GetVisitsResponse, build, reads_visits=True
+        )
 
     async def goals(self, query: Query, asked: tuple[Goal, ...]) -> pb.GetGoalsResponse:
         async def build(conn: Connection) -> pb.GetGoalsResponse:
