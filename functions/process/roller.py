@@ -74,10 +74,10 @@ SELECT coalesce(sum(version), 0)::bigint AS version FROM rollup_versions
 WHERE site = %(site)s AND bucket >= %(bucket)s AND bucket < %(end)s
 """
 _STILL_PENDING = f"""
-SELECT current.version IS DISTINCT FROM (
+SELECT latest.version IS DISTINCT FROM (
     SELECT version FROM rollup_builds
     WHERE site = %(site)s AND grain = %(grain)s AND bucket = %(bucket)s)
-FROM ({_CURRENT}) AS current
+FROM ({_CURRENT}) AS latest
 """
 _LOCK = "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))"
 _DELETE = """DELETE FROM report_rollups
@@ -90,7 +90,7 @@ def _record(condition: str) -> str:
     rows it was built from."""
     return f"""
 INSERT INTO rollup_builds AS t (site, grain, bucket, version)
-SELECT %(site)s, %(grain)s, %(bucket)s, version FROM ({_CURRENT}) AS current WHERE {condition}
+SELECT %(site)s, %(grain)s, %(bucket)s, version FROM ({_CURRENT}) AS latest WHERE {condition}
 ON CONFLICT (site, grain, bucket) DO UPDATE SET version = EXCLUDED.version
 """
 
@@ -108,7 +108,7 @@ stored AS (
 # stores and records nothing, and is found pending again once the hour is rebuilt.
 _BUILD_DAY = f"""
 WITH hours AS (
-    SELECT coalesce(bool_and(coalesce(b.version = v.version, false)), true) AS current
+    SELECT coalesce(bool_and(coalesce(b.version = v.version, false)), true) AS up_to_date
     FROM rollup_versions AS v
     LEFT JOIN rollup_builds AS b
       ON b.site = v.site AND b.grain = 'hour' AND b.bucket = v.bucket
@@ -120,10 +120,10 @@ WITH hours AS (
            sum(duration_s)
     FROM report_rollups
     WHERE site = %(site)s AND grain = 'hour' AND bucket >= %(bucket)s AND bucket < %(end)s
-      AND (SELECT current FROM hours)
+      AND (SELECT up_to_date FROM hours)
     GROUP BY dimension, value
 )
-{_record("(SELECT current FROM hours)")}
+{_record("(SELECT up_to_date FROM hours)")}
 """
 
 
@@ -143,7 +143,9 @@ async def build(conn: Conn, site: str, grain: Grain, bucket: datetime) -> bool:
         "end": bucket + (_HOUR if grain == "hour" else _DAY),
     }
     async with conn.transaction():
-        cursor = await conn.execute(_LOCK, (_LOCK_CLASS, f"{site}\x1f{grain}\x1f{bucket}"))
+        # named in UTC: every replica, whatever its session's TimeZone, names it alike
+        key = f"{site}\x1f{grain}\x1f{bucket.astimezone(UTC).isoformat()}"
+        cursor = await conn.execute(_LOCK, (_LOCK_CLASS, key))
         locked = await cursor.fetchone()
         if locked is None or not locked[0]:
             return False
@@ -168,7 +170,8 @@ async def build_pending(conn: Conn, now: datetime, limit: int | None = None) -> 
     closed = now - GRACE
     budget = limit
     counts: dict[Grain, int] = {"hour": 0, "day": 0}
-    for grain, sql in (("hour", _PENDING_HOURS), ("day", _PENDING_DAYS)):
+    passes: tuple[tuple[Grain, str], ...] = (("hour", _PENDING_HOURS), ("day", _PENDING_DAYS))
+    for grain, sql in passes:
         while budget is None or budget > 0:
             batch = BUILDS_PER_PASS if budget is None else budget
             found = await _pending(conn, sql, closed, batch)

@@ -83,11 +83,11 @@ _VERSIONS = """
 , rollup_hours AS (
     SELECT site, date_trunc('hour', time_stamp, 'UTC') AS bucket FROM new
     UNION
-    SELECT v.site, hour
+    SELECT v.site, h.bucket
     FROM (SELECT site, started_at, ended_at FROM visits_up
           UNION ALL SELECT site, started_at, ended_at FROM visits_gone) AS v
     CROSS JOIN generate_series(date_trunc('hour', v.started_at, 'UTC'), v.ended_at,
-                               interval '1 hour') AS hour
+                               interval '1 hour') AS h(bucket)
 ), rollup_versions_up AS (
     INSERT INTO rollup_versions AS t (site, bucket, version)
     SELECT site, bucket, 1 FROM rollup_hours ORDER BY 1, 2

@@ -49,12 +49,12 @@ WITH hours AS (  -- every hour of the day and hour runs, its version now and as 
     WHERE b.version = (SELECT sum(h.version) FROM hours AS h
                        WHERE h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours')
 ), loose AS (  -- the hours outside those that hold anything (an hour never written holds none)
-    SELECT h.bucket, h.built = h.version AS current FROM hours AS h
+    SELECT h.bucket, h.built = h.version AS up_to_date FROM hours AS h
     WHERE h.version > 0 AND NOT EXISTS (
         SELECT FROM days AS d
         WHERE h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours')
 ), ranges AS (  -- read raw
-    SELECT bucket AS lo, bucket + interval '1 hour' AS hi FROM loose WHERE current IS NOT TRUE
+    SELECT bucket AS lo, bucket + interval '1 hour' AS hi FROM loose WHERE up_to_date IS NOT TRUE
     UNION ALL
     SELECT lo, hi FROM unnest(%(minute_lo)s::timestamptz[], %(minute_hi)s::timestamptz[])
                        AS m(lo, hi)
@@ -65,7 +65,7 @@ WITH hours AS (  -- every hour of the day and hour runs, its version now and as 
     UNION ALL
     SELECT value, events, visitors, visits, bounces, duration_s FROM report_rollups
     WHERE site = %(site)s AND grain = 'hour'
-      AND bucket = ANY(ARRAY(SELECT bucket FROM loose WHERE current))
+      AND bucket = ANY(ARRAY(SELECT bucket FROM loose WHERE up_to_date))
       AND dimension = %(dimension)s
     UNION ALL
     SELECT value, events, visitors, visits, bounces, duration_s FROM ({raw}) AS raw
