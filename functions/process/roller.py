@@ -99,7 +99,7 @@ _BUILD_HOUR = f"""
 WITH ranges AS (SELECT %(bucket)s::timestamptz AS lo, %(end)s::timestamptz AS hi),
 stored AS (
     INSERT INTO report_rollups (site, grain, bucket, {_COLUMNS})
-    SELECT %(site)s, %(grain)s, %(bucket)s, {_COLUMNS} FROM ({raw_rows(ROLLED_UP)}) AS rows
+    SELECT %(site)s, %(grain)s, %(bucket)s, {_COLUMNS} FROM ({raw_rows(ROLLED_UP)}) AS fresh
 )
 {_record("true")}
 """

@@ -139,10 +139,12 @@ async def measure(ctx: Context) -> None:
     model = ClosedModel(CONCURRENCY, plan.load_s, plan.ramp_s)
     for name, (target, asks) in GROUPS.items():
         runs: list[float] = []
+        answered = failed = 0
         for _ in range(plan.repeat):
             async with session() as client:
                 tally = await load(f"reports {name}", model, _asking(client, base, site, asks))
             runs.append(tally.latency.percentile_ms(99))
+            answered, failed = answered + tally.ok, failed + tally.errors
         ctx.results.figures.append(
             figure(
                 name,
@@ -150,6 +152,7 @@ async def measure(ctx: Context) -> None:
                 runs,
                 target=target,
                 note=f"{stored:,} events over {DAYS} days on one site, loaded at {rate:,.0f}/s;"
-                f" {len(asks)} kinds of request in turn, {CONCURRENCY} clients",
+                f" {len(asks)} kinds of request in turn, {CONCURRENCY} clients;"
+                f" {answered:,} answered 200, {failed:,} not",
             )
         )
