@@ -40,7 +40,7 @@ FILTERS = (
 FUNNEL = ("page:/page/0", "page:/page/1", "page:/page/2", "event_type:signup")
 # (path, its parameters) asked in turn
 Ask = tuple[str, Sequence[tuple[str, str]]]
-GROUPS: dict[str, tuple[str, list[Ask]]] = {
+GROUPS: dict[str, tuple[str, Sequence[Ask]]] = {
     "breakdown_30d_p99_ms": (
         "<= 50 uncached",
         [("/api/v1/breakdown", [("dimension", d)]) for d in DIMENSIONS] + [("/api/v1/visits", [])],
@@ -94,7 +94,7 @@ async def _prepare(database_url: str) -> tuple[float, str]:
     return seconds, f"{built.hours} hour and {built.days} day roll-ups"
 
 
-def _asking(client: aiohttp.ClientSession, base: str, site: str, asks: list[Ask]) -> Request:
+def _asking(client: aiohttp.ClientSession, base: str, site: str, asks: Sequence[Ask]) -> Request:
     """Each request the next of `asks` over a 30-day range one minute later than the last:
     never cached before."""
     end = datetime.now(UTC).replace(second=0, microsecond=0)
