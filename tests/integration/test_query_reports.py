@@ -16,7 +16,7 @@ import pytest
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
 
-from functions.core.cache import Cache, new_counts, stale_tags
+from functions.core.cache import Cache, new_counts, stale_tags, visit_start_tags
 from functions.core.events import ClickEvent
 from functions.process.store import write_events
 from tests.fixtures.query_server import QueryServer, running_query
@@ -309,24 +309,24 @@ def test_bad_arguments_name_their_field(
 
 
 def store(database_url: str, redis_url: str, event: ClickEvent, visit: tuple[object, ...]) -> None:
-    """What process does: the event and its visit in one transaction, then the cache told."""
+    """What process does: the event and its visit in one transaction (checked against
+    `visit`), then the cache told."""
 
     async def write() -> None:
         async with (
             await psycopg.AsyncConnection.connect(database_url) as conn,
             conn.transaction(),
         ):
-            inserted = await write_events(conn, [event])
-            await conn.execute(
-                """INSERT INTO visits (site, visit_key, started_at, ended_at, user_id, events,
-                       entry_page, exit_page) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-                   ON CONFLICT (site, visit_key, started_at) DO UPDATE
-                   SET ended_at = excluded.ended_at, events = excluded.events,
-                       exit_page = excluded.exit_page""",
-                visit,
+            stored = await write_events(conn, [event])
+            cursor = await conn.execute(
+                """SELECT site, visit_key, started_at, ended_at, user_id, events, entry_page,
+                          exit_page FROM visits WHERE site = %s""",
+                [event.site],
             )
+            assert await cursor.fetchall() == [visit]
         cache = Cache(redis_url)
-        assert await cache.committed(stale_tags(inserted), new_counts(inserted), 300)
+        stale = stale_tags(stored.events) | visit_start_tags(stored.visit_starts)
+        assert await cache.committed(stale, new_counts(stored.events), 300)
         await cache.close()
 
     asyncio.run(write())
