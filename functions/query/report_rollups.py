@@ -59,14 +59,20 @@ WITH hours AS (  -- every hour of the day and hour runs, its version now and as 
     SELECT lo, hi FROM unnest(%(minute_lo)s::timestamptz[], %(minute_hi)s::timestamptz[])
                        AS m(lo, hi)
 ), parts AS (
-    SELECT value, events, visitors, visits, bounces, duration_s FROM report_rollups
-    WHERE site = %(site)s AND grain = 'day' AND bucket = ANY(ARRAY(SELECT bucket FROM days))
-      AND dimension = %(dimension)s
+    -- each bucket's rows by the primary key's whole prefix, bucket by bucket whatever the
+    -- planner guesses of the CTEs' rows (OFFSET 0 keeps each subquery a loop of its own)
+    SELECT r.* FROM days AS d CROSS JOIN LATERAL (
+        SELECT value, events, visitors, visits, bounces, duration_s FROM report_rollups
+        WHERE site = %(site)s AND grain = 'day' AND bucket = d.bucket
+          AND dimension = %(dimension)s OFFSET 0
+    ) AS r
     UNION ALL
-    SELECT value, events, visitors, visits, bounces, duration_s FROM report_rollups
-    WHERE site = %(site)s AND grain = 'hour'
-      AND bucket = ANY(ARRAY(SELECT bucket FROM loose WHERE up_to_date))
-      AND dimension = %(dimension)s
+    SELECT r.* FROM loose AS h CROSS JOIN LATERAL (
+        SELECT value, events, visitors, visits, bounces, duration_s FROM report_rollups
+        WHERE site = %(site)s AND grain = 'hour' AND bucket = h.bucket
+          AND dimension = %(dimension)s OFFSET 0
+    ) AS r
+    WHERE h.up_to_date
     UNION ALL
     SELECT value, events, visitors, visits, bounces, duration_s FROM ({raw}) AS raw
 )

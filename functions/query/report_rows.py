@@ -31,6 +31,22 @@ ROLLED_UP: tuple[Dimension, ...] = (*DIMENSIONS.values(), ALL_VISITS)
 # would follow the session's TimeZone and DateStyle: builder and reader must hash the same.
 _VISIT_ID = "v.visit_key || '@' || extract(epoch FROM v.started_at)::text"
 _EMPTY = f"hll_empty({SKETCH})"
+# Each range read on its own through the site-and-time index: the planner cannot know how few
+# ranges a read has left raw (a CTE's rows are guessed), and, guessing hundreds, scans all
+# the site's events and sorts them instead (measured: 500 ms against a few ms over 30 days of
+# 50,000 events). OFFSET 0 keeps the subquery from being merged into the outer join, so it
+# runs once per range, as a parameterized index range.
+_EACH_RANGE = "OFFSET 0"
+# The visit of an event `e` (filters.VISIT_OF_EVENT), found by one probe of the visits' primary
+# key per event: a key's visits never overlap, so it is the last one starting by the event's
+# time, if that one lasts until it. A join would hash every visit of the site on each read.
+_VISIT_OF_EACH_EVENT = f"""
+SELECT v.visit_key, v.started_at FROM (
+    SELECT * FROM visits AS v
+    WHERE v.site = e.site AND v.visit_key = coalesce('s:' || e.session_id, 'u:' || e.user_id)
+      AND v.started_at <= e.time_stamp
+    ORDER BY v.started_at DESC LIMIT 1
+) AS v WHERE {VISIT_OF_EVENT}"""
 
 
 def _sketch(expression: str) -> str:
@@ -53,27 +69,32 @@ def raw_rows(dimensions: Sequence[Dimension]) -> str:
     event_level = [each for each in dimensions if each.level == "event"]
     visit_level = [each for each in dimensions if each.level == "visit"]
     if event_level:
-        # LEFT: an event whose visit is not written yet still counts as an event
         branches.append(
             f"""SELECT d.dimension, d.value, count(*)::bigint AS events,
-                       {_sketch("e.user_id")} AS visitors, {_sketch(_VISIT_ID)} AS visits,
+                       {_sketch("e.user_id")} AS visitors, {_sketch("e.visit_id")} AS visits,
                        0::bigint AS bounces, 0::float8 AS duration_s
-                FROM ranges AS r
-                JOIN click_events AS e
-                  ON e.site = %(site)s AND e.time_stamp >= r.lo AND e.time_stamp < r.hi
-                LEFT JOIN visits AS v ON {VISIT_OF_EVENT}
+                FROM ranges AS r CROSS JOIN LATERAL (
+                    SELECT e.*, {_VISIT_ID} AS visit_id
+                    FROM click_events AS e
+                    -- LEFT: an event whose visit is not written yet still counts as an event
+                    LEFT JOIN LATERAL ({_VISIT_OF_EACH_EVENT}) AS v ON true
+                    WHERE e.site = %(site)s AND e.time_stamp >= r.lo AND e.time_stamp < r.hi
+                    {_EACH_RANGE}
+                ) AS e
                 {_unpivot(event_level)}
                 GROUP BY 1, 2"""
         )
     if visit_level:
         branches.append(
             f"""SELECT d.dimension, d.value, sum(v.events)::bigint AS events,
-                       {_sketch("v.user_id")} AS visitors, {_sketch(_VISIT_ID)} AS visits,
+                       {_sketch("v.user_id")} AS visitors, {_sketch("v.visit_id")} AS visits,
                        count(*) FILTER (WHERE v.events = 1) AS bounces,
                        sum(extract(epoch FROM v.ended_at - v.started_at))::float8 AS duration_s
-                FROM ranges AS r
-                JOIN visits AS v
-                  ON v.site = %(site)s AND v.started_at >= r.lo AND v.started_at < r.hi
+                FROM ranges AS r CROSS JOIN LATERAL (
+                    SELECT v.*, {_VISIT_ID} AS visit_id FROM visits AS v
+                    WHERE v.site = %(site)s AND v.started_at >= r.lo AND v.started_at < r.hi
+                    {_EACH_RANGE}
+                ) AS v
                 {_unpivot(visit_level)}
                 GROUP BY 1, 2"""
         )
