@@ -6,7 +6,11 @@ the roller runs, and after a late event moved an hour it had built."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -283,3 +287,18 @@ def test_the_query_server_reads_unfiltered_reports_from_the_roll_ups(
             ]
     finally:
         asyncio.run(_rows(world, day_row, -1_000, SITE, DAY0))
+
+
+def test_the_admin_command_builds_what_is_pending(world: str) -> None:
+    asyncio.run(_build(world))
+    moved = "UPDATE rollup_versions SET version = version + 1 WHERE site = %s AND bucket = %s"
+    asyncio.run(_rows(world, moved + " RETURNING 1", SITE, DAY0 + timedelta(hours=2)))
+    done = subprocess.run(
+        [sys.executable, "-m", "functions.admin", "rollups", "build", "--json"],
+        env={**os.environ, "DATABASE_URL": world},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"hours": 1, "days": 1}
