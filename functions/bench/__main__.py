@@ -38,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--soak", type=duration, default=0.0, metavar="DURATION", help="e.g. 10m")
     cli.add_argument("--repeat", type=int, help="runs per scenario (default 3; --quick 1)")
     cli.add_argument("--history-events", type=int, help="events stored for the 30-day reads")
+    cli.add_argument("--report-events", type=int, help="events of visits for the reports")
     cli.add_argument(
         "--only",
         action="append",
@@ -61,6 +62,8 @@ async def suite(argv: list[str]) -> Path:
         plan = dataclasses.replace(plan, repeat=args.repeat)
     if args.history_events is not None:
         plan = dataclasses.replace(plan, history_events=args.history_events)
+    if args.report_events is not None:
+        plan = dataclasses.replace(plan, report_events=args.report_events)
     mode = "soak" if args.soak else "quick" if args.quick else "partial" if args.only else "full"
     options = Options(
         plan=plan,

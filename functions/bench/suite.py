@@ -16,13 +16,14 @@ from functions.bench.scenarios import (
     ingest,
     pipeline,
     query,
+    reports,
     serving,
     soak,
 )
 from functions.bench.scenarios.common import Context, Plan, say
 
 FUNCTIONS = ("ingest", "process", "query", "gateway", "dispatcher")
-SCENARIOS = (serving, ingest, pipeline, freshness, query, coldstart, history, distinct)
+SCENARIOS = (serving, ingest, pipeline, freshness, query, coldstart, history, distinct, reports)
 
 
 @dataclass(frozen=True, slots=True)

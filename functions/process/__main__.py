@@ -19,6 +19,7 @@ from functions.core.telemetry import init_metrics
 from functions.process import runtime
 from functions.process.dead_letters import DeadLetterSink
 from functions.process.main import process
+from functions.process.roller import Roller
 from functions.process.service import ProcessService
 
 
@@ -32,11 +33,15 @@ def build_app(settings: Settings) -> Starlette:
         service = ProcessService(pool, settings.db_pool_max, cache, settings.cache_ttl_s, meter)
         service.committer.start()
         service.cache_updates.start()
+        # the report roll-ups, built in the background, never in a delivery's path
+        roller = Roller(pool)
+        roller.start()
         runtime.install(service)
         app.state.pool, app.state.cache = pool, cache
         app.state.dead_letters = DeadLetterSink(pool, meter)
         yield
         runtime.install(None)
+        await roller.stop()
         await service.committer.stop()
         await service.cache_updates.stop()
         await cache.close()

@@ -71,9 +71,28 @@ WITH new AS (
     FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain)
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (site, grain, bucket) DO UPDATE SET users = hll_union(t.users, EXCLUDED.users)
-){visits}
+){visits}{versions}
 {result}
 """
+# Migration 0013: one version bump per (site, hour) whose report roll-ups this write makes
+# stale, for the roller (functions/process/roller.py) to rebuild off the write path: the hours
+# of the new events, and every hour a visit inserted, changed or deleted spans (the events of
+# a visit whose start moved change their visit's id, and a visit's row lives in its start's
+# hour). A changed visit only grows, so its new span holds its old one.
+_VERSIONS = """
+, rollup_hours AS (
+    SELECT site, date_trunc('hour', time_stamp, 'UTC') AS bucket FROM new
+    UNION
+    SELECT v.site, h.bucket
+    FROM (SELECT site, started_at, ended_at FROM visits_up
+          UNION ALL SELECT site, started_at, ended_at FROM visits_gone) AS v
+    CROSS JOIN generate_series(date_trunc('hour', v.started_at, 'UTC'), v.ended_at,
+                               interval '1 hour') AS h(bucket)
+), rollup_versions_up AS (
+    INSERT INTO rollup_versions AS t (site, bucket, version)
+    SELECT site, bucket, 1 FROM rollup_hours ORDER BY 1, 2
+    ON CONFLICT (site, bucket) DO UPDATE SET version = t.version + 1
+)"""
 # the events of one request group as one JSON array, encoded in C by msgspec and read by
 # json_to_recordset: a third of the client CPU of nine typed parameter arrays (psycopg dumps
 # those element by element in Python), and less of PostgreSQL's too
@@ -88,6 +107,7 @@ json_to_recordset(%(events)s::json)
 WRITE_EVENTS = _STATEMENT.format(
     source=_PARAMETERS,
     visits=VISITS_CTES,
+    versions=_VERSIONS,
     result="""SELECT new.site, new.event_id, new.user_id, new.page_url, new.time_stamp,
        up.click_count
 FROM new JOIN page_clicks_up AS up USING (site, user_id, page_url)
@@ -105,7 +125,10 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
 ) ON COMMIT DELETE ROWS
 """
 WRITE_STAGED = _STATEMENT.format(
-    source=f"{_STAGED} AS e", visits=VISITS_CTES, result="SELECT count(*) FROM new"
+    source=f"{_STAGED} AS e",
+    visits=VISITS_CTES,
+    versions=_VERSIONS,
+    result="SELECT count(*) FROM new",
 )
 
 

@@ -141,14 +141,14 @@ VISITS_CTES = """
            EXCLUDED.exit_page, EXCLUDED.referrer_host, EXCLUDED.utm_source,
            EXCLUDED.utm_medium, EXCLUDED.utm_campaign, EXCLUDED.browser, EXCLUDED.os,
            EXCLUDED.device, EXCLUDED.country)
-    RETURNING site, started_at
+    RETURNING site, started_at, ended_at
 ), visits_gone AS (  -- merged into another, or started at another time now
     DELETE FROM visits AS t USING old_visits AS o
     WHERE (t.site, t.visit_key, t.started_at) = (o.site, o.visit_key, o.started_at)
       AND NOT EXISTS (SELECT FROM fresh AS f
                       WHERE (f.site, f.visit_key, f.started_at)
                             = (o.site, o.visit_key, o.started_at))
-    RETURNING t.site, t.started_at
+    RETURNING t.site, t.started_at, t.ended_at
 ), visit_starts AS (  -- the old and new start of every visit changed: its reports' ranges
     SELECT site, started_at FROM visits_up UNION SELECT site, started_at FROM visits_gone
 )"""

@@ -29,7 +29,7 @@ from functions.core.cache import (
 from functions.core.db import unavailable
 from functions.core.goals import Goal
 from functions.core.spans import Grain
-from functions.query import funnel, loads, reports
+from functions.query import funnel, loads, report_rollups, reports
 from functions.query.counts import Counts
 from functions.query.dimensions import Dimension
 from functions.query.filters import VISIT_GAP, Query
@@ -270,7 +270,11 @@ class Reads:
         self, query: Query, dimension: Dimension, limit: int
     ) -> pb.GetBreakdownResponse:
         async def build(conn: Connection) -> pb.GetBreakdownResponse:
-            rows = await reports.breakdown(conn, query, dimension, limit)
+            # filtered reads scan raw events: the roll-ups hold no combinations of values
+            if query.filters or not report_rollups.rolled_up(dimension):
+                rows = await reports.breakdown(conn, query, dimension, limit)
+            else:
+                rows = await report_rollups.breakdown(conn, query.window, dimension, limit)
             return pb.GetBreakdownResponse(dimension=dimension.name, rows=rows)
 
         params = (dimension.name, str(limit))
@@ -280,13 +284,13 @@ class Reads:
         )
 
     async def visits(self, query: Query) -> pb.GetVisitsResponse:
+        async def build(conn: Connection) -> pb.GetVisitsResponse:
+            if query.filters:
+                return await reports.visits(conn, query)
+            return await report_rollups.visits(conn, query.window)
+
         return await self._report(
-            "visits",
-            query,
-            (),
-            pb.GetVisitsResponse,
-            lambda conn: reports.visits(conn, query),
-            reads_visits=True,
+            "visits", query, (), pb.GetVisitsResponse, build, reads_visits=True
         )
 
     async def goals(self, query: Query, asked: tuple[Goal, ...]) -> pb.GetGoalsResponse:

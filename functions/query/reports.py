@@ -1,7 +1,9 @@
 """The reports over raw events and visits (DESIGN.md "Visits and reports"): one statement each,
 every scan bounded by the site and the range through click_events_site_time_user or
-visits_site_started. Also the filtered overview, top pages and time series: with filters
-they read raw events, since the roll-ups (functions/query/loads.py) keep no dimensions."""
+visits_site_started. Without filters, breakdowns (but by `prop:<key>`) and the visit KPIs
+read the report roll-ups instead (functions/query/report_rollups.py), which answer the same.
+Also the filtered overview, top pages and time series: with filters they read raw events,
+since the roll-ups keep no combinations of values."""
 
 from __future__ import annotations
 

@@ -308,12 +308,22 @@ def test_bad_arguments_name_their_field(
     assert dict(error.trailing_metadata())["field"] == field
 
 
-def store(database_url: str, redis_url: str, event: ClickEvent) -> None:
-    """What process does: the event (and its visit) in one statement, then the cache told."""
+def store(database_url: str, redis_url: str, event: ClickEvent, visit: tuple[object, ...]) -> None:
+    """What process does: the event and its visit in one transaction (checked against
+    `visit`), then the cache told."""
 
     async def write() -> None:
-        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        async with (
+            await psycopg.AsyncConnection.connect(database_url) as conn,
+            conn.transaction(),
+        ):
             stored = await write_events(conn, [event])
+            cursor = await conn.execute(
+                """SELECT site, visit_key, started_at, ended_at, user_id, events, entry_page,
+                          exit_page FROM visits WHERE site = %s""",
+                [event.site],
+            )
+            assert await cursor.fetchall() == [visit]
         cache = Cache(redis_url)
         stale = stale_tags(stored.events) | visit_start_tags(stored.visit_starts)
         assert await cache.committed(stale, new_counts(stored.events), 300)
@@ -326,8 +336,9 @@ def test_reports_are_cached_until_an_event_changes_their_visits(
     stub: pb_grpc.AnalyticsServiceStub, query: QueryServer, database_url: str, redis_url: str
 ) -> None:
     site, started = f"c-{RUN}.test", WORLD.end - timedelta(minutes=10)
+    visit = (site, "u:cy", started, started, "cy", 1, "/a", "/a")
     store(database_url, redis_url, ClickEvent(event_id="c1", user_id="cy", event_type="pageview",
-          page_url="/a", time_stamp=started, site=site))  # fmt: skip
+          page_url="/a", time_stamp=started, site=site), visit)  # fmt: skip
     request = pb.GetVisitsRequest(range=window(), site=site)
     first = stub.GetVisits(request)
     assert (first.visits, first.bounce_rate, first.mean_duration_s) == (1, 1.0, 0.0)
@@ -337,6 +348,7 @@ def test_reports_are_cached_until_an_event_changes_their_visits(
     # cy comes back 5 minutes after the range ends: the visit, started inside it, grows
     later = WORLD.end + timedelta(minutes=5)
     store(database_url, redis_url, ClickEvent(event_id="c2", user_id="cy", event_type="pageview",
-          page_url="/b", time_stamp=later, site=site))  # fmt: skip
+          page_url="/b", time_stamp=later, site=site),
+          (site, "u:cy", started, later, "cy", 2, "/a", "/b"))  # fmt: skip
     after = stub.GetVisits(request)
     assert (after.visits, after.bounce_rate, after.mean_duration_s) == (1, 0.0, 900.0)

@@ -36,6 +36,8 @@ class Plan:
     history_budget_s: float = 1_200.0  # loading stops here; the figure says how many it holds
     freshness_give_up_s: float = 30.0
     distinct_users: int = 1_000_000
+    report_events: int = 10_000_000  # the reports' 30 days of visits
+    report_budget_s: float = 1_800.0
 
 
 FULL = Plan(repeat=3, load_s=8, ramp_s=2)
@@ -49,6 +51,7 @@ QUICK = Plan(
     freshness_give_up_s=10.0,
     distinct_users=20_000,
     mixed_warmup_s=2.0,
+    report_events=5_000,
 )
 
 

@@ -1,0 +1,160 @@
+"""Reports at scale (issue 24): 30 days of visits (functions/bench/report_workload.py) loaded
+by COPY through `process`'s own statement (`write_bulk`, so visits and versions are kept as
+delivery keeps them) on a site of their own, the report roll-ups built (timed), then uncached
+30-day reads through the gateway: unfiltered breakdowns and visit KPIs, filtered ones, a
+4-step funnel, and realtime."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import psycopg
+from multidict import MultiDict
+
+from functions.bench.http import TRANSPORT_ERRORS, session
+from functions.bench.loadgen import ClosedModel, Request
+from functions.bench.report_workload import ReportMix, visits
+from functions.bench.results import figure
+from functions.bench.scenarios.common import Context, load, say
+from functions.process.roller import build_pending
+from functions.process.store import write_bulk
+
+DAYS = 30
+LOAD_BATCH = 50_000
+CONCURRENCY = 4
+DIMENSIONS = (
+    "page", "entry_page", "exit_page", "event_type", "referrer", "utm_source", "utm_medium",
+    "utm_campaign", "browser", "os", "device", "country",
+)  # fmt: skip
+FILTERS = (
+    ("country:is:US",),
+    ("device:is:mobile", "referrer:is:ref1.example"),
+    ("page:is:/page/3",),
+    ("utm_campaign:is:campaign2", "browser:is:Chrome"),
+    ("entry_page:is:/page/0",),
+)
+FUNNEL = ("page:/page/0", "page:/page/1", "page:/page/2", "event_type:signup")
+# (path, its parameters) asked in turn
+Ask = tuple[str, Sequence[tuple[str, str]]]
+GROUPS: dict[str, tuple[str, Sequence[Ask]]] = {
+    "breakdown_30d_p99_ms": (
+        "<= 50 uncached",
+        [("/api/v1/breakdown", [("dimension", d)]) for d in DIMENSIONS] + [("/api/v1/visits", [])],
+    ),
+    "filtered_30d_p99_ms": (
+        "<= 500 uncached",
+        [
+            ("/api/v1/breakdown", [("dimension", "page"), *(("filter", f) for f in fs)])
+            for fs in FILTERS
+        ]
+        + [("/api/v1/visits", [("filter", f) for f in fs]) for fs in FILTERS],
+    ),
+    "funnel_30d_p99_ms": ("<= 2000 uncached", [("/api/v1/funnel", [("step", s) for s in FUNNEL])]),
+    "realtime_p99_ms": ("<= 20", [("/api/v1/realtime", [])]),
+}
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def _load(database_url: str, run: str, site: str, events: int, budget_s: float) -> int:
+    """Write up to `events` over the last 30 days, stopping after `budget_s`."""
+    end = datetime.now(UTC)
+    stream = visits(
+        run, site, events, end - timedelta(days=DAYS), timedelta(days=DAYS), ReportMix(), 24
+    )
+    started = time.perf_counter()
+    written = 0
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        while time.perf_counter() - started <= budget_s:
+            batch = list(itertools.islice(stream, LOAD_BATCH))
+            if not batch:
+                break
+            async with conn.transaction():
+                await write_bulk(conn, batch)
+            written += len(batch)
+            if written % 1_000_000 < LOAD_BATCH:
+                say(f"reports: {written:,} events loaded")
+    return written
+
+
+async def _prepare(database_url: str) -> tuple[float, str]:
+    """VACUUM ANALYZE (what autovacuum does after a bulk load), then every pending roll-up;
+    returns the build's seconds and what it built."""
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute("VACUUM (ANALYZE)")
+        started = time.perf_counter()
+        built = await build_pending(conn, datetime.now(UTC))
+        seconds = time.perf_counter() - started
+        # as autovacuum would soon after: the roll-up tables were empty at the first ANALYZE
+        await conn.execute("ANALYZE report_rollups, rollup_builds, rollup_versions")
+    return seconds, f"{built.hours} hour and {built.days} day roll-ups"
+
+
+def _asking(client: aiohttp.ClientSession, base: str, site: str, asks: Sequence[Ask]) -> Request:
+    """Each request the next of `asks` over a 30-day range one minute later than the last:
+    never cached before."""
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    turn = itertools.count()
+
+    async def request() -> bool:
+        n = next(turn)
+        path, extra = asks[n % len(asks)]
+        start = end - timedelta(days=DAYS) + timedelta(minutes=n)
+        params = MultiDict(
+            [("site", site), ("from", _rfc3339(start)), ("to", _rfc3339(end)), *extra]
+        )
+        try:
+            async with client.get(base + path, params=params) as answer:
+                await answer.read()
+                return answer.status == 200
+        except TRANSPORT_ERRORS:
+            return False
+
+    return request
+
+
+async def measure(ctx: Context) -> None:
+    plan = ctx.plan
+    if plan.report_events <= 0:
+        for name in GROUPS:
+            ctx.results.omit(name, "not in this plan")
+        return
+    site = f"{ctx.prefix('reports', 0)}.bench"
+    started = time.perf_counter()
+    stored = await _load(
+        ctx.platform.database_url, ctx.run, site, plan.report_events, plan.report_budget_s
+    )
+    rate = stored / (time.perf_counter() - started)
+    say(f"reports: {stored:,} events loaded at {rate:,.0f} events/s")
+    build_s, built = await _prepare(ctx.platform.database_url)
+    say(f"reports: built {built} in {build_s:.1f} s")
+    ctx.results.figures.append(
+        figure("report_rollup_build_s", "s", [build_s], note=f"{built} over {stored:,} events")
+    )
+    base = ctx.platform.url("gateway")
+    model = ClosedModel(CONCURRENCY, plan.load_s, plan.ramp_s)
+    for name, (target, asks) in GROUPS.items():
+        runs: list[float] = []
+        answered = failed = 0
+        for _ in range(plan.repeat):
+            async with session() as client:
+                tally = await load(f"reports {name}", model, _asking(client, base, site, asks))
+            runs.append(tally.latency.percentile_ms(99))
+            answered, failed = answered + tally.ok, failed + tally.errors
+        ctx.results.figures.append(
+            figure(
+                name,
+                "ms",
+                runs,
+                target=target,
+                note=f"{stored:,} events over {DAYS} days on one site, loaded at {rate:,.0f}/s;"
+                f" {len(asks)} kinds of request in turn, {CONCURRENCY} clients;"
+                f" {answered:,} answered 200, {failed:,} not",
+            )
+        )

@@ -1,0 +1,222 @@
+"""The roller: builds the report roll-ups (migration 0013) off the write path.
+
+Process's write statement only bumps a version per hour it makes stale; here, in the
+background of `process` (which runs while events flow, where `query` scales to zero), closed
+hours whose version moved are rebuilt from raw events and visits, and days from their 24
+hour roll-ups once all of those are current. A roll-up records the version it was built at,
+and reads use it only while that is still the current one, so a late event is never lost:
+its hour reads raw until the next pass rebuilds it.
+
+A build is one transaction: a try-lock on its bucket (a replica building it meanwhile
+makes this one skip it), a check that it is still pending (the other may just have built
+it), the delete of the bucket's rows, then one statement inserting them anew with the
+version they were built at. Delete and insert are two statements, not one: a statement that
+deletes and inserts one primary key runs its parts in no promised order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from functions.query.report_rows import ROLLED_UP, raw_rows
+
+log = logging.getLogger("clickstream.process.roller")
+
+# an hour is built once it ended this long ago: events arrive a little late, and an hour
+# built while it still fills is rebuilt at once
+GRACE = timedelta(minutes=5)
+PASS_INTERVAL_S = 5.0
+# buckets built per pass, so that a pass (and stopping) never waits long
+BUILDS_PER_PASS = 20
+# the first half of pg_try_advisory_xact_lock(int, int)'s key ('roll'): a key space of its own
+_LOCK_CLASS = 0x726F6C6C
+_HOUR, _DAY = timedelta(hours=1), timedelta(hours=24)
+
+Grain = Literal["hour", "day"]
+Conn = AsyncConnection[Any]
+
+# The closed hours whose version is not the one their roll-up was built at, newest first
+# (the dashboards' recent days matter most).
+_PENDING_HOURS = """
+SELECT v.site, v.bucket FROM rollup_versions AS v
+LEFT JOIN rollup_builds AS b ON b.site = v.site AND b.grain = 'hour' AND b.bucket = v.bucket
+WHERE v.bucket + interval '1 hour' <= %(closed)s AND b.version IS DISTINCT FROM v.version
+ORDER BY v.bucket DESC LIMIT %(limit)s
+"""
+# The closed days whose hours are all current and whose roll-up was built at another sum of
+# their versions.
+_PENDING_DAYS = """
+WITH days AS (
+    SELECT v.site, date_trunc('day', v.bucket, 'UTC') AS bucket, sum(v.version) AS version
+    FROM rollup_versions AS v
+    LEFT JOIN rollup_builds AS b
+      ON b.site = v.site AND b.grain = 'hour' AND b.bucket = v.bucket
+    GROUP BY 1, 2
+    HAVING bool_and(coalesce(b.version = v.version, false))
+)
+SELECT d.site, d.bucket FROM days AS d
+LEFT JOIN rollup_builds AS b ON b.site = d.site AND b.grain = 'day' AND b.bucket = d.bucket
+WHERE d.bucket + interval '24 hours' <= %(closed)s AND b.version IS DISTINCT FROM d.version
+ORDER BY d.bucket DESC LIMIT %(limit)s
+"""
+# the version a bucket's roll-up is current at: its hour's, or the sum of its day's hours'
+_CURRENT = """
+SELECT coalesce(sum(version), 0)::bigint AS version FROM rollup_versions
+WHERE site = %(site)s AND bucket >= %(bucket)s AND bucket < %(end)s
+"""
+_STILL_PENDING = f"""
+SELECT latest.version IS DISTINCT FROM (
+    SELECT version FROM rollup_builds
+    WHERE site = %(site)s AND grain = %(grain)s AND bucket = %(bucket)s)
+FROM ({_CURRENT}) AS latest
+"""
+_LOCK = "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))"
+_DELETE = """DELETE FROM report_rollups
+WHERE site = %(site)s AND grain = %(grain)s AND bucket = %(bucket)s"""
+_COLUMNS = "dimension, value, events, visitors, visits, bounces, duration_s"
+
+
+def _record(condition: str) -> str:
+    """What a build records, if `condition`: the version, read in the same snapshot as the
+    rows it was built from."""
+    return f"""
+INSERT INTO rollup_builds AS t (site, grain, bucket, version)
+SELECT %(site)s, %(grain)s, %(bucket)s, version FROM ({_CURRENT}) AS latest WHERE {condition}
+ON CONFLICT (site, grain, bucket) DO UPDATE SET version = EXCLUDED.version
+"""
+
+
+_BUILD_HOUR = f"""
+WITH ranges AS (SELECT %(bucket)s::timestamptz AS lo, %(end)s::timestamptz AS hi),
+stored AS (
+    INSERT INTO report_rollups (site, grain, bucket, {_COLUMNS})
+    SELECT %(site)s, %(grain)s, %(bucket)s, {_COLUMNS} FROM ({raw_rows(ROLLED_UP)}) AS fresh
+)
+{_record("true")}
+"""
+# A day from its hour roll-ups, in one snapshot with their builds: unless every hour is
+# current there (a late event may have moved one since the day was found pending), it
+# stores and records nothing, and is found pending again once the hour is rebuilt.
+_BUILD_DAY = f"""
+WITH hours AS (
+    SELECT coalesce(bool_and(coalesce(b.version = v.version, false)), true) AS up_to_date
+    FROM rollup_versions AS v
+    LEFT JOIN rollup_builds AS b
+      ON b.site = v.site AND b.grain = 'hour' AND b.bucket = v.bucket
+    WHERE v.site = %(site)s AND v.bucket >= %(bucket)s AND v.bucket < %(end)s
+), stored AS (
+    INSERT INTO report_rollups (site, grain, bucket, {_COLUMNS})
+    SELECT %(site)s, %(grain)s, %(bucket)s, dimension, value, sum(events)::bigint,
+           hll_union_agg(visitors), hll_union_agg(visits), sum(bounces)::bigint,
+           sum(duration_s)
+    FROM report_rollups
+    WHERE site = %(site)s AND grain = 'hour' AND bucket >= %(bucket)s AND bucket < %(end)s
+      AND (SELECT up_to_date FROM hours)
+    GROUP BY dimension, value
+)
+{_record("(SELECT up_to_date FROM hours)")}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    hours: int
+    days: int
+
+
+async def build(conn: Conn, site: str, grain: Grain, bucket: datetime) -> bool:
+    """Rebuild one bucket's roll-up; False when another builder holds it or has just built it.
+    `conn` must be in autocommit mode (each build is a transaction of its own)."""
+    params = {
+        "site": site,
+        "grain": grain,
+        "bucket": bucket,
+        "end": bucket + (_HOUR if grain == "hour" else _DAY),
+    }
+    async with conn.transaction():
+        # named in UTC: every replica, whatever its session's TimeZone, names it alike
+        key = f"{site}\x1f{grain}\x1f{bucket.astimezone(UTC).isoformat()}"
+        cursor = await conn.execute(_LOCK, (_LOCK_CLASS, key))
+        locked = await cursor.fetchone()
+        if locked is None or not locked[0]:
+            return False
+        # a statement after the lock: its snapshot holds any build committed before it
+        cursor = await conn.execute(_STILL_PENDING, params)
+        pending = await cursor.fetchone()
+        if pending is None or not pending[0]:
+            return False
+        await conn.execute(_DELETE, params)
+        await conn.execute(_BUILD_HOUR if grain == "hour" else _BUILD_DAY, params)
+    return True
+
+
+async def _pending(conn: Conn, sql: str, closed: datetime, limit: int) -> list[tuple[str, Any]]:
+    cursor = await conn.execute(sql, {"closed": closed, "limit": limit})
+    return [(site, bucket) for site, bucket in await cursor.fetchall()]
+
+
+async def build_pending(conn: Conn, now: datetime, limit: int | None = None) -> Built:
+    """Build up to `limit` (else every) pending hour roll-ups closed by `now`, then the
+    days those make whole."""
+    closed = now - GRACE
+    budget = limit
+    counts: dict[Grain, int] = {"hour": 0, "day": 0}
+    passes: tuple[tuple[Grain, str], ...] = (("hour", _PENDING_HOURS), ("day", _PENDING_DAYS))
+    for grain, sql in passes:
+        while budget is None or budget > 0:
+            batch = BUILDS_PER_PASS if budget is None else budget
+            found = await _pending(conn, sql, closed, batch)
+            built = [await build(conn, site, grain, bucket) for site, bucket in found]
+            counts[grain] += sum(built)
+            if budget is not None:
+                budget -= len(found)
+            if len(found) < batch or not any(built):
+                break  # none left, or the rest is another builder's
+    return Built(counts["hour"], counts["day"])
+
+
+class Roller:
+    """`build_pending` every few seconds in the background, a bounded amount per pass;
+    a failed pass is logged and retried with the next."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        interval_s: float = PASS_INTERVAL_S,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._pool = pool
+        self._interval_s = interval_s
+        self._clock = clock
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="roller")
+
+    async def stop(self) -> None:
+        """After the pass under way, if any: a build is never cut off halfway."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                async with self._pool.connection() as conn:
+                    await build_pending(conn, self._clock(), BUILDS_PER_PASS)
+            except Exception:  # whatever failed, the next pass retries it
+                log.warning(
+                    "roll-up pass failed; retrying in %s s", self._interval_s, exc_info=True
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval_s)
