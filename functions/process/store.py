@@ -76,15 +76,18 @@ WITH new AS (
 """
 # Migration 0013: one version bump per (site, hour) whose report roll-ups this write makes
 # stale, for the roller (functions/process/roller.py) to rebuild off the write path: the hours
-# of the new events, and every hour a visit inserted, changed or deleted spans (the events of
-# a visit whose start moved change their visit's id, and a visit's row lives in its start's
-# hour). A changed visit only grows, so its new span holds its old one.
+# of the new events; the start's hour of a visit changed in place (a visit's row lives there);
+# and every hour a visit inserted or deleted spans (its events' visit id, its key and start,
+# is another now). A visit only grows, so an inserted one's span holds those it replaces.
 _VERSIONS = """
 , rollup_hours AS (
     SELECT site, date_trunc('hour', time_stamp, 'UTC') AS bucket FROM new
     UNION
     SELECT v.site, h.bucket
-    FROM (SELECT site, started_at, ended_at FROM visits_up
+    FROM (SELECT u.site, u.started_at,
+                 CASE WHEN o.started_at IS NULL THEN u.ended_at ELSE u.started_at END
+                      AS ended_at
+          FROM visits_up AS u LEFT JOIN old_visits AS o USING (site, visit_key, started_at)
           UNION ALL SELECT site, started_at, ended_at FROM visits_gone) AS v
     CROSS JOIN generate_series(date_trunc('hour', v.started_at, 'UTC'), v.ended_at,
                                interval '1 hour') AS h(bucket)

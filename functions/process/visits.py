@@ -20,7 +20,11 @@ from functions.core.events import ClickEvent
 # `pooled` therefore adds the new events to the stored ones. The upsert and the delete touch
 # disjoint keys (a statement must not delete and insert one row), and both only rows of keys
 # whose advisory locks (`LOCK_VISITS`) this transaction holds.
-VISITS_CTES = """
+
+# the columns of a stored visit that recomputing it needs
+_VISIT_COLUMNS = """started_at, ended_at, user_id, events, entry_page, exit_page,
+           referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country"""
+VISITS_CTES = f"""
 , arrived AS (  -- the new events with their visit key (`lock_buckets` hashes the same key)
     SELECT *, COALESCE('s:' || session_id, 'u:' || user_id) AS visit_key FROM new
 ), clustered AS (
@@ -53,26 +57,47 @@ VISITS_CTES = """
     -- started_at) rows, which only the primary key can use: a plain started_at bound lets the
     -- planner, when its statistics are poor (the table new, autovacuum off), pick
     -- visits_site_started and read every visit of the site in the span, for each key.
-    SELECT t.site, t.visit_key, t.cluster, v.started_at, v.ended_at
+    SELECT t.site, t.visit_key, t.cluster, v.*
     FROM touched AS t CROSS JOIN LATERAL (
-        (SELECT started_at, ended_at FROM visits
+        (SELECT {_VISIT_COLUMNS} FROM visits
          WHERE site = t.site AND visit_key = t.visit_key
            AND (visit_key, started_at) < (t.visit_key, t.lo)
          ORDER BY started_at DESC LIMIT 1)
         UNION ALL
-        SELECT started_at, ended_at FROM visits
+        SELECT {_VISIT_COLUMNS} FROM visits
         WHERE site = t.site AND visit_key = t.visit_key
           AND (visit_key, started_at) >= (t.visit_key, t.lo)
           AND (visit_key, started_at) <= (t.visit_key, t.hi)
     ) AS v
     WHERE v.ended_at >= t.lo
+), placed AS (
+    -- where each new event falls among its cluster's stored visits: strictly inside one
+    -- (a late event), or after them all (a visitor clicking on, the common case)
+    SELECT c.site, c.visit_key, c.event_id,
+           coalesce(bool_or(o.started_at < c.time_stamp AND c.time_stamp < o.ended_at), false)
+               AS inside,
+           coalesce(bool_and(o.ended_at < c.time_stamp), true) AS after
+    FROM clustered AS c LEFT JOIN old_visits AS o USING (site, visit_key, cluster)
+    GROUP BY c.site, c.visit_key, c.event_id
+), in_order AS (
+    -- the keys whose every new event is one or the other: their stored visits are taken as
+    -- stored, each as its first and last event (`pooled`), not read again event by event,
+    -- so a visit of thousands of events (a busy user, a long session) costs what one of two
+    -- does. An event inside a visit joins it, as the stored events around it are at most
+    -- 30 minutes apart; one after them extends the last or starts a visit of its own.
+    SELECT site, visit_key FROM placed GROUP BY site, visit_key HAVING bool_and(inside OR after)
+), kept AS (  -- the in-order keys' stored visits, once each (two clusters may reach one)
+    SELECT DISTINCT ON (o.site, o.visit_key, o.started_at) o.*
+    FROM old_visits AS o JOIN in_order USING (site, visit_key)
 ), widened AS (
-    -- each cluster's span, widened to hold those visits whole: each end then lies in a gap
-    -- of over 30 minutes that no new event falls in, so sessionizing the span alone gives
-    -- whole visits
+    -- each other key's clusters' spans, widened to hold those visits whole: each end then
+    -- lies in a gap of over 30 minutes that no new event falls in, so sessionizing the span
+    -- alone gives whole visits
     SELECT t.site, t.visit_key, t.session_id, t.user_id,
            least(t.lo, min(o.started_at)) AS lo, greatest(t.hi, max(o.ended_at)) AS hi
     FROM touched AS t LEFT JOIN old_visits AS o USING (site, visit_key, cluster)
+    WHERE NOT EXISTS (SELECT FROM in_order AS i
+                      WHERE (i.site, i.visit_key) = (t.site, t.visit_key))
     GROUP BY t.site, t.visit_key, t.cluster, t.session_id, t.user_id, t.lo, t.hi
 ), spans AS (
     -- one key's widened spans that overlap (a long visit reaching two clusters) become one,
@@ -85,41 +110,55 @@ VISITS_CTES = """
                                THEN 0 ELSE 1 END AS starts
                 FROM widened) AS w) AS i
     GROUP BY site, visit_key, session_id, user_id, island
-), pooled AS (  -- every event of the spans: the stored ones, and the new ones
+), pooled AS (
+    -- every event of the spans, the stored ones and the new ones, each `weight` one event;
+    -- and the kept visits as their first event (`part` 0, before any event of its time) and
+    -- their last, which stands for all the others. A `joined` row is in the visit of the row
+    -- before it, however long ago that was: a kept visit's last, and an event inside a
+    -- stored visit (whose stored events, when read, leave no gap over 30 minutes anyway)
     SELECT s.site, s.visit_key, c.event_id, c.user_id, c.page_url, c.time_stamp,
            c.referrer_host, c.utm_source, c.utm_medium, c.utm_campaign,
-           c.browser, c.os, c.device, c.country
+           c.browser, c.os, c.device, c.country, 1 AS part, 1 AS weight, false AS joined
     FROM spans AS s JOIN click_events AS c ON c.site = s.site AND c.session_id = s.session_id
     UNION ALL
     SELECT s.site, s.visit_key, c.event_id, c.user_id, c.page_url, c.time_stamp,
            c.referrer_host, c.utm_source, c.utm_medium, c.utm_campaign,
-           c.browser, c.os, c.device, c.country
+           c.browser, c.os, c.device, c.country, 1, 1, false
     FROM spans AS s JOIN click_events AS c
       ON c.site = s.site AND c.user_id = s.user_id AND c.session_id IS NULL
      AND c.time_stamp BETWEEN s.lo AND s.hi
     UNION ALL
-    SELECT site, visit_key, event_id, user_id, page_url, time_stamp,
-           referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
-    FROM arrived
+    SELECT a.site, a.visit_key, a.event_id, a.user_id, a.page_url, a.time_stamp,
+           a.referrer_host, a.utm_source, a.utm_medium, a.utm_campaign,
+           a.browser, a.os, a.device, a.country, 1, 1, p.inside
+    FROM arrived AS a JOIN placed AS p USING (site, visit_key, event_id)
+    UNION ALL
+    SELECT site, visit_key, NULL, user_id, entry_page, started_at, referrer_host,
+           utm_source, utm_medium, utm_campaign, browser, os, device, country, 0, 1, false
+    FROM kept
+    UNION ALL
+    SELECT site, visit_key, NULL, user_id, exit_page, ended_at,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, events - 1, true
+    FROM kept WHERE events > 1
 ), marked AS (  -- a user's event over 30 minutes after the previous one starts a visit
-    SELECT *, CASE WHEN left(visit_key, 2) = 'u:'
+    SELECT *, CASE WHEN left(visit_key, 2) = 'u:' AND NOT joined
                     AND time_stamp - lag(time_stamp) OVER w > interval '30 minutes'
                    THEN 1 ELSE 0 END AS starts
-    FROM pooled WINDOW w AS (PARTITION BY site, visit_key ORDER BY time_stamp, event_id)
+    FROM pooled WINDOW w AS (PARTITION BY site, visit_key ORDER BY time_stamp, part, event_id)
 ), numbered AS (
-    SELECT *, sum(starts) OVER (PARTITION BY site, visit_key ORDER BY time_stamp, event_id)
-              AS visit
+    SELECT *, sum(starts) OVER (PARTITION BY site, visit_key
+                                ORDER BY time_stamp, part, event_id) AS visit
     FROM marked
 ), fresh AS (  -- the visits as the events now stand: each one's first row, with its totals
     SELECT DISTINCT ON (site, visit_key, visit)
            site, visit_key, time_stamp AS started_at, last_value(time_stamp) OVER v AS ended_at,
-           user_id, count(*) OVER v AS events,
+           user_id, sum(weight) OVER v AS events,
            page_url AS entry_page, last_value(page_url) OVER v AS exit_page,
            referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
     FROM numbered
-    WINDOW v AS (PARTITION BY site, visit_key, visit ORDER BY time_stamp, event_id
+    WINDOW v AS (PARTITION BY site, visit_key, visit ORDER BY time_stamp, part, event_id
                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-    ORDER BY site, visit_key, visit, time_stamp, event_id
+    ORDER BY site, visit_key, visit, time_stamp, part, event_id
 ), visits_up AS (  -- a visit that stayed as it was is neither written nor reported
     INSERT INTO visits AS t (site, visit_key, started_at, ended_at, user_id, events,
                              entry_page, exit_page, referrer_host, utm_source, utm_medium,
@@ -141,7 +180,7 @@ VISITS_CTES = """
            EXCLUDED.exit_page, EXCLUDED.referrer_host, EXCLUDED.utm_source,
            EXCLUDED.utm_medium, EXCLUDED.utm_campaign, EXCLUDED.browser, EXCLUDED.os,
            EXCLUDED.device, EXCLUDED.country)
-    RETURNING site, started_at, ended_at
+    RETURNING site, visit_key, started_at, ended_at
 ), visits_gone AS (  -- merged into another, or started at another time now
     DELETE FROM visits AS t USING old_visits AS o
     WHERE (t.site, t.visit_key, t.started_at) = (o.site, o.visit_key, o.started_at)

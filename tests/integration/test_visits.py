@@ -204,3 +204,56 @@ def test_a_long_visit_reached_by_two_clusters_is_sessionized_once(url: str) -> N
     write(url, [click("first", -5, page="/in"), click("last", 205, page="/out")])
     assert visits(url) == [("u:u1", -5, 205, 13, "/in", "/out")]
     assert as_from_scratch(url)
+
+
+def test_events_after_a_visit_extend_it_from_its_row_not_its_events(url: str) -> None:
+    # a visit of 200 minutes, an event every 20, then an event 20 minutes after its end
+    write(url, [click(f"v{n:02}", 20 * n, page=f"/{n}") for n in range(11)])
+    with psycopg.connect(url, autocommit=True) as conn:
+        # a probe: an event removed behind process's back stays counted unless a write
+        # reads the visit's events again
+        conn.execute("DELETE FROM click_events WHERE event_id = 'v05'")
+    write(url, [click("next", 220, page="/next")])
+    assert visits(url) == [("u:u1", 0, 220, 12, "/0", "/next")]
+    # a late event inside the visit joins it the same way, however far from its neighbours
+    # the removed event leaves it
+    write(url, [click("late", 105, page="/late")])
+    assert visits(url) == [("u:u1", 0, 220, 13, "/0", "/next")]
+
+
+def test_a_visit_longer_than_the_gap_stays_one_when_extended_in_order(url: str) -> None:
+    write(url, [click(f"v{n:02}", 20 * n) for n in range(11)])
+    write(url, [click("w1", 225, page="/w1"), click("w2", 240, page="/w2")])
+    assert visits(url) == [("u:u1", 0, 240, 13, "/", "/w2")]
+    write(url, [click("x", 270.5, page="/x")])  # 30.5 minutes after the end: a new visit
+    assert visits(url)[1:] == [("u:u1", 270.5, 270.5, 1, "/x", "/x")]
+    # two events at one time: the visit's entry is decided by event_id, before any later one
+    write(url, [click("t2", 400, page="/t2"), click("t1", 400, page="/t1")])
+    write(url, [click("t0", 401, page="/after"), click("s", 401, session="s1", page="/s")])
+    write(url, [click("s2", 1000, session="s1", page="/s2")])
+    assert visits(url) == [
+        ("s:s1", 401, 1000, 2, "/s", "/s2"),
+        ("u:u1", 0, 240, 13, "/", "/w2"),
+        ("u:u1", 270.5, 270.5, 1, "/x", "/x"),
+        ("u:u1", 400, 401, 3, "/t1", "/after"),
+    ]
+    assert as_from_scratch(url)
+
+
+def test_a_visit_extended_in_place_makes_only_its_start_and_new_hours_stale(url: str) -> None:
+    write(url, [click(f"v{n:02}", 20 * n) for n in range(11)])  # 10:00 to 13:20
+    query = "SELECT bucket, version FROM rollup_versions ORDER BY 1"
+    with psycopg.connect(url) as conn:
+        before = dict(conn.execute(query).fetchall())
+    write(url, [click("next", 215)])  # 13:35
+    with psycopg.connect(url) as conn:
+        after = dict(conn.execute(query).fetchall())
+    hour = timedelta(hours=1)
+    moved = sorted((bucket - T0) / hour for bucket in after if after[bucket] != before[bucket])
+    assert moved == [0, 3]
+    # an earlier event moves the start: every hour of the visit holds events of another
+    # visit id now
+    write(url, [click("early", -10)])
+    with psycopg.connect(url) as conn:
+        latest = dict(conn.execute(query).fetchall())
+    assert sorted((b - T0) / hour for b in latest if latest[b] != after.get(b)) == [-1, 0, 1, 2, 3]
