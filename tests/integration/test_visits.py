@@ -76,6 +76,13 @@ def visits(url: str) -> list[tuple[object, ...]]:
     ]
 
 
+def versions(url: str) -> dict[datetime, int]:
+    """The report roll-ups' version of each hour (migration 0013)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT bucket, version FROM rollup_versions").fetchall()
+    return {bucket: version for bucket, version in rows}
+
+
 def as_from_scratch(url: str) -> bool:
     return aggregate_differences(url)["visits"] == 0
 
@@ -242,18 +249,14 @@ def test_a_visit_longer_than_the_gap_stays_one_when_extended_in_order(url: str) 
 
 def test_a_visit_extended_in_place_makes_only_its_start_and_new_hours_stale(url: str) -> None:
     write(url, [click(f"v{n:02}", 20 * n) for n in range(11)])  # 10:00 to 13:20
-    query = "SELECT bucket, version FROM rollup_versions ORDER BY 1"
-    with psycopg.connect(url) as conn:
-        before = dict(conn.execute(query).fetchall())
+    before = versions(url)
     write(url, [click("next", 215)])  # 13:35
-    with psycopg.connect(url) as conn:
-        after = dict(conn.execute(query).fetchall())
+    after = versions(url)
     hour = timedelta(hours=1)
     moved = sorted((bucket - T0) / hour for bucket in after if after[bucket] != before[bucket])
     assert moved == [0, 3]
     # an earlier event moves the start: every hour of the visit holds events of another
     # visit id now
     write(url, [click("early", -10)])
-    with psycopg.connect(url) as conn:
-        latest = dict(conn.execute(query).fetchall())
+    latest = versions(url)
     assert sorted((b - T0) / hour for b in latest if latest[b] != after.get(b)) == [-1, 0, 1, 2, 3]
