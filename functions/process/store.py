@@ -79,9 +79,8 @@ WITH new AS (
 # of the new events; the start's hour of a visit changed in place (a visit's row lives there);
 # and every hour a visit inserted or deleted spans (its events' visit id, its key and start,
 # is another now). A visit only grows, so an inserted one's span holds those it replaces.
-_VERSIONS = """
-, rollup_hours AS (
-    SELECT site, date_trunc('hour', time_stamp, 'UTC') AS bucket FROM new
+_EVENT_HOURS = "SELECT DISTINCT site, date_trunc('hour', time_stamp, 'UTC') AS bucket FROM new"
+_VISIT_HOURS = """
     UNION
     SELECT v.site, h.bucket
     FROM (SELECT u.site, u.started_at,
@@ -90,7 +89,9 @@ _VERSIONS = """
           FROM visits_up AS u LEFT JOIN old_visits AS o USING (site, visit_key, started_at)
           UNION ALL SELECT site, started_at, ended_at FROM visits_gone) AS v
     CROSS JOIN generate_series(date_trunc('hour', v.started_at, 'UTC'), v.ended_at,
-                               interval '1 hour') AS h(bucket)
+                               interval '1 hour') AS h(bucket)"""
+_VERSIONS = """
+, rollup_hours AS ({hours}
 ), rollup_versions_up AS (
     INSERT INTO rollup_versions AS t (site, bucket, version)
     SELECT site, bucket, 1 FROM rollup_hours ORDER BY 1, 2
@@ -107,15 +108,22 @@ json_to_recordset(%(events)s::json)
        utm_source text, utm_medium text, utm_campaign text)
 """
 # the new events, then (as rows without an event) the old and new start of each visit changed
+_INSERTED = """SELECT new.site, new.event_id, new.user_id, new.page_url, new.time_stamp,
+       up.click_count
+FROM new JOIN page_clicks_up AS up USING (site, user_id, page_url)"""
 WRITE_EVENTS = _STATEMENT.format(
     source=_PARAMETERS,
     visits=VISITS_CTES,
-    versions=_VERSIONS,
-    result="""SELECT new.site, new.event_id, new.user_id, new.page_url, new.time_stamp,
-       up.click_count
-FROM new JOIN page_clicks_up AS up USING (site, user_id, page_url)
+    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS),
+    result=_INSERTED
+    + """
 UNION ALL
 SELECT site, NULL, NULL, NULL, started_at, NULL FROM visit_starts""",
+)
+# `WRITE_EVENTS` without visits, run by the benchmark only (functions/bench/without_visits.py):
+# the same run's baseline of what keeping visits costs the pipeline
+WRITE_EVENTS_WITHOUT_VISITS = _STATEMENT.format(
+    source=_PARAMETERS, visits="", versions=_VERSIONS.format(hours=_EVENT_HOURS), result=_INSERTED
 )
 # The same statement over a table of events staged by COPY, for bulk loads (`write_bulk`)
 _STAGED = "staged_click_events"
@@ -130,7 +138,7 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
 WRITE_STAGED = _STATEMENT.format(
     source=f"{_STAGED} AS e",
     visits=VISITS_CTES,
-    versions=_VERSIONS,
+    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS),
     result="SELECT count(*) FROM new",
 )
 

@@ -22,6 +22,7 @@ KNOWN = {
     "ingest_single_requests_per_s",
     "ingest_p99_ms",
     "pipeline_events_per_s",
+    "pipeline_visits_ratio",
     "freshness_p99_s",
     "rest_cached_p99_ms",
     "rest_uncached_p99_ms",

@@ -2,7 +2,8 @@
 PostgreSQL, with the stack's dispatcher stopped while the topic fills.
 
 Ceilings, same records: the transport (a dispatcher POSTing to a no-op CloudEvent
-function) and the database (COPY of the rows plus the aggregate upserts)."""
+function) and the database (COPY of the rows plus the aggregate upserts). After each run, the
+same run again with `process` keeping no visits: what visits cost, as a same-run ratio."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from functions.bench.results import figure
 from functions.bench.scenarios.common import Context, metric_sum, say, wait_http
 from functions.bench.workload import EventStream, Mix
 from functions.core.events import ClickEvent
+from functions.dev import processes
 
 TRANSPORT_CEILING = "transport_events_per_s"
 DATABASE_CEILING = "postgres_copy_upsert_events_per_s"
@@ -28,6 +30,7 @@ POLL_S = 1.0  # progress only: the rate comes from the stored rows
 MIN_DRAIN_RATE = 200  # events/s below which a drain is called stuck
 DRAIN_TARGET_S = 30  # the pre-fill is sized to drain in about this long at the transport rate
 MIN_PREFILL = 1_000
+WITHOUT_VISITS = "process-without-visits"  # the baseline's label (its log's name)
 
 
 def _drain_timeout(events: int) -> float:
@@ -142,52 +145,89 @@ def commit_rate(database_url: str, prefix: str) -> float | None:
     return float(after_first) / float(span_s)
 
 
-async def measure(ctx: Context) -> None:
+async def _drain_run(ctx: Context, prefix: str, repetition: int) -> tuple[float, bool] | None:
+    """One run: fill the topic with the dispatcher stopped, restart it, time the drain.
+    Returns the rate and whether every event was stored, or None when nothing was timed."""
     plan = ctx.plan
     metrics_url = f"http://127.0.0.1:{ctx.platform.stack.ports.metrics['process']}/metrics"
+    stream = EventStream(prefix, Mix())
+    records = ceilings.click_events(stream.batch(plan.prefill_events)[0])
+    await stop_dispatcher(ctx)
+    try:
+        transport = await _transport(ctx, repetition, records)
+        if transport is not None:
+            ctx.add_ceiling_run(TRANSPORT_CEILING, transport)
+            say(f"ceiling: transport {transport:,.0f} events/s")
+        database = ceilings.postgres_copy_upsert_events_per_s(
+            ctx.platform.database_url,
+            ceilings.click_events(EventStream(prefix + "db", Mix()).batch(plan.ceiling_events)[0]),
+        )
+        ctx.add_ceiling_run(DATABASE_CEILING, database)
+        say(f"ceiling: COPY + upserts {database:,.0f} events/s")
+        topic = ctx.platform.stack.settings.kafka_topic
+        if transport is not None:  # a pre-fill far beyond the pipeline's pace is backlog
+            wanted = int(transport * DRAIN_TARGET_S)
+            records = records[: max(MIN_PREFILL, min(len(records), wanted))]
+        ceilings.kafka_producer_events_per_s(ctx.platform.bootstrap, topic, records)
+        baseline = await _inserted(metrics_url)
+    finally:
+        ctx.platform.stack.spawn("dispatcher")
+    complete = await drained(
+        functools.partial(_inserted, metrics_url, baseline),
+        functools.partial(_all_stored, ctx.platform.database_url, prefix, len(records)),
+        len(records),
+    )
+    if complete is None:
+        say("[yellow]pipeline stored nothing[/]")
+        return None
+    rate = commit_rate(ctx.platform.database_url, prefix)
+    if rate is None:
+        say("[yellow]pipeline stored the run in one transaction: nothing to time[/]")
+        return None
+    say(f"pipeline {rate:,.0f} events/s ({len(records):,} pre-filled)")
+    return rate, complete
+
+
+async def _without_visits(ctx: Context, prefix: str, repetition: int) -> float | None:
+    """The same run with `process` storing events without keeping visits, on its ports
+    (functions/bench/without_visits.py), then the stack's `process` back."""
+    stack = ctx.platform.stack
+    process = stack.processes.pop("process")
+    ctx.platform.note_rss("process", process.pid)
+    processes.stop(process, 15.0)
+    ports = {"PORT": str(stack.ports.http["process"])}
+    ports["METRICS_PORT"] = str(stack.ports.metrics["process"])
+    ctx.platform.spawn(WITHOUT_VISITS, "functions.bench.without_visits", "process", ports)
+    try:
+        if not await wait_http(stack.url("process") + "/readyz"):
+            say("[yellow]process without visits never got ready[/]")
+            return None
+        run = await _drain_run(ctx, prefix, repetition)
+    finally:
+        ctx.platform.stop_extra(WITHOUT_VISITS)
+        stack.spawn("process")
+        await wait_http(stack.url("process") + "/readyz")
+    return None if run is None else run[0]
+
+
+async def measure(ctx: Context) -> None:
+    plan = ctx.plan
     runs: list[float] = []
+    without: list[float] = []
+    ratios: list[float] = []
     partial = 0
     for repetition in range(plan.repeat):
-        prefix = ctx.prefix("pipe", repetition)
-        stream = EventStream(prefix, Mix())
-        records = ceilings.click_events(stream.batch(plan.prefill_events)[0])
-        await stop_dispatcher(ctx)
-        try:
-            transport = await _transport(ctx, repetition, records)
-            if transport is not None:
-                ctx.add_ceiling_run(TRANSPORT_CEILING, transport)
-                say(f"ceiling: transport {transport:,.0f} events/s")
-            database = ceilings.postgres_copy_upsert_events_per_s(
-                ctx.platform.database_url,
-                ceilings.click_events(
-                    EventStream(prefix + "db", Mix()).batch(plan.ceiling_events)[0]
-                ),
-            )
-            ctx.add_ceiling_run(DATABASE_CEILING, database)
-            say(f"ceiling: COPY + upserts {database:,.0f} events/s")
-            topic = ctx.platform.stack.settings.kafka_topic
-            if transport is not None:  # a pre-fill far beyond the pipeline's pace is backlog
-                wanted = int(transport * DRAIN_TARGET_S)
-                records = records[: max(MIN_PREFILL, min(len(records), wanted))]
-            ceilings.kafka_producer_events_per_s(ctx.platform.bootstrap, topic, records)
-            baseline = await _inserted(metrics_url)
-        finally:
-            ctx.platform.stack.spawn("dispatcher")
-        complete = await drained(
-            functools.partial(_inserted, metrics_url, baseline),
-            functools.partial(_all_stored, ctx.platform.database_url, prefix, len(records)),
-            len(records),
-        )
-        if complete is None:
-            say("[yellow]pipeline stored nothing[/]")
+        run = await _drain_run(ctx, ctx.prefix("pipe", repetition), repetition)
+        if run is None:
             continue
-        rate = commit_rate(ctx.platform.database_url, prefix)
-        if rate is None:
-            say("[yellow]pipeline stored the run in one transaction: nothing to time[/]")
-            continue
-        say(f"pipeline {rate:,.0f} events/s ({len(records):,} pre-filled)")
+        rate, complete = run
         runs.append(rate)
         partial += not complete
+        say("pipeline without visits, the same run's baseline:")
+        baseline = await _without_visits(ctx, ctx.prefix("pipenv", repetition), repetition)
+        if baseline:
+            without.append(baseline)
+            ratios.append(rate / baseline)
     if runs:
         ctx.pipeline_rate = statistics.median(runs)
     database_ceiling = ctx.ceiling(DATABASE_CEILING, "events/s")
@@ -210,3 +250,16 @@ async def measure(ctx: Context) -> None:
             + (f"{database_ceiling.value:,.0f} events/s" if database_ceiling else "not measured"),
         )
     )
+    if ratios:
+        ctx.results.figures.append(
+            figure(
+                "pipeline_visits_ratio",
+                "ratio",
+                ratios,
+                target=">= 0.8",
+                note="each run's pipeline rate over the rate of a run right after it with "
+                "`process` keeping no visits (events/s without: "
+                + ", ".join(f"{rate:,.0f}" for rate in without)
+                + ")",
+            )
+        )
