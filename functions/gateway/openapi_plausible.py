@@ -15,7 +15,12 @@ RANGES = ["day", "7d", "30d", "month", "6mo", "12mo", "year", "all"]
 PERIOD = param(
     "period", f"{', '.join(RANGES)} (default 30d) or custom", {"enum": [*RANGES, "custom"]}
 )
-DATE = param("date", "The day of `period=day`", {"type": "string", "format": "date"})
+DAY = r"\d{4}-\d{2}-\d{2}"
+DATE = param(
+    "date",
+    "The day of `period=day`; `from,to` days for `period=custom`",
+    {"type": "string", "pattern": f"^{DAY}(,{DAY})?$"},
+)
 _NAMES = "|".join(m for m in METRICS if m != "percentage")
 METRIC_LIST = param(
     "metrics",
