@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from functions.bench.scenarios.reports import V2_DIMENSIONS, v2_breakdown
 from functions.gateway.plausible_query import Unsupported, date_range, parse, time_buckets
 
 NOW = datetime(2026, 12, 6, 12, 30, tzinfo=UTC)
@@ -110,3 +111,11 @@ def test_time_buckets_of_each_grain() -> None:
     assert time_buckets(start, end, "month") == [day("2026-11-01"), day("2026-12-01")]
     with pytest.raises(Unsupported, match="time buckets"):
         time_buckets(day("2026-01-01"), end, "hour")
+
+
+@pytest.mark.parametrize("dimension", V2_DIMENSIONS)
+def test_the_benchmarks_v2_breakdowns_are_30_day_breakdowns(dimension: str) -> None:
+    start, end = day("2026-11-06T12:01"), day("2026-12-06T12:00")
+    query = parse(v2_breakdown("reports-1.bench", start, end, dimension), NOW)
+    assert (query.start, query.end, query.grain) == (start, end, None)
+    assert query.dimension is not None
