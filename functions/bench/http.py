@@ -65,6 +65,33 @@ def ingest_events(
     return request
 
 
+def plausible_body(event: Mapping[str, str], domain: str) -> bytes:
+    """A workload event as Plausible's tracker sends it to `POST /api/event`."""
+    return json_body(
+        {
+            "n": event["event_type"],
+            "u": f"https://{domain}{event['page_url']}",
+            "d": domain,
+            "r": None,
+            "w": 1440,
+        }
+    )
+
+
+def plausible_events(
+    client: aiohttp.ClientSession, url: str, stream: EventStream, domain: str
+) -> Request:
+    """POST one event per request to Plausible's Events API, as its tracker does
+    (text/plain); expected: 202."""
+
+    async def request() -> bool:
+        event, _ = stream.next_event()
+        body = plausible_body(event, domain)
+        return await _status(client, "POST", url, body=body, headers=BEACON) == 202
+
+    return request
+
+
 def rest_get(
     client: aiohttp.ClientSession, url: str, params: Callable[[], Mapping[str, str]]
 ) -> Request:

@@ -15,6 +15,7 @@ from functions.bench.scenarios import (
     history,
     ingest,
     pipeline,
+    plausible,
     query,
     reports,
     serving,
@@ -23,7 +24,18 @@ from functions.bench.scenarios import (
 from functions.bench.scenarios.common import Context, Plan, say
 
 FUNCTIONS = ("ingest", "process", "query", "gateway", "dispatcher")
-SCENARIOS = (serving, ingest, pipeline, freshness, query, coldstart, history, distinct, reports)
+SCENARIOS = (
+    serving,
+    ingest,
+    plausible,
+    pipeline,
+    freshness,
+    query,
+    coldstart,
+    history,
+    distinct,
+    reports,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ class EventStream:
         if roll < self.mix.invalid_ratio:
             self.invalid += 1
             bad = {"event_id": f"{self.run}-bad-{self.emitted}", "user_id": ""}
-            return bad | {"event_type": "Click!", "page_url": "nowhere"}, False
+            return bad | {"event_type": "", "page_url": "nowhere"}, False
         if self._recent and roll < self.mix.invalid_ratio + self.mix.duplicate_ratio:
             self.duplicates += 1
             return self._rng.choice(self._recent), True

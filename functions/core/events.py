@@ -34,6 +34,10 @@ PageUrl = Annotated[
 
 
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_LABEL_LENGTH)]
+# case-sensitive and free text, as Plausible's custom event names (`Outbound Link: Click`);
+# control characters are refused with the other text fields' (`_TEXT_FIELDS`)
+MAX_EVENT_TYPE_LENGTH = 120
+EventType = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_EVENT_TYPE_LENGTH)]
 # a site (tenant) is named like a host: DESIGN.md, "The event"
 DEFAULT_SITE = "default"
 SITE_PATTERN = r"^[a-z0-9.-]{1,253}$"
@@ -64,7 +68,7 @@ class ClickEvent(msgspec.Struct, frozen=True, kw_only=True):
 
     event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
     user_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-    event_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_.:-]{1,64}$")]
+    event_type: EventType
     page_url: PageUrl
     time_stamp: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
     referrer: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
@@ -116,6 +120,7 @@ _ATTRIBUTE_FIELDS = ("event_id", "source")
 _TEXT_FIELDS = (
     "site",  # its pattern's `$` would let a final newline through
     "user_id",
+    "event_type",
     "page_url",
     "referrer",
     "session_id",

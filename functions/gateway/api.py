@@ -9,15 +9,16 @@ from urllib.parse import unquote
 
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from starlette.requests import Request
+from starlette.responses import Response
 
 from functions.core.cache import count_key
 from functions.core.sites import Grant, KeyRing
-from functions.gateway import report_routes, routes
+from functions.gateway import plausible_routes, report_routes, routes
 from functions.gateway.client import DEADLINE_S, REPLAY_DEADLINE_S, QueryClient
 from functions.gateway.local_counts import LOOKUPS, LocalCounts
 
 Json = dict[str, object]
-Call = Callable[[QueryClient, Request, Mapping[str, str]], Awaitable[Json]]
+Call = Callable[[QueryClient, Request, Mapping[str, str]], Awaitable[Json | Response]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class Route:
     # needs an admin token of every site once any token is configured: what admin routes
     # handle (dead letters) belongs to any site
     admin: bool = False
+    # checks the caller's token against the site it names itself (in its body: Plausible's)
+    own_site: bool = False
 
 
 def held_count(counts: LocalCounts | None, key: str) -> int | None:
@@ -154,6 +157,10 @@ EXACT = {
         cache_control="no-store",
         admin=True,
     ),
+}
+EXACT |= {
+    template: Route(template, methods, call, cache_control="no-store", own_site=True)
+    for template, methods, call in plausible_routes.ROUTES
 }
 USER_ACTIVITY = Route("/api/v1/users/{user_id}/activity", ("GET",), _user_activity)
 # matched on the raw path, so a user id may hold an encoded `/`

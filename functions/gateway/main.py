@@ -28,8 +28,8 @@ def _authorize(request: Request, found: api.Found | None) -> None:
     if grant is None:
         raise Unauthorized("a valid token is required: Authorization: Bearer <token>")
     request.state.grant = grant
-    if found is None or found[0].template == api.SITES.template:
-        return  # no site to check: a 404, or the list the grant filters
+    if found is None or found[0].template == api.SITES.template or found[0].own_site:
+        return  # no site to check: a 404, the list the grant filters, or the route checks
     if found[0].admin:
         if grant.scope != "admin" or grant.site is not None:
             raise Forbidden("this route needs an admin token of every site")
@@ -67,6 +67,8 @@ async def _serve(request: Request, found: api.Found | None) -> Response:
     if request.method not in route.methods:
         raise MethodNotAllowed(route.methods)
     answer = await route.call(request.app.state.query, request, params)
+    if isinstance(answer, Response):
+        return answer
     return json_response(answer, cache_control=route.cache_control)
 
 

@@ -23,6 +23,7 @@ from functions.gateway.openapi_parts import (
     param,
     ref,
 )
+from functions.gateway.openapi_plausible import PLAUSIBLE_PATHS, PLAUSIBLE_SCHEMAS
 from functions.gateway.openapi_reports import REPORT_PATHS, REPORT_SCHEMAS
 
 EVENT_COUNT_BODY = {
@@ -173,6 +174,7 @@ DOCUMENT: Schema = {
         ),
         "/api/v1/dead-letters/replay": REPLAY,
         **REPORT_PATHS,
+        **PLAUSIBLE_PATHS,
     },
     "components": {
         "securitySchemes": {
@@ -333,6 +335,7 @@ DOCUMENT: Schema = {
                 },
             },
             **REPORT_SCHEMAS,
+            **PLAUSIBLE_SCHEMAS,
             "Replayed": {
                 "type": "object",
                 "required": ["replayed"],

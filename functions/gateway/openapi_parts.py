@@ -81,8 +81,9 @@ FILTER = {
     "name": "filter",
     "in": "query",
     "required": False,
-    "description": "`<dimension>:<op>:<value>`, repeated and ANDed: op `is`, `is_not` or"
-    " `contains`; dimension `page`, `entry_page`, `exit_page`, `event_type`, `referrer`,"
+    "description": "`<dimension>:<op>:<value>`, repeated and ANDed: op `is`, `is_not`,"
+    " `contains` or `contains_not`; dimension `page`, `entry_page`, `exit_page`,"
+    " `event_type`, `referrer`,"
     " `utm_source`, `utm_medium`, `utm_campaign`, `browser`, `os`, `device`, `country` or"
     " `prop:<key>`. With a filter, the report reads the raw events",
     "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 20},

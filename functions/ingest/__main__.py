@@ -16,6 +16,7 @@ from functions.core.kafka import AsyncProducer
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.sites import KeyRing, KeyRingRefresher, env_grants
 from functions.core.telemetry import init_metrics
+from functions.ingest.cookieless import Salts, Visitors
 from functions.ingest.enrich import Enricher
 from functions.ingest.service import IngestService
 
@@ -38,13 +39,17 @@ def build_app(settings: Settings) -> Starlette:
         refresher.start()
         producer = AsyncProducer(bootstrap)
         registered = keys.registered if settings.sites_require_registration else None
+        salts = Salts(lambda: connect(settings.database_url))
+        salts.start()  # creates today's salt and deletes the old ones, hourly
+        visitors = Visitors(salts, settings.ingest_trusted_proxies)
         app.state.ingest = IngestService(
-            producer, settings.kafka_topic, meter, enricher, registered
+            producer, settings.kafka_topic, meter, enricher, registered, visitors
         )
         app.state.settings = settings
         app.state.keys = keys
         yield
         await refresher.close()
+        await salts.close()
         unsent = producer.close()
         if unsent:
             log.error("%d events were not acknowledged by Kafka at shutdown", unsent)

@@ -13,6 +13,7 @@ from cloudevents.http import from_dict, from_http
 from functions.core.errors import ClickstreamError, InvalidEvent, Problem
 from functions.core.events import (
     CE_RENAMES,
+    DEFAULT_SITE,
     ClickEvent,
     SenderHints,
     cloudevent_fields,
@@ -22,6 +23,8 @@ from functions.core.events import (
 
 # an event with what its request and hints say (functions/ingest/enrich.py); None: a bot's
 Enrich = Callable[[ClickEvent, SenderHints], ClickEvent | None]
+# (site, hints) -> the cookieless user id of the request's client (functions/ingest/cookieless.py)
+VisitorIds = Callable[[str, SenderHints], str]
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENTS = 1000
@@ -97,6 +100,12 @@ def _collect(items: list[object], indexed: bool, build: Builder) -> Decoded:
     return decoded
 
 
+def event_site(fields: Mapping[str, object], site: str | None) -> str:
+    """The site an event will belong to: the write key's, else its own, else the default
+    (an invalid one fails validation later; its user id does not matter then)."""
+    return site or str(fields.get("site") or DEFAULT_SITE)
+
+
 def decode(
     headers: Mapping[str, str],
     body: bytes,
@@ -104,12 +113,14 @@ def decode(
     received_at: datetime,
     site: str | None,
     enrich: Enrich | None = None,
+    visitors: VisitorIds | None = None,
 ) -> Decoded:
     """Decode one ingest request body; raises for a request that is unusable as a whole.
 
     `headers` must have lower-case names. `site` overrides the sender's (a write key's).
     What only ingest may set (the enrichment fields) is dropped from what senders say;
-    `enrich`, when given, sets it.
+    `enrich`, when given, sets it. `visitors`, when given, names the user of an event that
+    names none (cookieless: the tracker's `data-cookieless` mode).
     """
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge("$", f"body must be at most {MAX_BODY_BYTES} bytes")
@@ -119,6 +130,8 @@ def decode(
         raw: dict[str, object], index: int | None, renames: Mapping[str, str] | None
     ) -> ClickEvent | None:
         fields, hints, problems = sender_fields(raw, index)
+        if visitors is not None and fields.get("user_id") is None:
+            fields = {**fields, "user_id": visitors(event_site(fields, site), hints)}
         try:
             click = parse_event(
                 fields, received_at=received_at, index=index, site=site, renames=renames

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 
 from functions_framework import aio
@@ -10,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions.core.config import Settings
-from functions.core.errors import DependencyUnavailable, InvalidEvent
+from functions.core.errors import DependencyUnavailable, InvalidEvent, Problem
+from functions.ingest import plausible
 from functions.ingest.access import (
     Unauthorized,
     cors_headers,
@@ -18,15 +21,50 @@ from functions.ingest.access import (
     presented_key,
     site_for,
 )
-from functions.ingest.decode import MAX_BODY_BYTES, PayloadTooLarge, UnsupportedMediaType
-from functions.ingest.service import IngestService
+from functions.ingest.decode import MAX_BODY_BYTES, PayloadTooLarge, UnsupportedMediaType, decode
+from functions.ingest.service import Accepted, Decoder, IngestService
 
 INGEST_PATHS = ("/", "/ingest")
+PLAUSIBLE_PATH = "/api/event"  # Plausible's Events API (functions/ingest/plausible.py)
 TRACKER = (resources.files("functions.ingest") / "tracker.js").read_bytes()
 
 
 def _errors(status: int, problems: list[dict[str, object]]) -> JSONResponse:
     return JSONResponse({"errors": problems}, status_code=status)
+
+
+def _plausible_errors(problems: list[Problem]) -> JSONResponse:
+    """Plausible's 400 shape, `{"errors": {field: [rule, ...]}}`, with our field names."""
+    found: dict[str, list[str]] = {}
+    for problem in problems:
+        found.setdefault(problem.field, []).append(problem.rule)
+    return JSONResponse({"errors": found}, status_code=400)
+
+
+def _native_answer(accepted: Accepted) -> JSONResponse:
+    rejected = [p.as_json() for p in accepted.rejected]
+    return JSONResponse({"accepted": accepted.count, "rejected": rejected}, status_code=202)
+
+
+def _plausible_answer(_: Accepted) -> JSONResponse:
+    return JSONResponse({}, status_code=202)
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A request form ingest answers: how it decodes and how it answers."""
+
+    decode: Decoder
+    answer: Callable[[Accepted], JSONResponse]
+    invalid: Callable[[list[Problem]], JSONResponse]
+
+
+def _native_errors(problems: list[Problem]) -> JSONResponse:
+    return _errors(400, [p.as_json() for p in problems])
+
+
+NATIVE = Form(decode, _native_answer, _native_errors)
+PLAUSIBLE = Form(plausible.decode, _plausible_answer, _plausible_errors)
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
@@ -50,7 +88,9 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def _accept(request: Request, service: IngestService, settings: Settings) -> Response:
+async def _accept(
+    request: Request, service: IngestService, settings: Settings, form: Form
+) -> Response:
     """The one place ingest's errors become HTTP statuses."""
     try:
         keys = request.app.state.keys
@@ -63,15 +103,13 @@ async def _accept(request: Request, service: IngestService, settings: Settings) 
             site=site,
             peer=request.client.host if request.client else None,
             forwarded=request.headers.getlist("x-forwarded-for"),
+            form=form.decode,
         )
-        return JSONResponse(
-            {"accepted": accepted.count, "rejected": [p.as_json() for p in accepted.rejected]},
-            status_code=202,
-        )
+        return form.answer(accepted)
     except Unauthorized as error:
         return _error(401, "UNAUTHENTICATED", str(error), "authorization")
     except InvalidEvent as error:
-        return _errors(400, [p.as_json() for p in error.problems])
+        return form.invalid(error.problems)
     except PayloadTooLarge as error:
         return _errors(413, [{"index": None, "field": error.field, "rule": error.rule}])
     except UnsupportedMediaType as error:
@@ -99,7 +137,11 @@ async def ingest(request: Request) -> Response:
             media_type="application/javascript",
             headers={"Cache-Control": "public, max-age=3600"},
         )
-    if path not in INGEST_PATHS:
+    if path == PLAUSIBLE_PATH:
+        form = PLAUSIBLE
+    elif path in INGEST_PATHS:
+        form = NATIVE
+    else:
         return _error(404, "NOT_FOUND", f"no route {path}")
     if request.method == "OPTIONS":
         return Response(status_code=204, headers=preflight_headers(settings.cors_origins, origin))
@@ -108,7 +150,7 @@ async def ingest(request: Request) -> Response:
         refusal.headers["Allow"] = "POST, OPTIONS"
         return refusal
     started = time.perf_counter()
-    response = await _accept(request, service, settings)
+    response = await _accept(request, service, settings, form)
     response.headers.update(cors_headers(settings.cors_origins, origin))
     service.record_request(response.status_code, time.perf_counter() - started)
     return response

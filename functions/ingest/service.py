@@ -7,14 +7,31 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from opentelemetry.metrics import Meter
 
 from functions.core.errors import InvalidEvent, Problem
 from functions.core.events import to_kafka
 from functions.core.kafka import AsyncProducer
-from functions.ingest.decode import decode
+from functions.ingest.cookieless import Visitors
+from functions.ingest.decode import Decoded, Enrich, VisitorIds, decode
 from functions.ingest.enrich import Enricher
+
+
+class Decoder(Protocol):
+    """A request form: native (`decode.decode`) or Plausible's (`plausible.decode`)."""
+
+    def __call__(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        received_at: datetime,
+        site: str | None,
+        enrich: Enrich | None = None,
+        visitors: VisitorIds | None = None,
+    ) -> Decoded: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +48,15 @@ class IngestService:
         meter: Meter,
         enricher: Enricher | None = None,
         registered: Callable[[str], bool] | None = None,
+        visitors: Visitors | None = None,
     ) -> None:
         """`enricher` None: enrichment off (`INGEST_ENRICHMENT=off`), so no bot filtering.
         `registered`, when given (`SITES_REQUIRE_REGISTRATION=true`), tells the sites whose
-        events are kept; the others' are answered 202 and dropped, as Plausible does."""
+        events are kept; the others' are answered 202 and dropped, as Plausible does.
+        `visitors` names the users of events that name none (cookieless); without it such
+        events are refused (`user_id` required)."""
         self._producer = producer
+        self._visitors = visitors
         self._topic = topic
         self._enricher = enricher
         self._registered = registered
@@ -67,6 +88,7 @@ class IngestService:
         site: str | None = None,
         peer: str | None = None,
         forwarded: Sequence[str] = (),
+        form: Decoder = decode,
     ) -> Accepted:
         """Validate, enrich and produce; returns once the broker acknowledged every valid
         event. `peer` is the direct peer's address, `forwarded` the `X-Forwarded-For`
@@ -80,7 +102,17 @@ class IngestService:
         enrich = None
         if self._enricher is not None:
             enrich = self._enricher.for_request(headers, peer, forwarded)
-        decoded = decode(headers, body, received_at=datetime.now(UTC), site=site, enrich=enrich)
+        visitors = None
+        if self._visitors is not None:
+            visitors = await self._visitors.for_request(headers, peer, forwarded)
+        decoded = form(
+            headers,
+            body,
+            received_at=datetime.now(UTC),
+            site=site,
+            enrich=enrich,
+            visitors=visitors,
+        )
         if decoded.problems:
             # one event with three bad fields is one rejected event
             rejected = len({p.index for p in decoded.problems})

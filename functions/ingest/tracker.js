@@ -1,16 +1,17 @@
-/* clickstream: <script src=".../tracker.js" data-site="SITE" data-key="KEY" data-respect-dnt> */
+/* clickstream tracker: its attributes are in docs/api.md */
 (function (w, d, n) {
-  var s = d.currentScript, L = w.localStorage, q = [], no = function () {};
+  var s = d.currentScript, D, L, c, q = [], no = function () {};
   if (!s || !w.crypto || !crypto.randomUUID) return;
-  if ("respectDnt" in s.dataset && (n.doNotTrack == "1" || n.globalPrivacyControl))
+  D = s.dataset, c = "cookieless" in D, L = c ? 0 : w.localStorage;
+  if ("respectDnt" in D && (n.doNotTrack == "1" || n.globalPrivacyControl))
     return void (w.clickstream = { track: no, flush: no });
-  var key = s.dataset.key, site = s.dataset.site,
-    url = (s.dataset.endpoint || new URL(s.src).origin) + "/ingest" +
+  var key = D.key, site = D.site,
+    url = (D.endpoint || new URL(s.src).origin) + "/ingest" +
       (key ? "?key=" + encodeURIComponent(key) : ""),
-    uuid = function () { return crypto.randomUUID(); },
+    uuid = crypto.randomUUID.bind(crypto),
     get = function (k) { try { return L.getItem(k); } catch (e) {} },
     set = function (k, v) { try { L.setItem(k, v); } catch (e) {} },
-    user = get("cs_uid") || uuid();
+    user = c ? void 0 : get("cs_uid") || uuid();
   set("cs_uid", user);
   function visit() {
     var now = Date.now(), v = (get("cs_visit") || "").split(" ");
@@ -25,7 +26,7 @@
   }
   function track(type, props) {
     q.push({
-      event_id: uuid(), site: site, user_id: user, session_id: visit(), event_type: type,
+      event_id: uuid(), site: site, user_id: user, session_id: c ? user : visit(), event_type: type,
       page_url: location.pathname + location.search, referrer: d.referrer || undefined,
       time_stamp: new Date().toISOString(), properties: props
     });

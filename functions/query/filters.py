@@ -25,7 +25,7 @@ from functions.query import validate
 from functions.query.dimensions import PROP_PREFIX, Dimension, dimension
 from functions.query.validate import Window
 
-Op = Literal["is", "is_not", "contains"]
+Op = Literal["is", "is_not", "contains", "contains_not"]
 OPS: tuple[str, ...] = get_args(Op)
 MAX_FILTERS = 20
 # DESIGN.md "Visits and reports": a visit ends after 30 minutes without an event
@@ -68,7 +68,10 @@ class Filter:
             return f"{expression} = %s", [*params, self.value]
         if self.op == "is_not":
             return f"{expression} <> %s", [*params, self.value]
-        return f"{expression} LIKE %s", [*params, f"%{_escape_like(self.value)}%"]
+        pattern = f"%{_escape_like(self.value)}%"
+        if self.op == "contains_not":
+            return f"{expression} NOT LIKE %s", [*params, pattern]
+        return f"{expression} LIKE %s", [*params, pattern]
 
 
 def _escape_like(value: str) -> str:

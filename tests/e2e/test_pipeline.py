@@ -38,7 +38,7 @@ def test_thousand_events_counted_exactly(stack: Stack, database_url: str) -> Non
     unique = make_events(run, 890, rng)
     duplicates = rng.sample(unique, 100)
     invalid = [
-        {"event_id": f"{run}-bad-{n}", "user_id": "", "event_type": "Click!", "page_url": "nowhere"}
+        {"event_id": f"{run}-bad-{n}", "user_id": "", "event_type": "", "page_url": "nowhere"}
         for n in range(10)
     ]
     with httpx.Client(base_url=stack.url("ingest"), timeout=10) as ingest:

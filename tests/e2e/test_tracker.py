@@ -29,6 +29,8 @@ def site(ingest_url: str) -> Iterator[str]:
     respectful = PAGE.format(ingest=ingest_url, attributes="data-respect-dnt").encode()
     # pages under /shop/ name their site
     shop = PAGE.format(ingest=ingest_url, attributes='data-site="shop.example"').encode()
+    # pages under /cookieless/ keep nothing in the browser
+    cookieless = PAGE.format(ingest=ingest_url, attributes="data-cookieless").encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -37,6 +39,8 @@ def site(ingest_url: str) -> Iterator[str]:
             self.end_headers()
             if self.path.startswith("/shop/"):
                 self.wfile.write(shop)
+            elif self.path.startswith("/cookieless/"):
+                self.wfile.write(cookieless)
             else:
                 self.wfile.write(respectful if self.path.startswith("/private/") else plain)
 
@@ -149,3 +153,27 @@ def test_global_privacy_control_is_honoured_where_the_site_asks(
 
     kinds = sorted(e["event_type"] for e in events_on(kafka_bootstrap, ingest_topic, path))
     assert kinds == (["click", "custom", "pageview"] if sent else [])
+
+
+def test_cookieless_mode_stores_nothing_and_ingest_names_the_visitor(
+    chromium: Browser, site: str, kafka_bootstrap: str, ingest_topic: str
+) -> None:
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(site + "/cookieless/home.html")
+    page.wait_for_function("window.clickstream !== undefined")
+    page.click("#buy")
+    page.evaluate("window.clickstream.flush()")
+    stored = page.evaluate("[localStorage.length, document.cookie]")
+    page.reload()
+    page.wait_for_function("window.clickstream !== undefined")
+    page.evaluate("window.clickstream.flush()")
+    context.close()
+
+    assert stored == [0, ""]
+    events = events_on(kafka_bootstrap, ingest_topic, "/cookieless/home.html")
+    assert sorted(e["event_type"] for e in events) == ["click", "pageview", "pageview"]
+    assert all("session_id" not in e for e in events), "visits: by user and 30 idle minutes"
+    # the same address and browser on the same day: one visitor, named by ingest's hash
+    (user,) = {e["user_id"] for e in events}
+    assert len(user) == 32

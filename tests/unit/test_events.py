@@ -25,7 +25,7 @@ def test_valid_event_defaults_time_to_receive_time() -> None:
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    found = problems({"event_id": "", "user_id": "x" * 257, "event_type": "Click", "page_url": "x"})
+    found = problems({"event_id": "", "user_id": "x" * 257, "event_type": "", "page_url": "x"})
     assert {field for field, _ in found} == {"event_id", "user_id", "event_type", "page_url"}
 
 
@@ -152,8 +152,18 @@ def test_properties_keep_other_control_characters() -> None:
 
 
 def test_problems_on_the_slow_path_include_the_new_rules() -> None:
-    found = problems({**VALID, "event_id": "é", "user_id": "a\x00", "event_type": "Bad"})
+    found = problems({**VALID, "event_id": "é", "user_id": "a\x00", "event_type": "x" * 121})
     assert found >= {("event_id", ATTRIBUTE_RULE), ("user_id", CONTROL_RULE)}
+
+
+@pytest.mark.parametrize("name", ["Signup", "Outbound Link: Click", "404", "Café ☕", "x" * 120])
+def test_event_types_are_case_sensitive_free_text(name: str) -> None:
+    assert parse_event({**VALID, "event_type": name}, received_at=NOW).event_type == name
+
+
+@pytest.mark.parametrize("name", ["", "x" * 121, "Sign\nup", "Signup\n", "tab\there", "\x7f"])
+def test_event_types_are_bounded_and_hold_no_control_characters(name: str) -> None:
+    assert {field for field, _ in problems({**VALID, "event_type": name})} == {"event_type"}
 
 
 @pytest.mark.parametrize("site", ["", "Shop.example", "a b", "shop.example\n", "x" * 254, "é.fr"])

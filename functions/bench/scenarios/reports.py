@@ -2,13 +2,14 @@
 by COPY through `process`'s own statement (`write_bulk`, so visits and versions are kept as
 delivery keeps them) on a site of their own, the report roll-ups built (timed), then uncached
 30-day reads through the gateway: unfiltered breakdowns and visit KPIs, filtered ones, a
-4-step funnel, and realtime."""
+4-step funnel, realtime, and Plausible's Stats API v2 breakdowns over the same data."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -37,6 +38,8 @@ FILTERS = (
     ("utm_campaign:is:campaign2", "browser:is:Chrome"),
     ("entry_page:is:/page/0",),
 )
+V2_FIGURE = "stats_v2_breakdown_30d_p99_ms"
+V2_DIMENSIONS = ("event:page", "visit:source", "visit:country", "visit:entry_page", "event:name")
 FUNNEL = ("page:/page/0", "page:/page/1", "page:/page/2", "event_type:signup")
 # (path, its parameters) asked in turn
 Ask = tuple[str, Sequence[tuple[str, str]]]
@@ -119,10 +122,39 @@ def _asking(client: aiohttp.ClientSession, base: str, site: str, asks: Sequence[
     return request
 
 
+def v2_breakdown(site: str, start: datetime, end: datetime, dimension: str) -> dict[str, object]:
+    """A Stats API v2 breakdown over [start, end) with the native breakdown's metrics."""
+    return {
+        "site_id": site,
+        "metrics": ["visitors", "visits", "events"],
+        "date_range": [_rfc3339(start), _rfc3339(end)],
+        "dimensions": [dimension],
+    }
+
+
+def _asking_v2(client: aiohttp.ClientSession, base: str, site: str) -> Request:
+    """Stats API v2 breakdowns of the same 30 days, each range a minute later than the last."""
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    turn = itertools.count()
+
+    async def request() -> bool:
+        n = next(turn)
+        start = end - timedelta(days=DAYS) + timedelta(minutes=n)
+        try:
+            body = v2_breakdown(site, start, end, V2_DIMENSIONS[n % len(V2_DIMENSIONS)])
+            async with client.post(base + "/api/v2/query", json=body) as answer:
+                await answer.read()
+                return answer.status == 200
+        except TRANSPORT_ERRORS:
+            return False
+
+    return request
+
+
 async def measure(ctx: Context) -> None:
     plan = ctx.plan
     if plan.report_events <= 0:
-        for name in GROUPS:
+        for name in (*GROUPS, V2_FIGURE):
             ctx.results.omit(name, "not in this plan")
         return
     site = f"{ctx.prefix('reports', 0)}.bench"
@@ -138,23 +170,44 @@ async def measure(ctx: Context) -> None:
         figure("report_rollup_build_s", "s", [build_s], note=f"{built} over {stored:,} events")
     )
     base = ctx.platform.url("gateway")
-    model = ClosedModel(CONCURRENCY, plan.load_s, plan.ramp_s)
+    scale = f"{stored:,} events over {DAYS} days on one site, loaded at {rate:,.0f}/s"
     for name, (target, asks) in GROUPS.items():
-        runs: list[float] = []
-        answered = failed = 0
-        for _ in range(plan.repeat):
-            async with session() as client:
-                tally = await load(f"reports {name}", model, _asking(client, base, site, asks))
-            runs.append(tally.latency.percentile_ms(99))
-            answered, failed = answered + tally.ok, failed + tally.errors
-        ctx.results.figures.append(
-            figure(
-                name,
-                "ms",
-                runs,
-                target=target,
-                note=f"{stored:,} events over {DAYS} days on one site, loaded at {rate:,.0f}/s;"
-                f" {len(asks)} kinds of request in turn, {CONCURRENCY} clients;"
-                f" {answered:,} answered 200, {failed:,} not",
-            )
+        asking = functools.partial(_asking, base=base, site=site, asks=asks)
+        await _group(ctx, name, target, len(asks), asking, scale)
+    await _group(
+        ctx,
+        V2_FIGURE,
+        "<= 50 uncached, as the native breakdowns",
+        len(V2_DIMENSIONS),
+        functools.partial(_asking_v2, base=base, site=site),
+        scale + "; Plausible's POST /api/v2/query",
+    )
+
+
+async def _group(
+    ctx: Context,
+    name: str,
+    target: str,
+    kinds: int,
+    requests: Callable[[aiohttp.ClientSession], Request],
+    scale: str,
+) -> None:
+    """One figure: the p99 of each repetition's closed-model load of `requests`."""
+    model = ClosedModel(CONCURRENCY, ctx.plan.load_s, ctx.plan.ramp_s)
+    runs: list[float] = []
+    answered = failed = 0
+    for _ in range(ctx.plan.repeat):
+        async with session() as client:
+            tally = await load(f"reports {name}", model, requests(client))
+        runs.append(tally.latency.percentile_ms(99))
+        answered, failed = answered + tally.ok, failed + tally.errors
+    ctx.results.figures.append(
+        figure(
+            name,
+            "ms",
+            runs,
+            target=target,
+            note=f"{scale}; {kinds} kinds of request in turn, {CONCURRENCY} clients;"
+            f" {answered:,} answered 200, {failed:,} not",
         )
+    )
