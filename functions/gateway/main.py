@@ -67,6 +67,8 @@ async def _serve(request: Request, found: api.Found | None) -> Response:
     if request.method not in route.methods:
         raise MethodNotAllowed(route.methods)
     answer = await route.call(request.app.state.query, request, params)
+    if isinstance(answer, Response):
+        return answer
     return json_response(answer, cache_control=route.cache_control)
 
 
