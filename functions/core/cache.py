@@ -21,9 +21,9 @@ PREFIX = "clickstream:"
 # process publishes each commit's new counts here ({count key: count}, JSON) for the
 # gateways' in-process caches (functions/gateway/local_counts.py)
 COUNTS_CHANNEL = f"{PREFIX}counts"
-# A count only grows (events are never deleted), so the highest committed value seen is the
-# current one: keeping the maximum makes a slow reader's older value unable to overwrite a
-# newer one, whichever order writers and readers reach Redis in.
+# A count only grows (an erasure deletes its keys instead: functions/core/cache_reset.py), so
+# the highest committed value seen is the current one: keeping the maximum makes a slow reader's
+# older value unable to overwrite a newer one, whichever order writers and readers reach Redis.
 # KEYS: count keys, then stale tags to delete; ARGV: ttl, channel ("" = none), message, then
 # one count per count key. Returns the count each count key holds afterwards.
 _RAISE_COUNTS = """
@@ -268,6 +268,8 @@ class Cache:
 
     def __init__(self, redis_url: str) -> None:
         self._redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        # for the rare writers that empty entries (functions/core/cache_reset.py)
+        self.redis = self._redis
         self._raise_counts = self._redis.register_script(_RAISE_COUNTS)
         self._read_stamped = self._redis.register_script(_READ_STAMPED)
         self._claim_stamp = self._redis.register_script(_CLAIM_STAMP)

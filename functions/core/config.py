@@ -69,6 +69,9 @@ class Settings:
     ingest_country_header: str | None
     # events of sites not registered by an operator are dropped (outcome `unknown_site`)
     sites_require_registration: bool
+    # the key of erasure records' keyed hash of the user id (functions/core/erasure.py);
+    # None: erasures are recorded without one
+    erasure_hash_key: bytes | None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -145,6 +148,16 @@ def _tokens(env: Mapping[str, str], name: str) -> frozenset[str]:
     if any(len(token) < 16 for token in tokens):
         raise ConfigError(name, "tokens must be at least 16 characters")
     return tokens
+
+
+def _secret(env: Mapping[str, str], name: str) -> bytes | None:
+    """A key of 16+ characters, or None when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if len(raw) < 16:
+        raise ConfigError(name, "must be at least 16 characters")
+    return raw.encode()
 
 
 def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -263,6 +276,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         ingest_trusted_proxies=_networks(env, "INGEST_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES),
         ingest_country_header=_header_name(env, "INGEST_COUNTRY_HEADER"),
         sites_require_registration=_switch(env, "SITES_REQUIRE_REGISTRATION", False),
+        erasure_hash_key=_secret(env, "ERASURE_HASH_KEY"),
     )
 
 

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from cloudevents.kafka import KafkaMessage
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -141,3 +148,88 @@ class AsyncProducer:
         self._stop.set()
         self._poller.join()
         return remaining
+
+
+def kafka_message(record: Message) -> KafkaMessage:
+    """A consumed record as the cloudevents Kafka binding reads it (headers with a value)."""
+    raw = record.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    headers = {name: value for name, value in pairs if isinstance(value, bytes)}
+    return KafkaMessage(headers, record.key(), record.value() or b"")
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The offset `group` has committed on each partition of `topic` (where its next record
+    starts); a partition it never committed on reads as its earliest offset."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        if metadata.error is not None:
+            raise DependencyUnavailable("kafka", f"topic {topic}: {metadata.error}")
+        asked = [TopicPartition(topic, p) for p in metadata.partitions]
+        positions = consumer.committed(asked, timeout=10)
+        return {
+            tp.partition: tp.offset
+            if tp.offset >= 0
+            else consumer.get_watermark_offsets(tp, timeout=10)[0]
+            for tp in positions
+        }
+    except KafkaException as error:
+        raise DependencyUnavailable("kafka", str(error)) from None
+    finally:
+        consumer.close()
+
+
+def _ends(consumer: Consumer, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+    """Each partition's end now: one past its last record. Read, not taken from the high
+    watermark alone, which tansu reports as its last batch's first offset + 1: the records
+    from there on are read until none comes for a second."""
+    ends: dict[int, int] = {}
+    starts: list[TopicPartition] = []
+    for partition in partitions:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        ends[partition] = high
+        if high > low:
+            starts.append(TopicPartition(topic, partition, high - 1))
+    consumer.assign(starts)
+    while records := consumer.consume(1000, timeout=1.0):
+        for record in records:
+            at, offset = record.partition(), record.offset()
+            if record.error() is None and at is not None and offset is not None:
+                ends[at] = max(ends[at], offset + 1)
+    return ends
+
+
+def records_from(
+    bootstrap: str, topic: str, offsets: Mapping[int, int], batch: int = 1000
+) -> Iterator[list[KafkaMessage]]:
+    """The records of `topic` from each partition's offset in `offsets` up to its end when
+    called, in batches: what a replay produces again."""
+    # assigned, never subscribed: the group only names the client, and commits nothing
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "clickstream-replay",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        ends = _ends(consumer, topic, offsets)
+        left = {p for p, offset in offsets.items() if ends[p] > offset}
+        consumer.assign([TopicPartition(topic, p, offsets[p]) for p in left])
+        while left:
+            records: list[KafkaMessage] = []
+            for record in consumer.consume(batch, timeout=1.0):
+                partition, offset = record.partition(), record.offset()
+                if record.error() is not None or partition not in left or offset is None:
+                    continue
+                if offset < ends[partition]:
+                    records.append(kafka_message(record))
+                if offset >= ends[partition] - 1:
+                    left.discard(partition)
+            if records:
+                yield records
+    except KafkaException as error:
+        raise DependencyUnavailable("kafka", str(error)) from None
+    finally:
+        consumer.close()

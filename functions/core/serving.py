@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import uvicorn
 from functions_framework import aio
@@ -122,6 +122,9 @@ def probe_routes(
     return [Route("/healthz", alive, methods=["GET"]), Route("/readyz", ready, methods=["GET"])]
 
 
+CATCH_ALL = "/{path:path}"
+
+
 def function_app(
     source: Path,
     target: str,
@@ -136,6 +139,10 @@ def function_app(
     binary-mode deliveries before all of those (`functions.core.binary_events`)."""
     app: Starlette = aio.create_asgi_app(target=target, source=str(source))  # type: ignore[no-untyped-call]
     app.router.routes[:0] = routes
+    # functions-framework's catch-all `/{path:path}` is a regex that no path holding a newline
+    # matches (`%0A` in a user id): those reach the function too, not Starlette's bare 404
+    catch_all = next(r for r in app.router.routes if getattr(r, "path", None) == CATCH_ALL)
+    app.router.default = cast(Route, catch_all).app
     app.router.lifespan_context = lifespan
     for middleware in front:
         app.add_middleware(middleware)

@@ -24,12 +24,11 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import aiohttp
 import uvloop
-from cloudevents.kafka import KafkaMessage
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from functions.core.config import Settings, fails_fast, load_settings, require_kafka
-from functions.core.kafka import AsyncProducer, consumer_config, ensure_topic
+from functions.core.kafka import AsyncProducer, consumer_config, ensure_topic, kafka_message
 from functions.core.memory import freeze_startup_objects
 from functions.core.telemetry import init_metrics
 from functions.dev.delivery import (
@@ -225,10 +224,7 @@ class Dispatcher:
 
     async def _deliver(self, record: Message) -> None:
         partition, offset = _position(record)
-        raw = record.headers() or []
-        pairs = raw.items() if isinstance(raw, dict) else raw
-        headers = {name: value for name, value in pairs if isinstance(value, bytes)}
-        message = KafkaMessage(headers, record.key(), record.value() or b"")
+        message = kafka_message(record)
         origin = RecordOrigin(
             self._source.namespace, self._source.name, self._topic, partition, offset
         )

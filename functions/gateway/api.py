@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+import grpc
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from functions.core.cache import count_key
 from functions.core.sites import Grant, KeyRing
-from functions.gateway import plausible_routes, report_routes, routes
-from functions.gateway.client import DEADLINE_S, REPLAY_DEADLINE_S, QueryClient
+from functions.gateway import export, plausible_routes, report_routes, routes
+from functions.gateway.client import (
+    DEADLINE_S,
+    ERASE_DEADLINE_S,
+    EXPORT_DEADLINE_S,
+    REPLAY_DEADLINE_S,
+    QueryClient,
+)
 from functions.gateway.local_counts import LOOKUPS, LocalCounts
 
 Json = dict[str, object]
+# a JSON object to answer, or a whole response (a streamed export, a Plausible answer)
 Call = Callable[[QueryClient, Request, Mapping[str, str]], Awaitable[Json | Response]]
 
 
@@ -133,6 +141,40 @@ async def _replay_dead_letters(client: QueryClient, request: Request, _: Mapping
     return {"replayed": answer.replayed}
 
 
+async def _erase_user(client: QueryClient, request: Request, path: Mapping[str, str]) -> Json:
+    actor = export.actor(request.headers.get("authorization", ""))
+    call = export.erase_request(path["user_id"], request.query_params, actor)
+    answer = await client.stub.EraseUser(call, timeout=ERASE_DEADLINE_S)
+    return {
+        "erasure_id": answer.erasure_id,
+        "erased_at": answer.erased_at.ToJsonString(),
+        "removed": dict(answer.rows),
+    }
+
+
+async def _export(client: QueryClient, request: Request, _: Mapping[str, str]) -> Response:
+    kind = export.export_format(request.query_params)
+    stream = client.stub.ExportEvents(
+        export.export_request(request.query_params), timeout=EXPORT_DEADLINE_S
+    )
+    # the first batch before answering: a bad argument is then still a 400, not a cut stream
+    first = await stream.read()
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield export.header(kind)
+            batch = first
+            while batch is not grpc.aio.EOF:
+                yield export.rows(kind, batch.events)
+                batch = await stream.read()
+        finally:  # the client went away: stop query's cursor too
+            stream.cancel()
+
+    return StreamingResponse(
+        body(), media_type=export.MEDIA_TYPES[kind], headers={"Cache-Control": "no-store"}
+    )
+
+
 EVENT_COUNT = Route("/analytics/events", ("GET", "POST"), _event_count)
 SITES = Route("/api/v1/sites", ("GET",), _sites, cache_control="no-store")
 EXACT = {
@@ -147,6 +189,9 @@ EXACT = {
     "/api/v1/funnel": Route("/api/v1/funnel", ("GET",), _funnel),
     "/api/v1/realtime": Route("/api/v1/realtime", ("GET",), _realtime),
     SITES.template: SITES,
+    "/api/v1/export": Route(
+        "/api/v1/export", ("GET",), _export, cache_control="no-store", admin=True
+    ),
     "/api/v1/dead-letters": Route(
         "/api/v1/dead-letters", ("GET",), _dead_letters, cache_control="no-store", admin=True
     ),
@@ -163,8 +208,12 @@ EXACT |= {
     for template, methods, call in plausible_routes.ROUTES
 }
 USER_ACTIVITY = Route("/api/v1/users/{user_id}/activity", ("GET",), _user_activity)
+USER = Route("/api/v1/users/{user_id}", ("DELETE",), _erase_user, "no-store", admin=True)
 # matched on the raw path, so a user id may hold an encoded `/`
-_USER_ACTIVITY_PATH = re.compile(r"/api/v1/users/([^/]+)/activity")
+_USER_PATHS = (
+    (re.compile(r"/api/v1/users/([^/]+)/activity"), USER_ACTIVITY),
+    (re.compile(r"/api/v1/users/([^/]+)"), USER),
+)
 
 
 Found = tuple[Route, dict[str, str]]
@@ -175,9 +224,10 @@ def match(path: str, raw_path: bytes) -> Found | None:
     route = EXACT.get(path)
     if route is not None:
         return route, {}
-    found = _USER_ACTIVITY_PATH.fullmatch(raw_path.decode("latin-1"))
-    if found is not None:
-        return USER_ACTIVITY, {"user_id": unquote(found[1])}
+    for pattern, user_route in _USER_PATHS:
+        found = pattern.fullmatch(raw_path.decode("latin-1"))
+        if found is not None:
+            return user_route, {"user_id": unquote(found[1])}
     return None
 
 

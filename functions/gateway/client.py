@@ -15,6 +15,10 @@ DEADLINE_S = 2.0
 # a replay waits for the broker to acknowledge up to 10,000 records (each may take the
 # producer's 5 s delivery timeout) before marking them; within Knative's 30 s request timeout
 REPLAY_DEADLINE_S = 20.0
+# an erasure deletes a person's rows in one transaction: a heavy user's take seconds
+ERASE_DEADLINE_S = 30.0
+# an export streams for as long as its range takes to send (10M rows: minutes)
+EXPORT_DEADLINE_S = 3600.0
 _SERVICE = "clickstream.analytics.v1.AnalyticsService"
 
 # gRPC retries UNAVAILABLE itself (query scaling from zero, a pod replaced)

@@ -5,7 +5,9 @@ every commit's new counts (`functions.core.cache.COUNTS_CHANNEL`). Counts only g
 entry keeps the highest value it has seen: a value fetched from `query` while a newer one was
 being published cannot overwrite it, whichever arrives first. A publication missed while the
 subscription was down could leave an entry behind, so nothing is served from here until the
-subscription is confirmed, and every (re)subscription starts from an empty copy.
+subscription is confirmed, and every (re)subscription starts from an empty copy. The two
+ways a count goes down, an erasure and a restored database, are published on
+`FORGET_CHANNEL` and empty the copy.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from functions.core.cache import COUNTS_CHANNEL
+from functions.core.cache_reset import FORGET_CHANNEL
 
 log = logging.getLogger("clickstream.gateway.counts")
 _decode = msgspec.json.Decoder(dict[str, int]).decode
@@ -117,6 +120,11 @@ class LocalCounts:
                 under_way.published = max(under_way.published, count)
             self._keep(key, count)
 
+    def forget(self) -> None:
+        """A count went down (an erasure, a restore): drop every count held or being fetched, and
+        keep serving what is published from now on."""
+        self._restart(live=self.live)
+
     def start(self) -> None:
         """The subscription is confirmed: every later commit will be published to us."""
         self._restart(live=True)
@@ -154,17 +162,23 @@ async def follow(counts: LocalCounts, redis_url: str) -> None:
         )
         try:
             async with client.pubsub() as pubsub:
-                await pubsub.subscribe(COUNTS_CHANNEL)
+                await pubsub.subscribe(COUNTS_CHANNEL, FORGET_CHANNEL)
+                subscribed = 0
                 while True:
                     message = await pubsub.get_message(timeout=HEALTH_CHECK_S)
                     if message is None:
                         continue
-                    if message["type"] == "message":
+                    if message["type"] != "message":
+                        # live once both subscriptions are confirmed
+                        subscribed += message["type"] == "subscribe"
+                        if subscribed == 2:
+                            counts.start()
+                            log.info("following %s and %s", COUNTS_CHANNEL, FORGET_CHANNEL)
+                            delay = 0.1
+                    elif message["channel"] == FORGET_CHANNEL.encode():
+                        counts.forget()
+                    else:
                         counts.publish(_decode(message["data"]))
-                    elif message["type"] == "subscribe":
-                        counts.start()
-                        log.info("following %s", COUNTS_CHANNEL)
-                        delay = 0.1
         except (RedisError, OSError, msgspec.DecodeError) as error:
             log.warning("count publications lost (%s); resubscribing in %.1f s", error, delay)
         finally:

@@ -7,6 +7,7 @@ a live gateway with it, so a drift between the two fails.
 from __future__ import annotations
 
 from functions.core.replay import MAX_ID, MAX_REPLAY
+from functions.gateway.openapi_lifecycle import LIFECYCLE_PATHS, LIFECYCLE_SCHEMAS
 from functions.gateway.openapi_parts import (
     COUNT,
     FILTER,
@@ -175,6 +176,7 @@ DOCUMENT: Schema = {
         "/api/v1/dead-letters/replay": REPLAY,
         **REPORT_PATHS,
         **PLAUSIBLE_PATHS,
+        **LIFECYCLE_PATHS,
     },
     "components": {
         "securitySchemes": {
@@ -336,6 +338,7 @@ DOCUMENT: Schema = {
             },
             **REPORT_SCHEMAS,
             **PLAUSIBLE_SCHEMAS,
+            **LIFECYCLE_SCHEMAS,
             "Replayed": {
                 "type": "object",
                 "required": ["replayed"],

@@ -52,6 +52,16 @@ class Parts:
         self.run_sketches: PartCache[bytes] = PartCache(RUNS_KEPT)
         self.minutes = MinuteSketches(connect, self.minute_sketches)
 
+    def clear(self) -> None:
+        """Forget every part (the database was restored or wiped: functions/core/epoch.py)."""
+        for cache in (
+            self.summaries.buckets,
+            self.summaries.runs,
+            self.minute_sketches,
+            self.run_sketches,
+        ):
+            cache.clear()
+
 
 def timestamp(moment: datetime) -> Timestamp:
     value = Timestamp()

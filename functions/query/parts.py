@@ -55,6 +55,10 @@ class PartCache(Generic[Part]):
                 held.append(part)
         return held, missing
 
+    def clear(self) -> None:
+        """Forget every part: their buckets' totals belong to a database that is gone."""
+        self._entries.clear()
+
     def put(self, key: Hashable, version: Hashable, part: Part) -> None:
         self._entries[key] = (version, part)
         self._entries.move_to_end(key)

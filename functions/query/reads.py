@@ -84,6 +84,10 @@ class Reads:
         )
         self._counts = Counts(pool, cache, ttl_s, self._query, self._lookups)
 
+    def forget_parts(self) -> None:
+        """The database was restored or wiped: no part kept may be trusted."""
+        self._parts.clear()
+
     async def close(self) -> None:
         """Before the pool closes: nothing started here may still hold a connection."""
         await self._parts.minutes.close()

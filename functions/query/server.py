@@ -7,7 +7,8 @@ import functools
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import grpc
@@ -22,60 +23,92 @@ from functions.core import goals
 from functions.core.cache import Cache
 from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.db import database_ready, open_pool
+from functions.core.epoch import EpochWatch
 from functions.core.errors import ConfigError, DependencyUnavailable, InvalidArgument
+from functions.core.events import site_argument
 from functions.core.memory import freeze_startup_objects
 from functions.core.replayer import Replayer
 from functions.core.telemetry import init_metrics
 from functions.query import validate
 from functions.query.dimensions import dimension
 from functions.query.filters import query, realtime_query
+from functions.query.lifecycle import Lifecycle
 from functions.query.reads import Reads
 
 log = logging.getLogger("clickstream.query")
 Response = TypeVar("Response")
+# an erasure's `actor`, as recorded
+MAX_ACTOR_LENGTH = 200
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
+
+
+@asynccontextmanager
+async def _statuses(
+    service: AnalyticsService, name: str, context: grpc.aio.ServicerContext
+) -> AsyncIterator[None]:
+    """The one place errors become gRPC statuses; also times every call."""
+    started = time.perf_counter()
+    code = grpc.StatusCode.OK
+    try:
+        yield
+    except InvalidArgument as error:
+        code = grpc.StatusCode.INVALID_ARGUMENT
+        context.set_trailing_metadata((("field", error.field),))
+        await context.abort(code, str(error))
+    except DependencyUnavailable as error:
+        code = grpc.StatusCode.UNAVAILABLE
+        await context.abort(code, str(error))
+    except ConfigError as error:
+        # a call this deployment is not configured for (replay without Kafka): the
+        # server runs and serves the rest, so it is not a start-up failure
+        code = grpc.StatusCode.FAILED_PRECONDITION
+        await context.abort(code, f"not configured: {error}")
+    except Exception:
+        code = grpc.StatusCode.INTERNAL
+        log.exception("%s failed", name)
+        await context.abort(code, "internal error")
+    finally:
+        service.duration.record(time.perf_counter() - started, {"rpc": name, "code": code.name})
 
 
 def rpc(
     method: Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Response]],
 ) -> Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Response]]:
-    """The one place errors become gRPC statuses; also times every call."""
+    """A unary call whose errors become statuses (`_statuses`)."""
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Response:
-        started = time.perf_counter()
-        code = grpc.StatusCode.OK
-        try:
+        async with _statuses(self, method.__name__, context):
             return await method(self, request, context)
-        except InvalidArgument as error:
-            code = grpc.StatusCode.INVALID_ARGUMENT
-            context.set_trailing_metadata((("field", error.field),))
-            await context.abort(code, str(error))
-        except DependencyUnavailable as error:
-            code = grpc.StatusCode.UNAVAILABLE
-            await context.abort(code, str(error))
-        except ConfigError as error:
-            # a call this deployment is not configured for (replay without Kafka): the
-            # server runs and serves the rest, so it is not a start-up failure
-            code = grpc.StatusCode.FAILED_PRECONDITION
-            await context.abort(code, f"not configured: {error}")
-        except Exception:
-            code = grpc.StatusCode.INTERNAL
-            log.exception("%s failed", method.__name__)
-            await context.abort(code, "internal error")
-        finally:
-            self.duration.record(
-                time.perf_counter() - started, {"rpc": method.__name__, "code": code.name}
-            )
         raise AssertionError("unreachable: abort raises")
 
     return wrapper
 
 
+def rpc_stream(
+    method: Callable[[Any, Any, grpc.aio.ServicerContext], AsyncIterator[Response]],
+) -> Callable[[Any, Any, grpc.aio.ServicerContext], AsyncIterator[Response]]:
+    """A server-streaming call whose errors become statuses (`_statuses`), timed to its
+    last message."""
+
+    @functools.wraps(method)
+    async def wrapper(
+        self: Any, request: Any, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Response]:
+        async with _statuses(self, method.__name__, context):
+            async for message in method(self, request, context):
+                yield message
+
+    return wrapper
+
+
 class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
-    def __init__(self, reads: Reads, replayer: Replayer, duration: Histogram) -> None:
+    def __init__(
+        self, reads: Reads, replayer: Replayer, lifecycle: Lifecycle, duration: Histogram
+    ) -> None:
         self.reads = reads
         self.replayer = replayer
+        self.lifecycle = lifecycle
         self.duration = duration
 
     @rpc
@@ -201,6 +234,23 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
         limit = validate.limit(request.limit)
         return await self.reads.realtime(realtime_query(request.site, request.filters), limit)
 
+    @rpc
+    async def EraseUser(
+        self, request: pb.EraseUserRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EraseUserResponse:
+        site = site_argument(request.site)
+        user_id = validate.text("user_id", request.user_id, validate.MAX_USER_ID_LENGTH)
+        actor = validate.text("actor", request.actor, MAX_ACTOR_LENGTH)
+        return await self.lifecycle.erase(site, user_id, actor)
+
+    @rpc_stream
+    async def ExportEvents(
+        self, request: pb.ExportEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.ExportEventsBatch]:
+        read = query(request.range, request.site, request.filters)
+        async for batch in self.lifecycle.export(read):
+            yield batch
+
 
 async def serve(settings: Settings) -> None:
     meter = init_metrics("query", settings.metrics_port)
@@ -212,8 +262,9 @@ async def serve(settings: Settings) -> None:
     server = grpc.aio.server()
     reads = Reads(pool, cache, settings.cache_ttl_s, meter)
     replayer = Replayer(pool.connection, settings)
+    lifecycle = Lifecycle(pool, cache, settings.erasure_hash_key)
     pb_grpc.add_AnalyticsServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        AnalyticsService(reads, replayer, duration), server
+        AnalyticsService(reads, replayer, lifecycle, duration), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -238,12 +289,14 @@ async def serve(settings: Settings) -> None:
             await asyncio.sleep(5)
 
     watcher = asyncio.create_task(watch_readiness())
+    epochs = asyncio.create_task(EpochWatch(pool, cache, reads.forget_parts).run())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     watcher.cancel()
+    epochs.cancel()
     await server.stop(grace=10)
     replayer.close()
     await reads.close()

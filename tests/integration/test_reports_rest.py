@@ -12,9 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from functions.dev.ports import free_port
-from tests.fixtures.functions import running_function
-from tests.fixtures.query_server import running_query
+from tests.fixtures.query_server import running_read_path
 from tests.fixtures.reports_world import World, seed
 
 pytestmark = pytest.mark.integration
@@ -41,19 +39,12 @@ def gateway(
     seed(database_url, WORLD)
     logs = tmp_path_factory.mktemp("reports-rest")
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
-    with running_query(env, logs / "query.log") as query:
-        gateway_env = {
-            **env,
-            "QUERY_ADDR": query.address,
-            "GATEWAY_READ_TOKENS": READ_TOKEN,
-            "GATEWAY_ADMIN_TOKENS": ADMIN_TOKEN,
-            "METRICS_PORT": str(free_port()),
-        }
-        with (
-            running_function("functions.gateway", gateway_env, logs / "gateway.log") as url,
-            httpx.Client(base_url=url, timeout=10, headers=AUTH) as client,
-        ):
-            yield client
+    tokens = {"GATEWAY_READ_TOKENS": READ_TOKEN, "GATEWAY_ADMIN_TOKENS": ADMIN_TOKEN}
+    with (
+        running_read_path(env, logs, {}, tokens) as url,
+        httpx.Client(base_url=url, timeout=10, headers=AUTH) as client,
+    ):
+        yield client
 
 
 def get(gateway: httpx.Client, path: str, **params: str | int | list[str]) -> dict[str, object]:

@@ -35,6 +35,7 @@ def test_aliases() -> None:
         ({"INGEST_ENRICHMENT": "maybe"}, "INGEST_ENRICHMENT"),
         ({"INGEST_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "INGEST_TRUSTED_PROXIES"),
         ({"INGEST_COUNTRY_HEADER": "CF IPCountry"}, "INGEST_COUNTRY_HEADER"),
+        ({"ERASURE_HASH_KEY": "too-short"}, "ERASURE_HASH_KEY"),
     ],
 )
 def test_misconfiguration_names_the_variable(env: dict[str, str], variable: str) -> None:

@@ -70,6 +70,21 @@ def test_a_fetch_across_a_lost_subscription_is_not_kept() -> None:
     assert counts.get("k") is None
 
 
+def test_forgetting_drops_what_is_held_and_fetched_but_stays_live() -> None:
+    counts = live()
+    counts.publish({"k": 5})
+
+    async def load_while_erased() -> int:
+        counts.forget()  # an erasure: counts went down
+        return 5  # read before it
+
+    assert asyncio.run(counts.fetch("j", load_while_erased)) == 5
+    assert counts.get("j") is None
+    assert counts.get("k") is None
+    counts.publish({"k": 1})  # what is published afterwards is served again
+    assert counts.get("k") == 1
+
+
 def test_stopping_forgets_everything() -> None:
     counts = live()
     counts.publish({"k": 1})

@@ -428,3 +428,82 @@ class GetRealtimeResponse(_message.Message):
     events: int
     pages: _containers.RepeatedCompositeFieldContainer[PageVisitors]
     def __init__(self, visitors: _Optional[int] = ..., events: _Optional[int] = ..., pages: _Optional[_Iterable[_Union[PageVisitors, _Mapping]]] = ...) -> None: ...
+
+class EraseUserRequest(_message.Message):
+    __slots__ = ("site", "user_id", "actor")
+    SITE_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    site: str
+    user_id: str
+    actor: str
+    def __init__(self, site: _Optional[str] = ..., user_id: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class EraseUserResponse(_message.Message):
+    __slots__ = ("erasure_id", "erased_at", "rows")
+    class RowsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ERASURE_ID_FIELD_NUMBER: _ClassVar[int]
+    ERASED_AT_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    erasure_id: int
+    erased_at: _timestamp_pb2.Timestamp
+    rows: _containers.ScalarMap[str, int]
+    def __init__(self, erasure_id: _Optional[int] = ..., erased_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rows: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class ExportEventsRequest(_message.Message):
+    __slots__ = ("range", "site", "filters")
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    range: TimeRange
+    site: str
+    filters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, range: _Optional[_Union[TimeRange, _Mapping]] = ..., site: _Optional[str] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ExportedEvent(_message.Message):
+    __slots__ = ("event_id", "user_id", "event_type", "page_url", "time_stamp", "referrer", "session_id", "properties_json", "browser", "os", "device", "country", "referrer_host", "utm_source", "utm_medium", "utm_campaign")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    TIME_STAMP_FIELD_NUMBER: _ClassVar[int]
+    REFERRER_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPERTIES_JSON_FIELD_NUMBER: _ClassVar[int]
+    BROWSER_FIELD_NUMBER: _ClassVar[int]
+    OS_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    REFERRER_HOST_FIELD_NUMBER: _ClassVar[int]
+    UTM_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    UTM_MEDIUM_FIELD_NUMBER: _ClassVar[int]
+    UTM_CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    user_id: str
+    event_type: str
+    page_url: str
+    time_stamp: _timestamp_pb2.Timestamp
+    referrer: str
+    session_id: str
+    properties_json: str
+    browser: str
+    os: str
+    device: str
+    country: str
+    referrer_host: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    def __init__(self, event_id: _Optional[str] = ..., user_id: _Optional[str] = ..., event_type: _Optional[str] = ..., page_url: _Optional[str] = ..., time_stamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., referrer: _Optional[str] = ..., session_id: _Optional[str] = ..., properties_json: _Optional[str] = ..., browser: _Optional[str] = ..., os: _Optional[str] = ..., device: _Optional[str] = ..., country: _Optional[str] = ..., referrer_host: _Optional[str] = ..., utm_source: _Optional[str] = ..., utm_medium: _Optional[str] = ..., utm_campaign: _Optional[str] = ...) -> None: ...
+
+class ExportEventsBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[ExportedEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[ExportedEvent, _Mapping]]] = ...) -> None: ...

@@ -114,6 +114,16 @@ class AnalyticsServiceStub:
                 request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeRequest.SerializeToString,
                 response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeResponse.FromString,
                 _registered_method=True)
+        self.EraseUser = channel.unary_unary(
+                '/clickstream.analytics.v1.AnalyticsService/EraseUser',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.EraseUserRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.EraseUserResponse.FromString,
+                _registered_method=True)
+        self.ExportEvents = channel.unary_stream(
+                '/clickstream.analytics.v1.AnalyticsService/ExportEvents',
+                request_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ExportEventsRequest.SerializeToString,
+                response_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ExportEventsBatch.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -235,6 +245,24 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseUser(self, request, context):
+        """Erases one person of one site (docs/lifecycle.md): their raw events, visits, per-user
+        counts and dead letters, in one transaction; makes every cached answer about them stale;
+        records the erasure (who, when, rows per table) under a keyed hash of the user id, never
+        the id itself. Anonymous roll-ups and distinct-user sketches keep what they counted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportEvents(self, request, context):
+        """The raw events of a range under the reports' filters, oldest first, in batches read
+        from a server-side cursor: memory stays constant whatever the range holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -312,6 +340,16 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetRealtime,
                     request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeRequest.FromString,
                     response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeResponse.SerializeToString,
+            ),
+            'EraseUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseUser,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.EraseUserRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.EraseUserResponse.SerializeToString,
+            ),
+            'ExportEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportEvents,
+                    request_deserializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ExportEventsRequest.FromString,
+                    response_serializer=clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ExportEventsBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -724,6 +762,60 @@ class AnalyticsService:
             '/clickstream.analytics.v1.AnalyticsService/GetRealtime',
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeRequest.SerializeToString,
             clickstream_dot_analytics_dot_v1_dot_analytics__pb2.GetRealtimeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/EraseUser',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.EraseUserRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.EraseUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/clickstream.analytics.v1.AnalyticsService/ExportEvents',
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ExportEventsRequest.SerializeToString,
+            clickstream_dot_analytics_dot_v1_dot_analytics__pb2.ExportEventsBatch.FromString,
             options,
             channel_credentials,
             insecure,
