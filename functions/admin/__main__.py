@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import sys
 
-from functions.admin import dead_letters, rollups, sites
+from functions.admin import dead_letters, links, rollups, sites
 from functions.admin.command import run
 
 # one module per group of commands, each registering its own subcommands
-GROUPS = (dead_letters, rollups, sites)
+GROUPS = (dead_letters, links, rollups, sites)
 
 if __name__ == "__main__":
     sys.exit(run(GROUPS, sys.argv[1:]))

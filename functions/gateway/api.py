@@ -29,6 +29,8 @@ class Route:
     # needs an admin token of every site once any token is configured: what admin routes
     # handle (dead letters) belongs to any site
     admin: bool = False
+    # answers with one person's rows (a user's counts or activity): refused to shared links
+    personal: bool = False
 
 
 def held_count(counts: LocalCounts | None, key: str) -> int | None:
@@ -130,7 +132,7 @@ async def _replay_dead_letters(client: QueryClient, request: Request, _: Mapping
     return {"replayed": answer.replayed}
 
 
-EVENT_COUNT = Route("/analytics/events", ("GET", "POST"), _event_count)
+EVENT_COUNT = Route("/analytics/events", ("GET", "POST"), _event_count, personal=True)
 SITES = Route("/api/v1/sites", ("GET",), _sites, cache_control="no-store")
 EXACT = {
     EVENT_COUNT.template: EVENT_COUNT,
@@ -155,7 +157,7 @@ EXACT = {
         admin=True,
     ),
 }
-USER_ACTIVITY = Route("/api/v1/users/{user_id}/activity", ("GET",), _user_activity)
+USER_ACTIVITY = Route("/api/v1/users/{user_id}/activity", ("GET",), _user_activity, personal=True)
 # matched on the raw path, so a user id may hold an encoded `/`
 _USER_ACTIVITY_PATH = re.compile(r"/api/v1/users/([^/]+)/activity")
 
@@ -183,17 +185,19 @@ def grant_of(keys: KeyRing, authorization: str) -> Grant | None:
 
 
 def open_to_all(keys: KeyRing) -> bool:
-    """No read or admin token exists (the local default): every route is open. Until the
-    keys first loaded, only the environment's are known, and nothing is open."""
-    return keys.loaded and not keys.any_keys("read", "admin")
+    """No read or admin token nor shared link exists (the local default): every route is
+    open. Until the keys first loaded, only the environment's are known, and nothing is
+    open."""
+    return keys.loaded and not keys.any_keys("read", "admin", "link")
 
 
-def may_read(keys: KeyRing, authorization: str, site: str) -> bool:
-    """Whether a request with `authorization` may read `site`'s reports."""
+def may_count(keys: KeyRing, authorization: str, site: str) -> bool:
+    """Whether a request with `authorization` may read one person's counts on `site` (the
+    fast count paths: count_reads.py, count_protocol.py)."""
     if open_to_all(keys):
         return True
     grant = grant_of(keys, authorization)
-    return grant is not None and grant.reads(site)
+    return grant is not None and grant.reads_people(site)
 
 
 def protected(path: str) -> bool:
