@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from importlib import resources
 
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions.core.config import Settings
-from functions.core.errors import DependencyUnavailable, InvalidEvent
+from functions.core.errors import DependencyUnavailable, InvalidEvent, log_unavailable
 from functions.ingest.access import (
     Unauthorized,
     cors_headers,
@@ -21,6 +22,7 @@ from functions.ingest.access import (
 from functions.ingest.decode import MAX_BODY_BYTES, PayloadTooLarge, UnsupportedMediaType
 from functions.ingest.service import IngestService
 
+log = logging.getLogger("clickstream.ingest")
 INGEST_PATHS = ("/", "/ingest")
 TRACKER = (resources.files("functions.ingest") / "tracker.js").read_bytes()
 
@@ -81,7 +83,8 @@ async def _accept(request: Request, service: IngestService, settings: Settings) 
         )
         return _errors(415, [{"index": None, "field": "content-type", "rule": rule}])
     except DependencyUnavailable as error:
-        response = _error(503, "UNAVAILABLE", str(error))
+        log_unavailable(log, error)
+        response = _error(503, "UNAVAILABLE", DependencyUnavailable.PUBLIC)
         response.headers["Retry-After"] = "1"
         return response
 
