@@ -35,6 +35,20 @@ const overviewBody = {
 };
 
 describe("Api", () => {
+  it("sends the credentials of the moment on every call", async () => {
+    const sent: (string | null)[] = [];
+    const fetcher: typeof fetch = (_, init) => {
+      sent.push(new Headers(init?.headers).get("Authorization"));
+      return Promise.resolve(new Response(JSON.stringify(overviewBody), { status: 200 }));
+    };
+    let token: string | null = null;
+    const api = new Api(fetcher, 8, () => (token ? { Authorization: `Bearer ${token}` } : {}));
+    await api.overview(scope(), signal);
+    token = "csr_abcdefghijklmnop";
+    await api.overview(scope(), signal);
+    expect(sent).toEqual([null, "Bearer csr_abcdefghijklmnop"]);
+  });
+
   it("asks with the site and range and decodes the answer", async () => {
     const calls: Call[] = [];
     const answer = await new Api(fake(200, overviewBody, calls)).overview(

@@ -137,7 +137,10 @@ export function explain(endpoint: string, failure: Failure): string {
       if (failure.status === 503 || failure.status === 504) {
         return `Query service unreachable: the gateway answered ${answered} for ${endpoint}${said}.`;
       }
-      if (failure.status === 401 || failure.status === 403) {
+      if (failure.status === 401) {
+        return `Sign-in needed: the gateway answered ${answered} for ${endpoint}${said}.`;
+      }
+      if (failure.status === 403) {
         return `Not authorised: the gateway answered ${answered} for ${endpoint}${said}.`;
       }
       if (failure.status === 400 && failure.field) {
@@ -183,9 +186,14 @@ async function unlessMissing<T>(answer: Promise<T>): Promise<T | null> {
 }
 
 export class Api {
+  /**
+   * `credentials`: the headers that say who asks (`Authorization: Bearer …` once signed
+   * in, auth.ts), read afresh for every call so that signing in or out takes effect at once.
+   */
   constructor(
     private readonly fetcher: typeof fetch = (input, init) => fetch(input, init),
     private readonly timeoutS = 8,
+    private readonly credentials: () => Record<string, string> = () => ({}),
   ) {}
 
   /** The names of the sites this caller may read; `null` when this gateway has no sites. */
@@ -279,7 +287,7 @@ export class Api {
     let response: Response;
     try {
       response = await this.fetcher(url, {
-        headers: { Accept: "application/json" },
+        headers: { Accept: "application/json", ...this.credentials() },
         // live figures: never an answer from the browser's cache
         cache: "no-store",
         signal: AbortSignal.any([signal, timeout]),

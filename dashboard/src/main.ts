@@ -2,6 +2,7 @@
 
 import "./styles.css";
 import { Api, summarize } from "./api";
+import { needsSignIn, readableSite, Session, type SignInReason, tokenFromFragment } from "./auth";
 import { Charts } from "./charts";
 import { csvFileName, snapshotRows, toCsv } from "./csv";
 import { byId, h, setAttribute, setText } from "./dom";
@@ -19,6 +20,7 @@ import {
 import { ReportsView } from "./reportsview";
 import { LoadError, loadSnapshot, type Selection, type Snapshot } from "./snapshot";
 import { selectionFromQuery, selectionToQuery } from "./state";
+import { SignInView } from "./signin";
 import { installTheme } from "./theme";
 import {
   rangeSummary,
@@ -36,7 +38,8 @@ type Part = "kpis" | "series" | "pages" | "share" | "types" | "user" | "reports"
 const ALL_PARTS: readonly Part[] = ["kpis", "series", "pages", "share", "types", "user", "reports"];
 
 class Dashboard {
-  private readonly api = new Api();
+  private readonly session = new Session(sessionStorage);
+  private readonly api = new Api(undefined, undefined, () => this.session.headers());
   private readonly charts: Charts;
   private readonly reports: ReportsView;
   private selection: Selection;
@@ -48,6 +51,9 @@ class Dashboard {
   private paused = false;
   private eventTypes = true;
   private sites = true;
+  private readonly signIn: SignInView;
+  /** A 403 made the dashboard look for a site the token reads (once per sign-in). */
+  private siteSought = false;
 
   private readonly el = {
     banner: byId("banner", HTMLElement),
@@ -92,7 +98,21 @@ class Dashboard {
   };
 
   constructor() {
+    // a shared link's token: kept for the tab, then out of the address bar and history
+    const shared = tokenFromFragment(location.hash);
+    if (shared !== null) {
+      this.session.signIn(shared);
+      history.replaceState(null, "", location.pathname + location.search);
+    }
     this.selection = selectionFromQuery(location.search);
+    this.signIn = new SignInView(this.session, {
+      signedIn: () => {
+        this.siteSought = false;
+        for (const part of ALL_PARTS) this.setBusy(part, true);
+        this.refresh(true);
+      },
+      signedOut: () => this.forget(),
+    });
     this.charts = new Charts({
       series: byId("series-canvas", HTMLCanvasElement),
       pages: byId("pages-canvas", HTMLCanvasElement),
@@ -187,6 +207,36 @@ class Dashboard {
     this.el.exportButton.addEventListener("click", () => this.exportCsv());
   }
 
+  /** Signed out or refused: nothing of the last token's figures stays, nothing loads. */
+  private forget(): void {
+    this.inFlight?.abort();
+    this.inFlight = null;
+    this.generation++;
+    window.clearTimeout(this.timer);
+    this.snapshot = null;
+    this.failure = null;
+    this.el.banner.hidden = true;
+    this.el.kpis.replaceChildren();
+  }
+
+  private requireSignIn(reason: SignInReason): void {
+    this.signIn.show(reason);
+    this.forget();
+  }
+
+  /** After a 403, once: show a site the token reads, if the selected one is not. */
+  private seekReadableSite(): void {
+    if (this.siteSought) return;
+    this.siteSought = true;
+    this.api
+      .sites(new AbortController().signal)
+      .then((readable) => {
+        const site = readableSite(this.selection.site, readable);
+        if (site !== this.selection.site) this.select({ site }, ALL_PARTS);
+      })
+      .catch(() => undefined); // the banner already names the failure
+  }
+
   /** Every figure changes with the filters, and each change is a step in the history. */
   private filter(filters: Selection["filters"]): void {
     this.select({ filters }, ALL_PARTS, "push");
@@ -248,7 +298,7 @@ class Dashboard {
    * the old one is abandoned; otherwise a live tick, skipped while a load is still running.
    */
   private refresh(changed: boolean): void {
-    if (this.inFlight && !changed) return;
+    if (this.signIn.shown || (this.inFlight && !changed)) return;
     this.inFlight?.abort();
     const controller = new AbortController();
     const generation = ++this.generation;
@@ -280,6 +330,7 @@ class Dashboard {
   private schedule(): void {
     window.clearTimeout(this.timer);
     const every = Number(this.el.interval.value) || RETRY_S;
+    if (this.signIn.shown) return;
     if (this.failure) {
       this.timer = window.setTimeout(() => this.refresh(false), Math.min(every, RETRY_S) * 1000);
     } else if (!this.paused) {
@@ -334,6 +385,15 @@ class Dashboard {
   }
 
   private failed(error: unknown): void {
+    if (error instanceof LoadError && needsSignIn(error.failures)) {
+      const rejected = this.session.token !== null;
+      this.session.signOut();
+      this.requireSignIn(rejected ? "rejected" : "needed");
+      return;
+    }
+    if (error instanceof LoadError && error.failures.some((f) => f.status === 403)) {
+      this.seekReadableSite();
+    }
     const lines =
       error instanceof LoadError
         ? summarize(error.failures)
@@ -355,6 +415,7 @@ class Dashboard {
     if (this.failure !== null) setText(this.el.status, "Connection restored: live data again.");
     this.failure = null;
     this.el.banner.hidden = true;
+    this.signIn.showSignOut();
     setAttribute(document.body, "data-state", "ok");
   }
 

@@ -18,7 +18,13 @@ from functions.core.errors import DependencyUnavailable, InvalidArgument
 from functions.core.events import SITE_PATTERN
 
 # the core names its arguments; this command's options and operands spell them so
-_OPTIONS = {"name": "NAME", "site": "--site", "scope": "--scope", "key_id": "ID"}
+_OPTIONS = {
+    "name": "NAME",
+    "site": "--site",
+    "scope": "--scope",
+    "key_id": "ID",
+    "label": "--label",
+}
 _ONCE = "store the secrets now: they cannot be shown again"
 _ONCE_ONE = "store the secret now: it cannot be shown again"
 
@@ -53,8 +59,8 @@ def register(groups: argparse._SubParsersAction[Parser], common: Parser) -> None
         "add",
         parents=[common],
         help="a new key for one site (or, admin only, every site), printed once",
-        description="write: send events of the site; read: its reports; admin: its dead"
-        " letters, replay, erasure, export and sites.",
+        description="write: send events of the site; read: its reports; link: a shared"
+        " link (see `links`); admin: its dead letters, replay, erasure, export and sites.",
     )
     where = adding.add_mutually_exclusive_group(required=True)
     where.add_argument("--site", metavar="NAME", help="the site the key is valid on")
@@ -76,7 +82,7 @@ def register(groups: argparse._SubParsersAction[Parser], common: Parser) -> None
 
 
 @asynccontextmanager
-async def _sites(settings: Settings) -> AsyncIterator[sites.Conn]:
+async def sites_connection(settings: Settings) -> AsyncIterator[sites.Conn]:
     """A connection, and the core's errors spelt as this command's options."""
     async with database(settings) as conn:
         try:
@@ -92,7 +98,12 @@ async def _sites(settings: Settings) -> AsyncIterator[sites.Conn]:
 
 
 # DESIGN.md's words: ingest takes write keys, the gateway read and admin tokens
-_KINDS = {"write": "write key", "read": "read token", "admin": "admin token"}
+_KINDS = {
+    "write": "write key",
+    "read": "read token",
+    "admin": "admin token",
+    "link": "shared link token",
+}
 
 
 def _key_line(key: sites.NewKey) -> str:
@@ -101,14 +112,14 @@ def _key_line(key: sites.NewKey) -> str:
 
 
 async def add_site(arguments: argparse.Namespace, settings: Settings) -> Result:
-    async with _sites(settings) as conn:
+    async with sites_connection(settings) as conn:
         added = await sites.add_site(conn, arguments.name)
     lines = [f"added site {added.name}", _key_line(added.write), _key_line(added.read), _ONCE]
     return Result("\n".join(lines), msgspec.to_builtins(added))
 
 
 async def list_sites(arguments: argparse.Namespace, settings: Settings) -> Result:
-    async with _sites(settings) as conn:
+    async with sites_connection(settings) as conn:
         rows = await sites.list_sites(conn)
     row = "{:<32}  {:<32}  {:>5}  {:>4}  {:>5}"
     lines = [row.format("name", "created_at", "write", "read", "admin")]
@@ -120,7 +131,7 @@ async def list_sites(arguments: argparse.Namespace, settings: Settings) -> Resul
 
 
 async def remove_site(arguments: argparse.Namespace, settings: Settings) -> Result:
-    async with _sites(settings) as conn:
+    async with sites_connection(settings) as conn:
         if not await sites.remove_site(conn, arguments.name):
             raise InvalidArgument("NAME", f"no site {arguments.name!r}")
     return Result(
@@ -133,18 +144,23 @@ async def add_key(arguments: argparse.Namespace, settings: Settings) -> Result:
     if arguments.all_sites and arguments.scope != "admin":
         raise InvalidArgument("--all-sites", "only admin tokens may be valid on every site")
     site = None if arguments.all_sites else arguments.site
-    async with _sites(settings) as conn:
+    async with sites_connection(settings) as conn:
         key = await sites.add_key(conn, site, arguments.scope)
     return Result(f"{_key_line(key)}\n{_ONCE_ONE}", msgspec.to_builtins(key))
 
 
 async def list_keys(arguments: argparse.Namespace, settings: Settings) -> Result:
-    async with _sites(settings) as conn:
+    async with sites_connection(settings) as conn:
         keys = await sites.list_keys(conn)
     if arguments.site is not None:
         keys = [key for key in keys if key.site == arguments.site]
-    row = "{:>8}  {:<5}  {:<32}  {:<32}  {}"
-    lines = [row.format("id", "scope", "site", "created_at", "revoked_at")]
+    return Result(key_rows(keys), {"keys": msgspec.to_builtins(keys)})
+
+
+def key_rows(keys: list[sites.KeyRow], label: bool = False) -> str:
+    """`keys` as a table for a person (with each link's label when `label`)."""
+    row = "{:>8}  {:<5}  {:<32}  {:<32}  " + ("{:<32}  {}" if label else "{}")
+    lines = [row.format("id", "scope", "site", "created_at", "revoked_at", "label")]
     lines += [
         row.format(
             k.id,
@@ -152,14 +168,15 @@ async def list_keys(arguments: argparse.Namespace, settings: Settings) -> Result
             k.site if k.site is not None else "*",
             k.created_at.isoformat(),
             k.revoked_at.isoformat() if k.revoked_at else "-",
+            k.label or "-",
         )
         for k in keys
     ]
-    return Result("\n".join(lines), {"keys": msgspec.to_builtins(keys)})
+    return "\n".join(lines)
 
 
 async def revoke_key(arguments: argparse.Namespace, settings: Settings) -> Result:
-    async with _sites(settings) as conn:
+    async with sites_connection(settings) as conn:
         revoked = await sites.revoke_key(conn, arguments.key_id)
     key_id = arguments.key_id
     text = f"revoked key {key_id}" if revoked else f"key {key_id} was revoked already"

@@ -13,9 +13,10 @@ head and the body sent right after it leave together; nothing waits longer than 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from functions.core.limits import LimitedHeadersProtocol
 
 
 class CoalescingTransport:
@@ -31,6 +32,15 @@ class CoalescingTransport:
         if not self._pending:
             self._loop.call_soon(self._flush)
         self._pending.append(data)
+
+    def writelines(self, lines: Iterable[bytes]) -> None:
+        # through the buffer too: the wrapped transport's would overtake what is held
+        for data in lines:
+            self.write(data)
+
+    def write_eof(self) -> None:
+        self._flush()  # what was written first goes first
+        self._transport.write_eof()
 
     def close(self) -> None:
         self._flush()  # what was written before closing is sent, as a transport does
@@ -48,7 +58,7 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-class CoalescedWritesProtocol(HttpToolsProtocol):
+class CoalescedWritesProtocol(LimitedHeadersProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         coalescing = CoalescingTransport(transport, self.loop)
         super().connection_made(coalescing)  # type: ignore[arg-type]

@@ -72,6 +72,11 @@ class Settings:
     # the key of erasure records' keyed hash of the user id (functions/core/erasure.py);
     # None: erasures are recorded without one
     erasure_hash_key: bytes | None
+    # the reports are meant for anyone: open without a token (admin and personal routes
+    # never are); on the cluster, the gateway starts without a token only so
+    gateway_public: bool
+    # Knative sets K_SERVICE in every revision's container: the deployed installation
+    on_cluster: bool
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -277,6 +282,8 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         ingest_country_header=_header_name(env, "INGEST_COUNTRY_HEADER"),
         sites_require_registration=_switch(env, "SITES_REQUIRE_REGISTRATION", False),
         erasure_hash_key=_secret(env, "ERASURE_HASH_KEY"),
+        gateway_public=_switch(env, "GATEWAY_PUBLIC", False),
+        on_cluster=bool(env.get("K_SERVICE")),
     )
 
 
@@ -291,6 +298,19 @@ def fails_fast(main: Callable[[], None]) -> Callable[[], None]:
             sys.exit(f"configuration error: {error}")
 
     return guarded
+
+
+def require_gateway_tokens(settings: Settings) -> None:
+    """On the cluster, a gateway with no token would serve every site's reports and the
+    dead letters to anyone: refuse to start, unless GATEWAY_PUBLIC=true says the reports
+    are meant to be public (admin routes then answer no one)."""
+    tokens = settings.gateway_read_tokens | settings.gateway_admin_tokens
+    if settings.on_cluster and not tokens and not settings.gateway_public:
+        raise ConfigError(
+            "GATEWAY_ADMIN_TOKENS",
+            "no GATEWAY_ADMIN_TOKENS or GATEWAY_READ_TOKENS on the cluster: set one (the"
+            " Secret clickstream-tokens), or GATEWAY_PUBLIC=true for public reports",
+        )
 
 
 def require_kafka(settings: Settings) -> str:

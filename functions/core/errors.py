@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
 
@@ -39,11 +41,29 @@ class InvalidArgument(ClickstreamError, ValueError):
 
 
 class DependencyUnavailable(ClickstreamError, ConnectionError):
-    """A backing service (Kafka, PostgreSQL, Redis, query) cannot serve right now."""
+    """A backing service (Kafka, PostgreSQL, Redis, query) cannot serve right now.
+
+    `str()` carries the dependency's own words (a host, a port, a statement) for the log;
+    a client is told `PUBLIC` only (docs/security.md)."""
+
+    PUBLIC = "a service this answer needs is unavailable; retry shortly"
 
     def __init__(self, dependency: str, detail: str) -> None:
         self.dependency = dependency
         super().__init__(f"{dependency} unavailable: {detail}")
+
+
+_LOG_EVERY_S = 10.0
+_last_logged: dict[str, float] = {}
+
+
+def log_unavailable(log: logging.Logger, error: DependencyUnavailable) -> None:
+    """Log `error` in full, at most once per 10 s per dependency: an outage answered at
+    hundreds of requests a second would otherwise drown the log in one line."""
+    now = time.monotonic()
+    if now - _last_logged.get(error.dependency, -_LOG_EVERY_S) >= _LOG_EVERY_S:
+        _last_logged[error.dependency] = now
+        log.warning("%s", error)
 
 
 class ConfigError(ClickstreamError, ValueError):

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from functions.core.binary_events import BinaryEvents, CloudEventFunction
 from functions.core.coalesced_writes import CoalescedWritesProtocol
+from functions.core.limits import BodyLimit
 from functions.core.memory import freeze_startup_objects
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -132,11 +133,14 @@ def function_app(
     routes: list[BaseRoute],
     front: Sequence[type[ASGIMiddleware]] = (),
     binary_events: CloudEventFunction | None = None,
+    max_body_bytes: int | None = None,
 ) -> Starlette:
     """functions-framework's ASGI app for `target` in `source`, with `routes` served first,
     the `front` middleware before functions-framework's own layers, and every request
     measured by `HttpMetrics`. A CloudEvent function passed again as `binary_events` gets its
-    binary-mode deliveries before all of those (`functions.core.binary_events`)."""
+    binary-mode deliveries before all of those (`functions.core.binary_events`). A body over
+    `max_body_bytes` is answered 413 before any of them (`functions.core.limits`; None: the
+    function caps its bodies itself, as ingest does with its own error shape)."""
     app: Starlette = aio.create_asgi_app(target=target, source=str(source))  # type: ignore[no-untyped-call]
     app.router.routes[:0] = routes
     # functions-framework's catch-all `/{path:path}` is a regex that no path holding a newline
@@ -148,6 +152,8 @@ def function_app(
         app.add_middleware(middleware)
     if binary_events is not None:
         app.add_middleware(BinaryEvents, function=binary_events)
+    if max_body_bytes is not None:
+        app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(HttpMetrics)  # added last: the outermost, so it measures the front too
     return app
 

@@ -2,8 +2,9 @@
 in-memory key ring that checks a secret on every request without a database round trip.
 
 A key is a random secret shown once and stored only as its SHA-256 hash; its scope grants
-`write` (events of one site), `read` (reports of one site) or `admin` (admin routes of one
-site, or of every site when it names none). DESIGN.md: "Sites and enrichment".
+`write` (events of one site), `read` (reports of one site), `link` (a shared link: the
+reports of one site, never one person's) or `admin` (admin routes of one site, or of every
+site when it names none). DESIGN.md: "Sites and enrichment"; migrations 0009 and 0016.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from functions.core.db import unavailable
 from functions.core.errors import InvalidArgument
 from functions.core.events import DEFAULT_SITE, SITE_PATTERN, valid_site
 
-Scope = Literal["write", "read", "admin"]
+Scope = Literal["write", "read", "admin", "link"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
 # a secret says what it is when it turns up in a config file or a leaked log
-_PREFIXES: dict[Scope, str] = {"write": "csw_", "read": "csr_", "admin": "csa_"}
+_PREFIXES: dict[Scope, str] = {"write": "csw_", "read": "csr_", "admin": "csa_", "link": "csl_"}
+LABEL_MAX = 200
 
 log = logging.getLogger("clickstream.sites")
 Conn = psycopg.AsyncConnection[Any]
@@ -44,8 +46,14 @@ class Grant:
     site: str | None
 
     def reads(self, site: str) -> bool:
-        """Reports of `site`: a read token of that site, or an admin key of it or of all."""
-        return (self.site == site and self.scope == "read") or self.administers(site)
+        """Reports of `site`: a read token or shared link of that site, or an admin key of
+        it or of all."""
+        return (self.site == site and self.scope in ("read", "link")) or self.administers(site)
+
+    def reads_people(self, site: str) -> bool:
+        """One person's rows of `site` (a user's activity, a user's count): what `reads`
+        allows except to a shared link, which is handed to people outside the team."""
+        return self.scope != "link" and self.reads(site)
 
     def writes(self, site: str) -> bool:
         """Events of `site`: a write key of that site (an admin key sends nothing)."""
@@ -87,6 +95,7 @@ class KeyRow:
     scope: Scope
     created_at: datetime
     revoked_at: datetime | None
+    label: str | None = None  # shared links only: whom it was given to
 
 
 def new_secret(scope: Scope) -> str:
@@ -106,11 +115,14 @@ def _site_name(name: str, field: str) -> str:
     return name
 
 
-async def _insert_key(conn: Conn, site: str | None, scope: Scope) -> NewKey:
+async def _insert_key(
+    conn: Conn, site: str | None, scope: Scope, label: str | None = None
+) -> NewKey:
     secret = new_secret(scope)
     cursor = await conn.execute(
-        "INSERT INTO site_keys (site, scope, secret_hash) VALUES (%s, %s, %s) RETURNING id",
-        (site, scope, secret_hash(secret)),
+        "INSERT INTO site_keys (site, scope, secret_hash, label) VALUES (%s, %s, %s, %s)"
+        " RETURNING id",
+        (site, scope, secret_hash(secret), label),
     )
     row = await cursor.fetchone()
     assert row is not None
@@ -152,14 +164,18 @@ async def remove_site(conn: Conn, name: str) -> bool:
     return await cursor.fetchone() is not None
 
 
-async def add_key(conn: Conn, site: str | None, scope: Scope) -> NewKey:
-    """A new key of `scope` on `site` (None: every site, admin keys only)."""
+async def add_key(conn: Conn, site: str | None, scope: Scope, label: str | None = None) -> NewKey:
+    """A new key of `scope` on `site` (None: every site, admin keys only); `label` says
+    whom a shared link was given to."""
     if scope not in SCOPES:
         raise InvalidArgument("scope", f"must be one of {', '.join(SCOPES)}, got {scope!r}")
     if site is None and scope != "admin":
         raise InvalidArgument("site", "only admin keys may be valid on every site")
+    if label is not None and not 1 <= len(label) <= LABEL_MAX:
+        raise InvalidArgument("label", f"must be 1 to {LABEL_MAX} characters")
+    chosen = None if site is None else _site_name(site, "site")
     try:
-        return await _insert_key(conn, None if site is None else _site_name(site, "site"), scope)
+        return await _insert_key(conn, chosen, scope, label)
     except psycopg.errors.ForeignKeyViolation:
         raise InvalidArgument("site", f"no site {site!r}") from None
 
@@ -167,23 +183,27 @@ async def add_key(conn: Conn, site: str | None, scope: Scope) -> NewKey:
 async def list_keys(conn: Conn) -> list[KeyRow]:
     """Every key, revoked ones included, oldest first (never a secret: none is stored)."""
     cursor = await conn.execute(
-        "SELECT id, site, scope, created_at, revoked_at FROM site_keys ORDER BY id"
+        "SELECT id, site, scope, created_at, revoked_at, label FROM site_keys ORDER BY id"
     )
     return [KeyRow(*row) for row in await cursor.fetchall()]
 
 
-async def revoke_key(conn: Conn, key_id: int) -> bool:
-    """Revoke a key; False when it was revoked already. The key ring drops it at its next
-    reload (`KeyRingRefresher`)."""
+async def revoke_key(conn: Conn, key_id: int, scope: Scope | None = None) -> bool:
+    """Revoke a key (of `scope` only, when given: `links revoke` must not end a write key
+    by a mistyped id); False when it was revoked already. The key ring drops it at its
+    next reload (`KeyRingRefresher`)."""
     cursor = await conn.execute(
-        "UPDATE site_keys SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL RETURNING id",
-        (key_id,),
+        "UPDATE site_keys SET revoked_at = now()"
+        " WHERE id = %s AND revoked_at IS NULL AND scope = coalesce(%s, scope) RETURNING id",
+        (key_id, scope),
     )
     if await cursor.fetchone() is not None:
         return True
-    cursor = await conn.execute("SELECT 1 FROM site_keys WHERE id = %s", (key_id,))
+    cursor = await conn.execute(
+        "SELECT 1 FROM site_keys WHERE id = %s AND scope = coalesce(%s, scope)", (key_id, scope)
+    )
     if await cursor.fetchone() is None:
-        raise InvalidArgument("key_id", f"no key {key_id}")
+        raise InvalidArgument("key_id", f"no {scope or 'key'} {key_id}")
     return False
 
 

@@ -40,8 +40,11 @@ from functions.deploy.secrets import (
     ALERTING_NAMESPACE,
     ALERTING_SECRET,
     DB_SECRET,
+    TOKENS_SECRET,
+    Tokens,
     alerting_secret_manifest,
     db_secret_manifest,
+    tokens_secret_manifest,
 )
 from functions.deploy.tools import DeployError, Runner, missing_tools
 
@@ -185,6 +188,22 @@ class Deployer:
         )
         if not found.strip():
             self.kubectl("secrets", "create", "-f", "-", stdin=db_secret_manifest(NAMESPACE))
+        self.ensure_tokens_secret()
+
+    def ensure_tokens_secret(self) -> None:
+        """The tokens' Secret, made and printed once; an existing one is kept, so that
+        re-deploying never changes a token in use."""
+        found = self.kubectl(
+            "secrets",
+            "get", "secret", TOKENS_SECRET, "-n", NAMESPACE, "--ignore-not-found", "-o", "name",
+        )  # fmt: skip
+        if found.strip():
+            return
+        tokens = Tokens.new()
+        manifest = tokens_secret_manifest(NAMESPACE, tokens)
+        self.kubectl("secrets", "create", "-f", "-", stdin=manifest)
+        for line in tokens.lines():
+            self.runner.echo(line)
 
     def ensure_alerting_secret(self) -> None:
         """Grafana starts once this Secret exists; without a webhook URL it is left to the

@@ -86,8 +86,16 @@ class Dispatcher:
         self._retries = meter.create_counter(
             "clickstream.dispatcher.retries", unit="{attempt}", description="Delivery retries"
         )
+        # partitions taken away by a rebalance (the group moved them, or this consumer was
+        # dropped after a stall beyond max.poll.interval.ms): their records are redelivered
+        self._revoked = meter.create_counter(
+            "clickstream.dispatcher.revoked_partitions",
+            unit="{partition}",
+            description="Partitions revoked from this dispatcher by a rebalance",
+        )
         # every series exists from start, so increase() sees the first
         self._retries.add(0, self._attributes)
+        self._revoked.add(0, self._attributes)
         for outcome in ("delivered", "dead_lettered", "dropped"):
             self._deliveries.add(0, {"outcome": outcome, **self._attributes})
         # per partition: the offset up to which records were acknowledged (stored for commit)
@@ -287,6 +295,8 @@ class Dispatcher:
         self._paused = False
 
     def _on_revoke(self, _: Consumer, partitions: Iterable[TopicPartition]) -> None:
+        partitions = list(partitions)
+        self._revoked.add(len(partitions), self._attributes)
         for tp in partitions:
             self._offsets.pop(tp.partition, None)
             self._acknowledged.pop(tp.partition, None)

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 
-from functions.core.config import Settings, fails_fast, load_settings
+from functions.core.config import Settings, fails_fast, load_settings, require_gateway_tokens
 from functions.core.db import connect
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.sites import KeyRing, KeyRingRefresher, env_grants
@@ -25,6 +25,8 @@ from functions.gateway.count_reads import CountReads
 from functions.gateway.local_counts import LocalCounts, follow
 
 READY_TIMEOUT_S = 1.0
+# the largest body a route takes is a replay's list of at most 10,000 ids (~200 KB)
+MAX_BODY_BYTES = 256 * 1024
 
 
 def build_app(settings: Settings) -> Starlette:
@@ -42,6 +44,7 @@ def build_app(settings: Settings) -> Starlette:
         await refresher.refresh()
         refresher.start()
         app.state.dashboard_dir = settings.dashboard_dir
+        app.state.public = settings.gateway_public
         app.state.counts = None
         following = None
         if settings.gateway_cache_entries:
@@ -70,6 +73,7 @@ def build_app(settings: Settings) -> Starlette:
         lifespan,
         probe_routes(readiness),
         front=[CountReads],
+        max_body_bytes=MAX_BODY_BYTES,
     )
     if settings.cors_origins:
         # the dashboard served from another origin (e.g. its dev server)
@@ -86,6 +90,7 @@ def build_app(settings: Settings) -> Starlette:
 @fails_fast
 def main() -> None:
     settings = load_settings("gateway")
+    require_gateway_tokens(settings)
     app = build_app(settings)
     serve(app, settings.port, http=count_protocol(app))
 

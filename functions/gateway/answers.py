@@ -8,7 +8,7 @@ import grpc
 import msgspec
 from starlette.responses import Response
 
-from functions.core.errors import DependencyUnavailable, InvalidArgument
+from functions.core.errors import DependencyUnavailable, InvalidArgument, log_unavailable
 from functions.gateway.errors import Forbidden, MethodNotAllowed, RouteNotFound, Unauthorized
 
 log = logging.getLogger("clickstream.gateway")
@@ -42,7 +42,10 @@ def _error(
 
 
 def error_response(error: Exception, request: str) -> Response:
-    """What `request` (e.g. "GET /api/v1/overview", for the log) answers after `error`."""
+    """What `request` answers after `error`. `request` is for the log: a method and a route
+    template ("GET /api/v1/users/{user_id}/activity"), never a path, which may hold a user
+    id. A 5xx answer says what a client can act on, never what a dependency said (a host,
+    a port, a statement: docs/security.md); the log keeps that."""
     if isinstance(error, InvalidArgument):
         return _error(400, "INVALID_ARGUMENT", error.message, error.field)
     if isinstance(error, Unauthorized):
@@ -54,12 +57,21 @@ def error_response(error: Exception, request: str) -> Response:
     if isinstance(error, MethodNotAllowed):
         return _error(405, "METHOD_NOT_ALLOWED", str(error), None, Allow=", ".join(error.allowed))
     if isinstance(error, DependencyUnavailable):
-        return _error(503, "UNAVAILABLE", str(error), None, **{"Retry-After": "1"})
+        log_unavailable(log, error)
+        return _error(
+            503, "UNAVAILABLE", DependencyUnavailable.PUBLIC, None, **{"Retry-After": "1"}
+        )
     if isinstance(error, grpc.aio.AioRpcError):
         field = dict(error.trailing_metadata() or ()).get("field")
         status = _HTTP_STATUS.get(error.code(), 502)
-        if status >= 500:
-            log.warning("query answered %s: %s", error.code().name, error.details())
-        return _error(status, error.code().name, error.details() or "", field)
+        if status < 500:
+            # our own words from `query`'s validation, naming the argument
+            return _error(status, error.code().name, error.details() or "", field)
+        log.warning("%s: query answered %s: %s", request, error.code().name, error.details())
+        if status == 503:
+            return _error(
+                503, "UNAVAILABLE", DependencyUnavailable.PUBLIC, None, **{"Retry-After": "1"}
+            )
+        return _error(502, "INTERNAL", "internal error")
     log.error("%s failed", request, exc_info=error)
     return _error(500, "INTERNAL", "internal error")

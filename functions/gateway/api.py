@@ -40,6 +40,8 @@ class Route:
     admin: bool = False
     # checks the caller's token against the site it names itself (in its body: Plausible's)
     own_site: bool = False
+    # answers with one person's rows (a user's counts or activity): refused to shared links
+    personal: bool = False
 
 
 def held_count(counts: LocalCounts | None, key: str) -> int | None:
@@ -175,7 +177,7 @@ async def _export(client: QueryClient, request: Request, _: Mapping[str, str]) -
     )
 
 
-EVENT_COUNT = Route("/analytics/events", ("GET", "POST"), _event_count)
+EVENT_COUNT = Route("/analytics/events", ("GET", "POST"), _event_count, personal=True)
 SITES = Route("/api/v1/sites", ("GET",), _sites, cache_control="no-store")
 EXACT = {
     EVENT_COUNT.template: EVENT_COUNT,
@@ -207,7 +209,7 @@ EXACT |= {
     template: Route(template, methods, call, cache_control="no-store", own_site=True)
     for template, methods, call in plausible_routes.ROUTES
 }
-USER_ACTIVITY = Route("/api/v1/users/{user_id}/activity", ("GET",), _user_activity)
+USER_ACTIVITY = Route("/api/v1/users/{user_id}/activity", ("GET",), _user_activity, personal=True)
 USER = Route("/api/v1/users/{user_id}", ("DELETE",), _erase_user, "no-store", admin=True)
 # matched on the raw path, so a user id may hold an encoded `/`
 _USER_PATHS = (
@@ -240,17 +242,19 @@ def grant_of(keys: KeyRing, authorization: str) -> Grant | None:
 
 
 def open_to_all(keys: KeyRing) -> bool:
-    """No read or admin token exists (the local default): every route is open. Until the
-    keys first loaded, only the environment's are known, and nothing is open."""
-    return keys.loaded and not keys.any_keys("read", "admin")
+    """No read or admin token nor shared link exists (the local default): every route is
+    open. Until the keys first loaded, only the environment's are known, and nothing is
+    open."""
+    return keys.loaded and not keys.any_keys("read", "admin", "link")
 
 
-def may_read(keys: KeyRing, authorization: str, site: str) -> bool:
-    """Whether a request with `authorization` may read `site`'s reports."""
+def may_count(keys: KeyRing, authorization: str, site: str) -> bool:
+    """Whether a request with `authorization` may read one person's counts on `site` (the
+    fast count paths: count_reads.py, count_protocol.py)."""
     if open_to_all(keys):
         return True
     grant = grant_of(keys, authorization)
-    return grant is not None and grant.reads(site)
+    return grant is not None and grant.reads_people(site)
 
 
 def protected(path: str) -> bool:

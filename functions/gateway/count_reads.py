@@ -83,7 +83,7 @@ def bodiless_and_authorized(headers: Iterable[Header], keys: KeyRing, site: str)
             return False
         if name == b"authorization":
             authorization = value.decode("latin-1")
-    return api.may_read(keys, authorization, site)
+    return api.may_count(keys, authorization, site)
 
 
 def answer_body(read: CountKey, count: int) -> bytes:

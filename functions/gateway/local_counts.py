@@ -113,12 +113,17 @@ class LocalCounts:
         return count
 
     def publish(self, counts: Mapping[str, int]) -> None:
-        """New counts committed by `process`: raise what is held and what is being fetched."""
+        """New counts committed by `process`: raise what is held and what is being fetched.
+
+        A key neither held nor being fetched is left out: the copy holds what is read, so
+        its size follows the reads, not the writes. Keeping every published count filled it
+        to its capacity with counts nobody asked for (docs/performance.md, the soak)."""
         for key, count in counts.items():
             under_way = self._fetches.get(key)
             if under_way is not None:
                 under_way.published = max(under_way.published, count)
-            self._keep(key, count)
+            if key in self._entries:
+                self._keep(key, count)
 
     def forget(self) -> None:
         """A count went down (an erasure, a restore): drop every count held or being fetched, and

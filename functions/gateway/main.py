@@ -19,24 +19,32 @@ _OPENAPI = msgspec.json.encode(DOCUMENT)
 def _authorize(request: Request, found: api.Found | None) -> None:
     """With no read or admin token anywhere every route is open; else reports take a token
     that reads their site, admin routes an admin token (DESIGN.md "Sites and enrichment").
-    The grant found is kept in `request.state.grant` (None: open)."""
+    GATEWAY_PUBLIC=true opens the reports, never admin routes nor one person's rows. The
+    grant found is kept in `request.state.grant` (None: open)."""
     keys: KeyRing = request.app.state.keys
     request.state.grant = None
-    if not api.protected(request.scope["path"]) or api.open_to_all(keys):
+    if not api.protected(request.scope["path"]):
+        return
+    route = None if found is None else found[0]
+    if api.open_to_all(keys) and not (request.app.state.public and route and route.admin):
+        return
+    if request.app.state.public and route is not None and not route.admin and not route.personal:
         return
     grant = api.grant_of(keys, request.headers.get("authorization", ""))
     if grant is None:
         raise Unauthorized("a valid token is required: Authorization: Bearer <token>")
     request.state.grant = grant
-    if found is None or found[0].template == api.SITES.template or found[0].own_site:
+    if route is None or route.template == api.SITES.template or route.own_site:
         return  # no site to check: a 404, the list the grant filters, or the route checks
-    if found[0].admin:
+    if route.admin:
         if grant.scope != "admin" or grant.site is not None:
             raise Forbidden("this route needs an admin token of every site")
         return
     site = routes.site(request.query_params)
     if not grant.reads(site):
         raise Forbidden(f"this token cannot read the site {site!r}")
+    if route.personal and not grant.reads_people(site):
+        raise Forbidden("a shared link reads a site's reports, not one person's activity")
 
 
 def _template(path: str, found: api.Found | None) -> str:
@@ -78,10 +86,10 @@ async def gateway(request: Request) -> Response:
     # the scope's path, not request.url: building a URL object costs more than the answer
     path = request.scope["path"]
     found = api.match(path, request.scope.get("raw_path") or b"")
+    # the route's template, not its path, for the metrics (functions/core/serving.py) and
+    # the log: a path may hold a user id
+    template = request.state.route = _template(path, found)
     try:
-        response = await _serve(request, found)
+        return await _serve(request, found)
     except Exception as error:
-        response = error_response(error, f"{request.method} {path}")
-    # the route's duration is measured by the shared middleware (functions/core/serving.py)
-    request.state.route = _template(path, found)
-    return response
+        return error_response(error, f"{request.method} {template}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions.core.config import Settings
-from functions.core.errors import DependencyUnavailable, InvalidEvent, Problem
+from functions.core.errors import DependencyUnavailable, InvalidEvent, Problem, log_unavailable
 from functions.ingest import plausible
 from functions.ingest.access import (
     Unauthorized,
@@ -24,6 +25,7 @@ from functions.ingest.access import (
 from functions.ingest.decode import MAX_BODY_BYTES, PayloadTooLarge, UnsupportedMediaType, decode
 from functions.ingest.service import Accepted, Decoder, IngestService
 
+log = logging.getLogger("clickstream.ingest")
 INGEST_PATHS = ("/", "/ingest")
 PLAUSIBLE_PATH = "/api/event"  # Plausible's Events API (functions/ingest/plausible.py)
 TRACKER = (resources.files("functions.ingest") / "tracker.js").read_bytes()
@@ -119,7 +121,8 @@ async def _accept(
         )
         return _errors(415, [{"index": None, "field": "content-type", "rule": rule}])
     except DependencyUnavailable as error:
-        response = _error(503, "UNAVAILABLE", str(error))
+        log_unavailable(log, error)
+        response = _error(503, "UNAVAILABLE", DependencyUnavailable.PUBLIC)
         response.headers["Retry-After"] = "1"
         return response
 

@@ -22,6 +22,10 @@ from functions.process.main import process
 from functions.process.roller import Roller
 from functions.process.service import ProcessService
 
+# a delivery carries one event (or one dead letter holding one), and ingest accepts no
+# request over 1 MiB: anything larger did not come from the pipeline
+MAX_BODY_BYTES = 1024 * 1024
+
 
 def build_app(settings: Settings) -> Starlette:
     meter = init_metrics("process", settings.metrics_port)
@@ -59,7 +63,12 @@ def build_app(settings: Settings) -> Starlette:
 
     routes = [*probe_routes(readiness), Route("/dead-letters", dead_letter, methods=["POST"])]
     return function_app(
-        Path(__file__).with_name("main.py"), "process", lifespan, routes, binary_events=process
+        Path(__file__).with_name("main.py"),
+        "process",
+        lifespan,
+        routes,
+        binary_events=process,
+        max_body_bytes=MAX_BODY_BYTES,
     )
 
 

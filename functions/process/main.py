@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import msgspec
 from cloudevents.abstract import AnyCloudEvent
 from functions_framework import aio
 from starlette.exceptions import HTTPException
 
-from functions.core.errors import DependencyUnavailable, InvalidEvent
+from functions.core.errors import DependencyUnavailable, InvalidEvent, log_unavailable
 from functions.process import runtime
+
+log = logging.getLogger("clickstream.process")
 
 
 @aio.cloud_event
@@ -21,4 +25,7 @@ async def process(event: AnyCloudEvent) -> None:
         body = msgspec.json.encode({"errors": [p.as_json() for p in error.problems]}).decode()
         raise HTTPException(400, detail=body) from error
     except DependencyUnavailable as error:
-        raise HTTPException(503, detail=str(error), headers={"Retry-After": "1"}) from error
+        log_unavailable(log, error)
+        raise HTTPException(
+            503, detail=DependencyUnavailable.PUBLIC, headers={"Retry-After": "1"}
+        ) from error

@@ -24,7 +24,12 @@ from functions.core.cache import Cache
 from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.db import database_ready, open_pool
 from functions.core.epoch import EpochWatch
-from functions.core.errors import ConfigError, DependencyUnavailable, InvalidArgument
+from functions.core.errors import (
+    ConfigError,
+    DependencyUnavailable,
+    InvalidArgument,
+    log_unavailable,
+)
 from functions.core.events import site_argument
 from functions.core.memory import freeze_startup_objects
 from functions.core.replayer import Replayer
@@ -57,7 +62,9 @@ async def _statuses(
         await context.abort(code, str(error))
     except DependencyUnavailable as error:
         code = grpc.StatusCode.UNAVAILABLE
-        await context.abort(code, str(error))
+        log_unavailable(log, error)
+        # the dependency's name, for the gateway's log; never its words (a host, a port)
+        await context.abort(code, f"{error.dependency} is unavailable")
     except ConfigError as error:
         # a call this deployment is not configured for (replay without Kafka): the
         # server runs and serves the rest, so it is not a start-up failure

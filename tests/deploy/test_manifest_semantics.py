@@ -17,8 +17,12 @@ from functions.deploy.secrets import (
     ALERTING_SECRET_KEYS,
     DB_SECRET,
     DB_SECRET_KEYS,
+    TOKENS_SECRET,
+    TOKENS_SECRET_KEYS,
+    Tokens,
     alerting_secret_manifest,
     db_secret_manifest,
+    tokens_secret_manifest,
 )
 from tests.deploy.manifests import Manifest, containers, find, name_of, pod_specs
 
@@ -161,12 +165,15 @@ def test_every_referenced_config_key_exists(rendered: list[Manifest]) -> None:
     # the Secrets deploy creates, as it creates them
     db = json.loads(db_secret_manifest(NAMESPACE, "pw"))
     alerting = json.loads(alerting_secret_manifest("https://hooks.slack.invalid/x", "pw"))
+    tokens = json.loads(tokens_secret_manifest(NAMESPACE, Tokens.new()))
     secrets = {
         (NAMESPACE, DB_SECRET): set(db["stringData"]),
+        (NAMESPACE, TOKENS_SECRET): set(tokens["stringData"]),
         (ALERTING_NAMESPACE, ALERTING_SECRET): set(alerting["stringData"]),
     }
     assert secrets[(NAMESPACE, DB_SECRET)] == set(DB_SECRET_KEYS)
     assert secrets[(ALERTING_NAMESPACE, ALERTING_SECRET)] == set(ALERTING_SECRET_KEYS)
+    assert secrets[(NAMESPACE, TOKENS_SECRET)] == set(TOKENS_SECRET_KEYS)
     missing = []
     for owner, spec in pod_specs(rendered):
         namespace = owner["metadata"]["namespace"]
@@ -229,3 +236,23 @@ def test_project_containers_run_as_non_root(rendered: list[Manifest]) -> None:
                 assert context["runAsNonRoot"]
                 assert not context["allowPrivilegeEscalation"]
                 assert context["capabilities"]["drop"] == ["ALL"], name_of(owner)
+
+
+def test_the_gateway_and_ingest_take_their_tokens_from_the_secret(
+    rendered: list[Manifest],
+) -> None:
+    """The one public Service never starts open: its tokens, and ingest's write keys, come
+    from the Secret `nox -s deploy` makes (GATEWAY_PUBLIC is never set by default)."""
+    wanted = {
+        "gateway": {"GATEWAY_ADMIN_TOKENS", "GATEWAY_READ_TOKENS"},
+        "ingest": {"INGEST_WRITE_KEYS"},
+    }
+    for name, variables in wanted.items():
+        (container,) = containers(_ksvc(rendered, name)["spec"]["template"]["spec"])
+        from_secret = {
+            env["name"]
+            for env in container.get("env", [])
+            if env.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == TOKENS_SECRET
+        }
+        assert from_secret == variables, name
+        assert "GATEWAY_PUBLIC" not in {env["name"] for env in container.get("env", [])}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -154,9 +155,21 @@ def test_every_kubectl_call_names_the_kind_context(standins: StandIns) -> None:
 
 def test_secret_password_never_on_a_command_line(standins: StandIns) -> None:
     run = standins.run("up")
-    (created,) = [c for c in run.calls if "created" in c]
-    assert created["created"] == "secret/clickstream-db"
+    created = [c["created"] for c in run.calls if "created" in c]
+    assert created == ["secret/clickstream-db", "secret/clickstream-tokens"]
     assert not any("DATABASE_URL" in " ".join(c) for c in run.commands())
+
+
+def test_tokens_are_made_and_printed_once_never_on_a_command_line(standins: StandIns) -> None:
+    first = standins.run("up")
+    printed = re.findall(r"(admin token|read token|write key) \([^)]*\): (\S+)", first.stdout)
+    assert [kind for kind, _ in printed] == ["admin token", "read token", "write key"]
+    secrets = [secret for _, secret in printed]
+    assert [s[:4] for s in secrets] == ["csa_", "csr_", "csw_"]
+    assert not any(s in " ".join(c) for c in first.commands() for s in secrets)
+    again = standins.run("up")
+    assert not any(s in again.stdout for s in secrets)
+    assert "admin token" not in again.stdout
 
 
 def test_alerting_secret_is_made_once_from_the_given_webhook(standins: StandIns) -> None:

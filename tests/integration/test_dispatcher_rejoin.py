@@ -55,3 +55,6 @@ def test_stall_beyond_max_poll_interval_while_paused_resumes_delivery(
         dispatcher.send_signal(signal.SIGCONT)
 
     assert wait_stored(database_url, run, TOTAL, timeout_s=120) == TOTAL, pipeline.log("dispatcher")
+    # the fault happened: the broker took the partitions away during the stall
+    revoked = metric(metrics_url, "clickstream_dispatcher_revoked_partitions_total")
+    assert revoked > 0, pipeline.log("dispatcher")

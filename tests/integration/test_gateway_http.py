@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from functions.dev.ports import free_port
-from tests.fixtures.functions import running_function
+from tests.fixtures.functions import http_alive, running_function
 from tests.fixtures.metrics import metric
 from tests.fixtures.polling import eventually
 from tests.fixtures.query_server import running_query
@@ -189,18 +189,28 @@ def test_pipelined_reads_are_answered_in_order(gateway: httpx.Client, metrics_po
 def test_reads_sent_faster_than_their_answers_are_read(
     gateway: httpx.Client, metrics_port: int
 ) -> None:
-    # the client writes 40,000 pipelined held reads and starts reading only a second later,
-    # so the gateway's answers back up until its transport pauses writing and the reads go
-    # through uvicorn's own cycle (seen in a probe: twice per run); every answer still
-    # comes, in order
+    # the client writes 40,000 pipelined held reads through a small receive buffer and starts
+    # reading only once the gateway stopped answering, so the answers back up until its
+    # transport pauses writing and the reads go through uvicorn's own cycle; every answer
+    # still comes, in order
     reads = [held_read(gateway, metrics_port, user) + "\r\n" for user in ("flood-a", "flood-b")]
     raw = "".join(reads) * 20_000
-    with socket.create_connection(
-        (gateway.base_url.host, gateway.base_url.port), timeout=30
-    ) as sock:
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    deferred = "clickstream_gateway_held_reads_deferred_total"
+    before = metric(url, deferred, reason="client_not_reading")
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(30)
+        sock.connect((gateway.base_url.host, gateway.base_url.port))
         sender = threading.Thread(target=sock.sendall, args=(raw.encode(),))
         sender.start()
-        time.sleep(1)
+        # not reading until the gateway stops answering: its answers have backed up
+        stalled, hits = 0, -1.0
+        deadline = time.monotonic() + 60
+        while stalled < 3 and time.monotonic() < deadline:
+            time.sleep(0.3)
+            now = lookups(metrics_port, "hit")
+            stalled, hits = (stalled + 1, now) if now == hits else (0, now)
         received = b""
         while received.count(b"HTTP/1.1 200 OK") < 40_000:
             chunk = sock.recv(1 << 20)
@@ -209,6 +219,8 @@ def test_reads_sent_faster_than_their_answers_are_read(
         sender.join()
     bodies = re.findall(rb'"user_id":"(flood-[ab])"', received)
     assert bodies == [b"flood-a", b"flood-b"] * 20_000
+    # the fault happened: answers backed up and reads went through the paused path
+    assert metric(url, deferred, reason="client_not_reading") > before
 
 
 @pytest.mark.parametrize(
@@ -326,17 +338,10 @@ def test_request_duration_metric_per_route_template(
     assert any(d.get("route") == template and d.get("status_class") == "2xx" for d in labels), text
 
 
-def alive(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def test_query_down_is_503(tmp_path: Path, database_url: str) -> None:
     # nothing listens at QUERY_ADDR
     env = {"DATABASE_URL": database_url, "QUERY_ADDR": f"127.0.0.1:{free_port()}"}
-    with running_function("functions.gateway", env, tmp_path / "gw.log", alive) as url:
+    with running_function("functions.gateway", env, tmp_path / "gw.log", http_alive) as url:
         for path in ("/api/v1/overview", "/analytics/events?user_id=u&page_url=/"):
             answer = httpx.get(url + path, timeout=10)
             assert answer.status_code == 503

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from functions.dev.scrape import total
 from tests.fixtures.pipeline import (
     FROM_SCRATCH,
     PipelineFactory,
@@ -38,9 +39,16 @@ def test_kill_9_of_process_and_dispatcher_loses_and_doubles_nothing(
     pipeline.start("process")
 
     assert wait_stored(database_url, run, TOTAL // 2, timeout_s=300) >= TOTAL // 2
+    # the first fault happened: deliveries to the killed process failed and were retried
+    assert total(pipeline.metrics("dispatcher"), "clickstream_dispatcher_retries_total")
+    duplicates = "clickstream_process_events_total"
+    before = total(pipeline.metrics("process"), duplicates, outcome="duplicate") or 0
     pipeline.kill("dispatcher")  # its uncommitted offsets are redelivered
     pipeline.start("dispatcher")
 
     assert wait_stored(database_url, run, TOTAL, timeout_s=600) == TOTAL
+    # the second fault happened: records already stored came again (as duplicates)
+    after = total(pipeline.metrics("process"), duplicates, outcome="duplicate") or 0
+    assert after > before
     assert wait_committed(pipelines.bootstrap, topic, TOTAL, timeout_s=120) == TOTAL
     assert aggregate_differences(database_url) == dict.fromkeys(FROM_SCRATCH, 0)

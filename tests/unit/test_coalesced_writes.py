@@ -99,3 +99,19 @@ def test_a_write_after_the_transport_closed_is_dropped() -> None:
         peer.close()
 
     asyncio.run(scenario())
+
+
+def test_writelines_and_write_eof_keep_to_the_buffer() -> None:
+    async def scenario() -> None:
+        recorder, coalescing, peer = await _pair()
+        coalescing.write(b"head ")
+        coalescing.writelines([b"body ", b"more "])
+        assert recorder.writes == []  # held with the rest, not sent ahead of it
+        coalescing.write(b"last")
+        coalescing.write_eof()  # what was written goes first, then the end of stream
+        assert recorder.writes == [b"head body more last"]
+        assert await _read(peer, 100) == b"head body more last"
+        coalescing.close()
+        peer.close()
+
+    asyncio.run(scenario())

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from functions.core.config import load_settings, require_kafka
+from functions.core.config import load_settings, require_gateway_tokens, require_kafka
 from functions.core.errors import ConfigError
 
 
@@ -74,3 +74,31 @@ def test_enrichment_settings() -> None:
     assert [str(n) for n in chosen.ingest_trusted_proxies] == ["100.64.0.0/10", "2001:db8::/32"]
     assert chosen.ingest_country_header == "cf-ipcountry"
     assert load_settings("ingest", {"INGEST_TRUSTED_PROXIES": ""}).ingest_trusted_proxies == ()
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},  # locally (no K_SERVICE) an open gateway is the default of `nox -s dev`
+        {"K_SERVICE": "gateway", "GATEWAY_READ_TOKENS": "read-0123456789abcdef"},
+        {"K_SERVICE": "gateway", "GATEWAY_ADMIN_TOKENS": "admin-0123456789abcdef"},
+        {"K_SERVICE": "gateway", "GATEWAY_PUBLIC": "true"},
+    ],
+)
+def test_gateway_tokens_allowed(env: dict[str, str]) -> None:
+    require_gateway_tokens(load_settings("gateway", env))
+
+
+def test_gateway_on_the_cluster_without_a_token_refuses_to_start() -> None:
+    with pytest.raises(ConfigError) as caught:
+        require_gateway_tokens(load_settings("gateway", {"K_SERVICE": "gateway"}))
+    assert caught.value.variable == "GATEWAY_ADMIN_TOKENS"
+    assert "GATEWAY_PUBLIC=true" in str(caught.value)
+
+
+def test_gateway_public_is_a_switch() -> None:
+    assert not load_settings("gateway", {}).gateway_public
+    assert load_settings("gateway", {"GATEWAY_PUBLIC": "true"}).gateway_public
+    with pytest.raises(ConfigError) as caught:
+        load_settings("gateway", {"GATEWAY_PUBLIC": "perhaps"})
+    assert caught.value.variable == "GATEWAY_PUBLIC"

@@ -51,8 +51,14 @@ def test_a_publication_during_a_fetch_wins_over_the_older_fetched_value() -> Non
     assert counts.get("k") == 9
 
 
+def held(counts: LocalCounts, key: str, count: int) -> None:
+    """`key` read once (fetched from query as `count`), so the copy holds it."""
+    assert asyncio.run(counts.fetch(key, lambda: constant(count))) == count
+
+
 def test_publications_only_raise_counts() -> None:
     counts = live()
+    held(counts, "k", 1)
     counts.publish({"k": 5})
     counts.publish({"k": 4})  # a replica's older commit, published late
     assert counts.get("k") == 5
@@ -72,7 +78,7 @@ def test_a_fetch_across_a_lost_subscription_is_not_kept() -> None:
 
 def test_forgetting_drops_what_is_held_and_fetched_but_stays_live() -> None:
     counts = live()
-    counts.publish({"k": 5})
+    held(counts, "k", 5)
 
     async def load_while_erased() -> int:
         counts.forget()  # an erasure: counts went down
@@ -81,13 +87,26 @@ def test_forgetting_drops_what_is_held_and_fetched_but_stays_live() -> None:
     assert asyncio.run(counts.fetch("j", load_while_erased)) == 5
     assert counts.get("j") is None
     assert counts.get("k") is None
-    counts.publish({"k": 1})  # what is published afterwards is served again
-    assert counts.get("k") == 1
+    held(counts, "k", 1)  # read again afterwards: held and raised again
+    counts.publish({"k": 2})
+    assert counts.get("k") == 2
+
+
+def test_a_count_nobody_read_is_not_kept() -> None:
+    """The copy's size follows the reads: publications of keys never read add nothing."""
+    counts = live()
+    counts.publish({f"k{n}": n for n in range(1000)})
+    assert len(counts) == 0
+    assert counts.get("k5") is None
+    held(counts, "k5", 5)
+    counts.publish({f"k{n}": n + 1 for n in range(1000)})
+    assert len(counts) == 1
+    assert counts.get("k5") == 6
 
 
 def test_stopping_forgets_everything() -> None:
     counts = live()
-    counts.publish({"k": 1})
+    held(counts, "k", 1)
     counts.stop()
     assert counts.get("k") is None
     assert len(counts) == 0
@@ -95,16 +114,17 @@ def test_stopping_forgets_everything() -> None:
 
 def test_least_recently_used_entries_go_first() -> None:
     counts = live(capacity=2)
-    counts.publish({"a": 1, "b": 2})
+    held(counts, "a", 1)
+    held(counts, "b", 2)
     assert counts.get("a") == 1  # b is now the least recently used
-    counts.publish({"c": 3})
+    held(counts, "c", 3)
     assert (counts.get("a"), counts.get("b"), counts.get("c")) == (1, None, 3)
 
 
 def test_an_entry_expires_ttl_after_it_was_last_confirmed() -> None:
     clock = Clock()
     counts = live(ttl_s=10, clock=clock)
-    counts.publish({"k": 1})
+    held(counts, "k", 1)
     clock.now = 9
     counts.publish({"k": 2})
     clock.now = 18
