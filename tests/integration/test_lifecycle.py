@@ -30,6 +30,7 @@ from functions.process.store import write_events
 from tests.fixtures.polling import eventually
 from tests.fixtures.query_server import running_read_path
 from tests.fixtures.reports_world import World, seed
+from tests.fixtures.services import fresh_database
 
 pytestmark = pytest.mark.integration
 
@@ -90,6 +91,15 @@ def seed_people(database_url: str) -> None:
             "INSERT INTO dead_letters (event_id, event) VALUES (%s, %s)",
             [f"dl-{RUN}", json.dumps(letter)],
         )
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """A database of this module's own: an erasure removes raw events and keeps the anonymous
+    roll-ups, by design, which the other modules' from-scratch comparisons of the session's
+    database would count as differences."""
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
