@@ -145,29 +145,23 @@ def commit_rate(database_url: str, prefix: str) -> float | None:
     return float(after_first) / float(span_s)
 
 
-async def _drain_run(ctx: Context, prefix: str, repetition: int) -> tuple[float, bool] | None:
+async def _drain_run(
+    ctx: Context, prefix: str, repetition: int, size: int | None = None
+) -> tuple[float, bool, int] | None:
     """One run: fill the topic with the dispatcher stopped, restart it, time the drain.
-    Returns the rate and whether every event was stored, or None when nothing was timed."""
+    Without `size`, the ceilings are measured first and size the pre-fill; with it, the run
+    pre-fills that many events (a baseline the same size as the run it is compared with).
+    Returns the rate, whether every event was stored and how many were pre-filled, or None
+    when nothing was timed."""
     plan = ctx.plan
     metrics_url = f"http://127.0.0.1:{ctx.platform.stack.ports.metrics['process']}/metrics"
     stream = EventStream(prefix, Mix())
-    records = ceilings.click_events(stream.batch(plan.prefill_events)[0])
+    records = ceilings.click_events(stream.batch(size or plan.prefill_events)[0])
     await stop_dispatcher(ctx)
     try:
-        transport = await _transport(ctx, repetition, records)
-        if transport is not None:
-            ctx.add_ceiling_run(TRANSPORT_CEILING, transport)
-            say(f"ceiling: transport {transport:,.0f} events/s")
-        database = ceilings.postgres_copy_upsert_events_per_s(
-            ctx.platform.database_url,
-            ceilings.click_events(EventStream(prefix + "db", Mix()).batch(plan.ceiling_events)[0]),
-        )
-        ctx.add_ceiling_run(DATABASE_CEILING, database)
-        say(f"ceiling: COPY + upserts {database:,.0f} events/s")
+        if size is None:
+            records = await _measure_ceilings(ctx, prefix, repetition, records)
         topic = ctx.platform.stack.settings.kafka_topic
-        if transport is not None:  # a pre-fill far beyond the pipeline's pace is backlog
-            wanted = int(transport * DRAIN_TARGET_S)
-            records = records[: max(MIN_PREFILL, min(len(records), wanted))]
         ceilings.kafka_producer_events_per_s(ctx.platform.bootstrap, topic, records)
         baseline = await _inserted(metrics_url)
     finally:
@@ -185,12 +179,34 @@ async def _drain_run(ctx: Context, prefix: str, repetition: int) -> tuple[float,
         say("[yellow]pipeline stored the run in one transaction: nothing to time[/]")
         return None
     say(f"pipeline {rate:,.0f} events/s ({len(records):,} pre-filled)")
-    return rate, complete
+    return rate, complete, len(records)
 
 
-async def _without_visits(ctx: Context, prefix: str, repetition: int) -> float | None:
-    """The same run with `process` storing events without keeping visits, on its ports
-    (functions/bench/without_visits.py), then the stack's `process` back."""
+async def _measure_ceilings(
+    ctx: Context, prefix: str, repetition: int, records: list[ClickEvent]
+) -> list[ClickEvent]:
+    """The transport and database ceilings of this run; returns the pre-fill cut to drain
+    in about `DRAIN_TARGET_S` at the transport rate."""
+    transport = await _transport(ctx, repetition, records)
+    if transport is not None:
+        ctx.add_ceiling_run(TRANSPORT_CEILING, transport)
+        say(f"ceiling: transport {transport:,.0f} events/s")
+    database = ceilings.postgres_copy_upsert_events_per_s(
+        ctx.platform.database_url,
+        ceilings.click_events(EventStream(prefix + "db", Mix()).batch(ctx.plan.ceiling_events)[0]),
+    )
+    ctx.add_ceiling_run(DATABASE_CEILING, database)
+    say(f"ceiling: COPY + upserts {database:,.0f} events/s")
+    if transport is None:
+        return records
+    # a pre-fill far beyond the pipeline's pace is backlog
+    wanted = int(transport * DRAIN_TARGET_S)
+    return records[: max(MIN_PREFILL, min(len(records), wanted))]
+
+
+async def _without_visits(ctx: Context, prefix: str, repetition: int, size: int) -> float | None:
+    """The same run, as many events, with `process` storing events without keeping visits,
+    on its ports (functions/bench/without_visits.py), then the stack's `process` back."""
     stack = ctx.platform.stack
     process = stack.processes.pop("process")
     ctx.platform.note_rss("process", process.pid)
@@ -202,7 +218,7 @@ async def _without_visits(ctx: Context, prefix: str, repetition: int) -> float |
         if not await wait_http(stack.url("process") + "/readyz"):
             say("[yellow]process without visits never got ready[/]")
             return None
-        run = await _drain_run(ctx, prefix, repetition)
+        run = await _drain_run(ctx, prefix, repetition, size)
     finally:
         ctx.platform.stop_extra(WITHOUT_VISITS)
         stack.spawn("process")
@@ -220,11 +236,11 @@ async def measure(ctx: Context) -> None:
         run = await _drain_run(ctx, ctx.prefix("pipe", repetition), repetition)
         if run is None:
             continue
-        rate, complete = run
+        rate, complete, size = run
         runs.append(rate)
         partial += not complete
         say("pipeline without visits, the same run's baseline:")
-        baseline = await _without_visits(ctx, ctx.prefix("pipenv", repetition), repetition)
+        baseline = await _without_visits(ctx, ctx.prefix("pipenv", repetition), repetition, size)
         if baseline:
             without.append(baseline)
             ratios.append(rate / baseline)
