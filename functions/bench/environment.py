@@ -121,6 +121,17 @@ def rss_kb(pid: int) -> int | None:
     return _status_field(pid, "VmRSS")
 
 
+def cpu_s(pid: int) -> float | None:
+    """The CPU time (user + system, seconds) the process has used so far, or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # the fields after the command name, which may hold spaces, in parentheses
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def platform(backends: Backends, log_dir: Path, env: Mapping[str, str]) -> Iterator[Platform]:
     """The whole stack as `nox -s dev` runs it, on free ports, over a fresh database."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from functions.bench.drift import ENDS, WARMUP_S, drifts
-from functions.bench.environment import rss_kb
+from functions.bench.drift import ENDS, WARMUP_S, drifts, final, settled
+from functions.bench.environment import cpu_s, rss_kb
 from functions.bench.http import ingest_events, rest_get, session
 from functions.bench.loadgen import OpenModel, Request, Tally, run
 from functions.bench.progress import shown
@@ -48,6 +48,9 @@ async def measure(ctx: Context, duration_s: float) -> None:
     stream = EventStream(ctx.run + "soak", Mix(users=1_000, pages=100))
     reads, writes = Window(), Window()
     pids = {n: p.pid for n, p in ctx.platform.stack.processes.items() if n != "broker"}
+    # CPU shares, the broker's too: on a shared machine a process that slows down (the local
+    # memory-only broker does as it fills) takes cores from the others and moves their p99
+    every_pid = {n: p.pid for n, p in ctx.platform.stack.processes.items()}
     counter = iter(range(10**12))
 
     def key() -> dict[str, str]:
@@ -55,6 +58,7 @@ async def measure(ctx: Context, duration_s: float) -> None:
         return {"user_id": user_id(stream.run, n % 1_000), "page_url": page_url(n % 100)}
 
     async def sample(started: float) -> None:
+        used = {name: cpu_s(pid) for name, pid in every_pid.items()}
         while True:
             await asyncio.sleep(SAMPLE_EVERY_S)
             point = {
@@ -66,6 +70,11 @@ async def measure(ctx: Context, duration_s: float) -> None:
                 rss = rss_kb(pid)
                 if rss is not None:
                     point[f"rss_{name}_mb"] = rss / 1024
+            for name, pid in every_pid.items():
+                now, before = cpu_s(pid), used[name]
+                if now is not None and before is not None:
+                    point[f"cpu_{name}_pct"] = 100 * (now - before) / SAMPLE_EVERY_S
+                used[name] = now
             ctx.results.soak.append(point)
 
     tally = Tally()
@@ -92,6 +101,12 @@ async def measure(ctx: Context, duration_s: float) -> None:
     rss = {key[4:-3]: value for key, value in moved.items() if key.startswith("rss_")}
     listed = ", ".join(f"{name} {value:+.1%}" for name, value in sorted(rss.items()))
     say(f"soak RSS drift after warm-up: {listed}")
+    cpu = sorted(key for key in moved if key.startswith("cpu_"))
+    start, end = settled(points), final(points)
+    say(
+        "soak CPU % after warm-up → at the end: "
+        + ", ".join(f"{key[4:-4]} {start[key]:.0f} → {end[key]:.0f}" for key in cpu)
+    )
     ctx.results.figures.append(
         figure(
             "soak_rss_drift",
