@@ -39,8 +39,9 @@ def _rfc3339(moment: datetime) -> str:
 async def _load_history(
     database_url: str, run: str, events: int, budget_s: float
 ) -> tuple[int, float]:
-    """Write up to `events` spread over the last 30 days, stopping after `budget_s`;
-    returns how many were written and at what rate (events/s)."""
+    """Write up to `events` spread evenly over the last 30 days in time order, as they
+    arrive in production (visits then grow at their ends, the path `process` is built for),
+    stopping after `budget_s`; returns how many were written and at what rate (events/s)."""
     rng = random.Random(30)
     mix = Mix(users=100_000, pages=5_000)
     users, pages = Zipf(mix.users, mix.zipf_s, rng), Zipf(mix.pages, mix.zipf_s, rng)
@@ -58,7 +59,7 @@ async def _load_history(
                     user_id=user_id(run, users.sample()),
                     event_type="click",
                     page_url=page_url(pages.sample()),
-                    time_stamp=now - timedelta(seconds=rng.random() * span_s),
+                    time_stamp=now - timedelta(seconds=span_s * (1 - (n + rng.random()) / events)),
                 )
                 for n in range(first, min(events, first + LOAD_BATCH))
             ]
