@@ -250,6 +250,20 @@ def test_a_site_admin_replays_its_sites_letters_only(
     assert replays(database_url, every) == [(1, True)] * 4
 
 
+@pytest.mark.parametrize("token", [EVERY_SITE_TOKEN, "site admin"])
+def test_a_bad_site_is_400_naming_it(
+    gateway: httpx.Client, tokens: dict[str, str], token: str
+) -> None:
+    headers = bearer(tokens["admin"] if token == "site admin" else token)
+    answers = [
+        gateway.get(LETTERS, params={"site": "Not A Site"}, headers=headers),
+        gateway.post(REPLAY, params={"site": "a/b"}, json={"ids": [1]}, headers=headers),
+    ]
+    for answer in answers:
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["field"] == "site"
+
+
 def test_read_tokens_stay_out_of_the_admin_routes(
     gateway: httpx.Client, tokens: dict[str, str]
 ) -> None:
