@@ -1,54 +1,43 @@
-/** The dashboard: selections, live refresh, rendering, error banner, CSV export. */
+/**
+ * The dashboard: the selection and its history, loading it (live refresh, retries, sign-in),
+ * rendering each snapshot, the error banner and the CSV export. The controls that change the
+ * selection are in controls.ts.
+ */
 
 import "./styles.css";
 import { Api, summarize } from "./api";
 import { needsSignIn, readableSite, Session, type SignInReason, tokenFromFragment } from "./auth";
 import { Charts } from "./charts";
+import { ALL_PARTS, Controls, type Part } from "./controls";
 import { csvFileName, snapshotRows, toCsv } from "./csv";
 import { byId, h, setAttribute, setText } from "./dom";
 import { withFilter, withoutFilter } from "./filters";
 import { formatAgo, formatMoment } from "./format";
 import { kpis } from "./kpi";
 import { curlLine, INGEST_PLACEHOLDER, ingestUrlFor, trackerSnippet } from "./onboarding";
-import {
-  customRangeProblem,
-  isPresetId,
-  parseLocalInput,
-  resolveRange,
-  toLocalInput,
-} from "./range";
+import { resolveRange } from "./range";
 import { ReportsView } from "./reportsview";
 import { LoadError, loadSnapshot, type Selection, type Snapshot } from "./snapshot";
 import { selectionFromQuery, selectionToQuery } from "./state";
 import { SignInView } from "./signin";
 import { installTheme } from "./theme";
-import {
-  rangeSummary,
-  renderKpis,
-  renderSites,
-  renderTables,
-  renderUser,
-  seriesSummary,
-} from "./view";
+import { rangeSummary, renderKpis, renderTables, renderUser, seriesSummary } from "./view";
 
 /** While the API fails, retry at least this often, live mode or not. */
 const RETRY_S = 5;
-
-type Part = "kpis" | "series" | "pages" | "share" | "types" | "user" | "reports";
-const ALL_PARTS: readonly Part[] = ["kpis", "series", "pages", "share", "types", "user", "reports"];
 
 class Dashboard {
   private readonly session = new Session(sessionStorage);
   private readonly api = new Api(undefined, undefined, () => this.session.headers());
   private readonly charts: Charts;
   private readonly reports: ReportsView;
+  private readonly controls: Controls;
   private selection: Selection;
   private snapshot: Snapshot | null = null;
   private failure: string | null = null;
   private inFlight: AbortController | null = null;
   private generation = 0;
   private timer: number | undefined;
-  private paused = false;
   private eventTypes = true;
   private sites = true;
   private readonly signIn: SignInView;
@@ -61,20 +50,6 @@ class Dashboard {
     bannerRetry: byId("banner-retry", HTMLParagraphElement),
     status: byId("status", HTMLElement),
     updated: byId("updated", HTMLElement),
-    siteSwitch: byId("site-switch", HTMLElement),
-    site: byId("site", HTMLSelectElement),
-    pause: byId("pause", HTMLButtonElement),
-    interval: byId("interval", HTMLSelectElement),
-    rangeButtons: byId("range-buttons", HTMLElement),
-    customForm: byId("custom-form", HTMLFormElement),
-    customFrom: byId("custom-from", HTMLInputElement),
-    customTo: byId("custom-to", HTMLInputElement),
-    customProblem: byId("custom-problem", HTMLElement),
-    pageForm: byId("page-form", HTMLFormElement),
-    pageInput: byId("page-filter", HTMLInputElement),
-    pageClear: byId("page-clear", HTMLButtonElement),
-    pageOptions: byId("page-options", HTMLDataListElement),
-    exportButton: byId("export", HTMLButtonElement),
     summary: byId("range-summary", HTMLElement),
     kpis: byId("kpis", HTMLElement),
     empty: byId("empty", HTMLElement),
@@ -83,9 +58,6 @@ class Dashboard {
     seriesTitle: byId("series-title", HTMLElement),
     seriesSummary: byId("series-summary", HTMLElement),
     typesCard: byId("types-card", HTMLElement),
-    userForm: byId("user-form", HTMLFormElement),
-    userInput: byId("user-id", HTMLInputElement),
-    userClear: byId("user-clear", HTMLButtonElement),
     userPanel: byId("user-panel", HTMLElement),
     userBody: byId("user-table-body", HTMLTableSectionElement),
   };
@@ -136,7 +108,16 @@ class Dashboard {
     );
     installTheme(byId("theme", HTMLButtonElement), () => this.charts.applyTheme());
     this.fillOnboarding();
-    this.bindControls();
+    this.controls = new Controls({
+      select: (change, loading) => this.select(change, loading),
+      paused: (paused) => {
+        if (!paused) this.refresh(false);
+        else if (!this.failure) window.clearTimeout(this.timer);
+      },
+      intervalChanged: () => this.schedule(),
+      exportCsv: () => this.exportCsv(),
+      shownRange: () => this.snapshot?.range ?? resolveRange(this.selection.range, new Date()),
+    });
     this.showSelection();
     window.setInterval(() => this.tick(), 1000);
     // filters are steps the back button undoes: the address bar's history is theirs too
@@ -150,61 +131,6 @@ class Dashboard {
       if (!document.hidden) this.refresh(false);
     });
     this.refresh(true);
-  }
-
-  private bindControls(): void {
-    this.el.site.addEventListener("change", () => {
-      this.select({ site: this.el.site.value }, ALL_PARTS);
-    });
-    this.el.rangeButtons.addEventListener("click", (event) => {
-      const button = event.target instanceof Element ? event.target.closest("button") : null;
-      const value = button?.dataset.range ?? "";
-      if (value === "custom") {
-        this.el.customForm.hidden = !this.el.customForm.hidden;
-        if (!this.el.customForm.hidden) {
-          const shown = this.snapshot?.range ?? resolveRange(this.selection.range, new Date());
-          this.el.customFrom.value = toLocalInput(shown.from);
-          this.el.customTo.value = toLocalInput(shown.to);
-          this.el.customFrom.focus();
-        }
-      } else if (isPresetId(value)) {
-        this.el.customForm.hidden = true;
-        this.select({ range: { kind: "preset", preset: value } }, ALL_PARTS);
-      }
-    });
-    this.el.customForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const from = parseLocalInput(this.el.customFrom.value);
-      const to = parseLocalInput(this.el.customTo.value);
-      const problem = customRangeProblem(from, to);
-      setText(this.el.customProblem, problem ?? "");
-      if (problem || !from || !to) return;
-      this.select({ range: { kind: "custom", from, to } }, ALL_PARTS);
-    });
-    this.el.pageForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.select({ pageUrl: this.el.pageInput.value.trim() }, ["series"]);
-    });
-    this.el.pageClear.addEventListener("click", () => {
-      this.el.pageInput.value = "";
-      this.select({ pageUrl: "" }, ["series"]);
-    });
-    this.el.userForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.select({ userId: this.el.userInput.value.trim() }, ["user"]);
-    });
-    this.el.userClear.addEventListener("click", () => {
-      this.el.userInput.value = "";
-      this.select({ userId: "" }, []);
-    });
-    this.el.pause.addEventListener("click", () => {
-      this.paused = !this.paused;
-      this.showLive();
-      if (!this.paused) this.refresh(false);
-      else if (!this.failure) window.clearTimeout(this.timer);
-    });
-    this.el.interval.addEventListener("change", () => this.schedule());
-    this.el.exportButton.addEventListener("click", () => this.exportCsv());
   }
 
   /** Signed out or refused: nothing of the last token's figures stays, nothing loads. */
@@ -256,29 +182,10 @@ class Dashboard {
     this.refresh(true);
   }
 
-  /** Controls show the selection (also after a reload from the address bar). */
+  /** The controls and the filter chips show the selection. */
   private showSelection(): void {
-    const range = this.selection.range;
-    const current = range.kind === "preset" ? range.preset : "custom";
-    for (const button of this.el.rangeButtons.querySelectorAll("button")) {
-      setAttribute(button, "aria-pressed", String(button.dataset.range === current));
-    }
-    if (range.kind === "custom") {
-      this.el.customFrom.value = toLocalInput(range.from);
-      this.el.customTo.value = toLocalInput(range.to);
-    }
-    this.el.pageInput.value = this.selection.pageUrl;
-    this.el.pageClear.hidden = !this.selection.pageUrl;
-    this.el.userInput.value = this.selection.userId;
-    this.el.userClear.hidden = !this.selection.userId;
+    this.controls.show(this.selection);
     this.reports.showFilters(this.selection.filters);
-    this.showLive();
-  }
-
-  private showLive(): void {
-    setText(this.el.pause, this.paused ? "Resume" : "Pause");
-    setAttribute(this.el.pause, "aria-pressed", String(this.paused));
-    setAttribute(document.body, "data-live", this.paused ? "paused" : "on");
   }
 
   private setBusy(part: Part, busy: boolean): void {
@@ -329,11 +236,11 @@ class Dashboard {
 
   private schedule(): void {
     window.clearTimeout(this.timer);
-    const every = Number(this.el.interval.value) || RETRY_S;
+    const every = this.controls.intervalS || RETRY_S;
     if (this.signIn.shown) return;
     if (this.failure) {
       this.timer = window.setTimeout(() => this.refresh(false), Math.min(every, RETRY_S) * 1000);
-    } else if (!this.paused) {
+    } else if (!this.controls.paused) {
       this.timer = window.setTimeout(() => {
         if (document.hidden) this.schedule();
         else this.refresh(false);
@@ -347,7 +254,6 @@ class Dashboard {
       this.eventTypes = false;
     }
     if (snapshot.sites === null) this.sites = false;
-    renderSites(this.el.siteSwitch, this.el.site, snapshot);
     setText(this.el.summary, rangeSummary(snapshot));
     setAttribute(this.el.summary, "data-from", snapshot.range.from.toISOString());
     setAttribute(this.el.summary, "data-to", snapshot.range.to.toISOString());
@@ -375,11 +281,8 @@ class Dashboard {
       },
       snapshot,
     );
-    this.el.pageOptions.replaceChildren(
-      ...snapshot.topPages.map((top) => h("option", { value: top.page_url })),
-    );
     renderUser(this.el.userPanel, this.el.userBody, snapshot);
-    this.el.exportButton.disabled = false;
+    this.controls.showSnapshot(snapshot);
     for (const part of ALL_PARTS) this.setBusy(part, false);
     this.tick();
   }

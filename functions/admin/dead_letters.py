@@ -62,7 +62,7 @@ async def list_letters(arguments: argparse.Namespace, settings: Settings) -> Res
     """The newest letters, as `GET /api/v1/dead-letters` lists them."""
     async with database(settings) as conn:
         try:
-            items, last = await loads.dead_letters(conn, arguments.limit, None)
+            items, last = await loads.dead_letters(conn, arguments.limit, None, None)
         except psycopg.OperationalError as error:
             raise unavailable(error) from error
     page = pb.ListDeadLettersResponse(items=items)

@@ -37,14 +37,29 @@ DELIVERY_EXTENSIONS = frozenset(
 )
 
 
+# The site of a dead letter (a SQL expression over `dead_letters`): the site its event's data
+# names, `default` for JSON data naming none (the event contract's default), and NULL when
+# the data cannot be read (not a JSON object, or kept as `data_base64` bytes, which may be
+# any site's event): such a letter belongs to no one site, so only the admin of every site
+# sees it. One definition for the listing and the replay, so a one-site admin replays
+# exactly what it can list.
+LETTER_SITE_SQL = """CASE
+    WHEN jsonb_typeof(event->'data') <> 'object' OR event->'data' ? 'data_base64' THEN NULL
+    WHEN NOT event->'data' ? 'site' THEN 'default'
+    WHEN jsonb_typeof(event->'data'->'site') = 'string' THEN event->'data'->>'site'
+END"""
+
+
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Letters to replay, validated: `ids`, or else the inclusive range `from_id..to_id`."""
+    """Letters to replay, validated: `ids`, or else the inclusive range `from_id..to_id`;
+    with `site`, only those of that site (`LETTER_SITE_SQL`)."""
 
     ids: tuple[int, ...] = ()
     from_id: int = 0
     to_id: int = 0
     only_unreplayed: bool = False
+    site: str | None = None
 
     @property
     def field(self) -> str:
@@ -53,9 +68,14 @@ class Selection:
 
 
 def selection(
-    ids: Sequence[int], from_id: int | None, to_id: int | None, only_unreplayed: bool
+    ids: Sequence[int],
+    from_id: int | None,
+    to_id: int | None,
+    only_unreplayed: bool,
+    site: str | None = None,
 ) -> Selection:
-    """The letters chosen by explicit `ids` or by a range, at most MAX_REPLAY of them."""
+    """The letters chosen by explicit `ids` or by a range, at most MAX_REPLAY of them, of
+    `site` only when given (a valid site name: `events.site_argument`)."""
     if ids and (from_id is not None or to_id is not None):
         raise InvalidArgument("ids", "give either ids or from_id and to_id, not both")
     if ids:
@@ -64,7 +84,7 @@ def selection(
         for index, value in enumerate(ids):
             if not 1 <= value <= MAX_ID:
                 raise InvalidArgument("ids", f"must be ids from 1 up: ids[{index}] is {value}")
-        return Selection(ids=tuple(sorted(set(ids))), only_unreplayed=only_unreplayed)
+        return Selection(ids=tuple(sorted(set(ids))), only_unreplayed=only_unreplayed, site=site)
     if from_id is None and to_id is None:
         raise InvalidArgument("ids", "give the ids to replay, or from_id and to_id")
     if from_id is None:
@@ -79,7 +99,7 @@ def selection(
         raise InvalidArgument(
             "to_id", f"must be below from_id + {MAX_REPLAY}: at most {MAX_REPLAY} ids a call"
         )
-    return Selection(from_id=from_id, to_id=to_id, only_unreplayed=only_unreplayed)
+    return Selection(from_id=from_id, to_id=to_id, only_unreplayed=only_unreplayed, site=site)
 
 
 def _payload(stored: Any) -> bytes | None:

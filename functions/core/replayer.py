@@ -23,16 +23,13 @@ from functions.core.kafka import AsyncProducer
 # a connection held for one `async with`: a pool's `connection`, or the admin command's one
 Connect = Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]]
 
-_SELECT_IDS = """
-SELECT id, event FROM dead_letters
-WHERE id = ANY(%s::bigint[]) AND (NOT %s OR replayed_at IS NULL)
-ORDER BY id
-"""
-_SELECT_RANGE = """
-SELECT id, event FROM dead_letters
-WHERE id BETWEEN %s AND %s AND (NOT %s OR replayed_at IS NULL)
-ORDER BY id
-"""
+# the chosen letters, then: those not replayed yet (with only_unreplayed), of one site (with
+# a site)
+_CHOSEN = f"""(NOT %s OR replayed_at IS NULL)
+AND (%s::text IS NULL OR {replay.LETTER_SITE_SQL} = %s)
+ORDER BY id"""
+_SELECT_IDS = f"SELECT id, event FROM dead_letters WHERE id = ANY(%s::bigint[]) AND {_CHOSEN}"
+_SELECT_RANGE = f"SELECT id, event FROM dead_letters WHERE id BETWEEN %s AND %s AND {_CHOSEN}"
 _MARK = """
 UPDATE dead_letters SET replayed_at = now(), replay_count = replay_count + 1
 WHERE id = ANY(%s::bigint[])
@@ -61,12 +58,13 @@ class Replayer:
         producer = self._producer_or_config_error()
         try:
             async with self._connect() as conn:
+                which = (chosen.only_unreplayed, chosen.site, chosen.site)
                 if chosen.ids:
-                    params: tuple[object, ...] = (list(chosen.ids), chosen.only_unreplayed)
-                    cursor = await conn.execute(_SELECT_IDS, params)
+                    cursor = await conn.execute(_SELECT_IDS, (list(chosen.ids), *which))
                 else:
-                    params = (chosen.from_id, chosen.to_id, chosen.only_unreplayed)
-                    cursor = await conn.execute(_SELECT_RANGE, params)
+                    cursor = await conn.execute(
+                        _SELECT_RANGE, (chosen.from_id, chosen.to_id, *which)
+                    )
                 letters: list[tuple[int, Any]] = await cursor.fetchall()
         except psycopg.OperationalError as error:
             raise unavailable(error) from error

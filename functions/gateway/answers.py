@@ -51,7 +51,7 @@ def error_response(error: Exception, request: str) -> Response:
     if isinstance(error, Unauthorized):
         return _error(401, "UNAUTHENTICATED", str(error), None, **{"WWW-Authenticate": "Bearer"})
     if isinstance(error, Forbidden):
-        return _error(403, "PERMISSION_DENIED", str(error))
+        return _error(403, "PERMISSION_DENIED", str(error), error.field)
     if isinstance(error, RouteNotFound):
         return _error(404, "NOT_FOUND", str(error))
     if isinstance(error, MethodNotAllowed):

@@ -35,9 +35,12 @@ class Route:
     methods: tuple[str, ...]
     call: Call
     cache_control: str = "private, max-age=5"
-    # needs an admin token of every site once any token is configured: what admin routes
-    # handle (dead letters) belongs to any site
+    # needs an admin token of the site it names, or of every site, once any token is
+    # configured
     admin: bool = False
+    # an admin route that, without a `site` parameter, covers every site's data (dead
+    # letters): then it needs an admin token of every site
+    every_site: bool = False
     # checks the caller's token against the site it names itself (in its body: Plausible's)
     own_site: bool = False
     # answers with one person's rows (a user's counts or activity): refused to shared links
@@ -138,7 +141,7 @@ async def _dead_letters(client: QueryClient, request: Request, _: Mapping[str, s
 
 
 async def _replay_dead_letters(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
-    call = routes.replay_request(await request.body())
+    call = routes.replay_request(await request.body(), routes.letters_site(request.query_params))
     answer = await client.stub.ReplayDeadLetters(call, timeout=REPLAY_DEADLINE_S)
     return {"replayed": answer.replayed}
 
@@ -195,7 +198,12 @@ EXACT = {
         "/api/v1/export", ("GET",), _export, cache_control="no-store", admin=True
     ),
     "/api/v1/dead-letters": Route(
-        "/api/v1/dead-letters", ("GET",), _dead_letters, cache_control="no-store", admin=True
+        "/api/v1/dead-letters",
+        ("GET",),
+        _dead_letters,
+        cache_control="no-store",
+        admin=True,
+        every_site=True,
     ),
     "/api/v1/dead-letters/replay": Route(
         "/api/v1/dead-letters/replay",
@@ -203,6 +211,7 @@ EXACT = {
         _replay_dead_letters,
         cache_control="no-store",
         admin=True,
+        every_site=True,
     ),
 }
 EXACT |= {

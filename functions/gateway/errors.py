@@ -21,4 +21,8 @@ class Unauthorized(ClickstreamError, PermissionError):
 
 class Forbidden(ClickstreamError, PermissionError):
     """The request carried a valid token whose scope does not cover the route (a read
-    token on an admin route)."""
+    token on an admin route), or the site it names (`field`: `site`)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)

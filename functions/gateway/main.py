@@ -7,7 +7,7 @@ from functions_framework import aio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from functions.core.sites import KeyRing
+from functions.core.sites import Grant, KeyRing
 from functions.gateway import api, dashboard, routes
 from functions.gateway.answers import error_response, json_response
 from functions.gateway.errors import Forbidden, MethodNotAllowed, RouteNotFound, Unauthorized
@@ -18,7 +18,8 @@ _OPENAPI = msgspec.json.encode(DOCUMENT)
 
 def _authorize(request: Request, found: api.Found | None) -> None:
     """With no read or admin token anywhere every route is open; else reports take a token
-    that reads their site, admin routes an admin token (DESIGN.md "Sites and enrichment").
+    that reads their site, admin routes an admin token of their site or of every site
+    (DESIGN.md "Sites and enrichment").
     GATEWAY_PUBLIC=true opens the reports, never admin routes nor one person's rows. The
     grant found is kept in `request.state.grant` (None: open)."""
     keys: KeyRing = request.app.state.keys
@@ -37,14 +38,27 @@ def _authorize(request: Request, found: api.Found | None) -> None:
     if route is None or route.template == api.SITES.template or route.own_site:
         return  # no site to check: a 404, the list the grant filters, or the route checks
     if route.admin:
-        if grant.scope != "admin" or grant.site is not None:
-            raise Forbidden("this route needs an admin token of every site")
+        named = routes.letters_site if route.every_site else routes.site
+        _administers(grant, named(request.query_params))
         return
     site = routes.site(request.query_params)
     if not grant.reads(site):
-        raise Forbidden(f"this token cannot read the site {site!r}")
+        raise Forbidden(f"this token cannot read the site {site!r}", "site")
     if route.personal and not grant.reads_people(site):
         raise Forbidden("a shared link reads a site's reports, not one person's activity")
+
+
+def _administers(grant: Grant, site: str | None) -> None:
+    """An admin route of `site` takes an admin token of that site or of every site; of every
+    site's data (`site` None: dead letters without a `site`), an admin token of every site."""
+    if grant.scope != "admin":
+        raise Forbidden("this route needs an admin token")
+    if site is None and grant.site is not None:
+        raise Forbidden(
+            f"this token administers the site {grant.site!r} only: name it (site=)", "site"
+        )
+    if site is not None and not grant.administers(site):
+        raise Forbidden(f"this token cannot administer the site {site!r}", "site")
 
 
 def _template(path: str, found: api.Found | None) -> str:

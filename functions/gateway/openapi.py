@@ -48,14 +48,23 @@ EVENT_COUNT = {
     },
 }
 
+LETTERS_SITE = param(
+    "site",
+    "Only this site's letters: those whose event names it (and, for `default`, those naming"
+    " no site). Absent: every site's, letters whose site cannot be read included, which takes"
+    " an admin token of every site; an admin token of one site names its own",
+    SITE["schema"],
+)
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 ONLY_UNREPLAYED = {"type": "boolean", "description": "skip letters replayed before"}
 REPLAY = {
     "post": {
         "summary": "Produce dead letters' events into the events topic again, then mark them"
         " replayed (rows are kept). `process` deduplicates on the event id, so an event"
-        f" replayed twice counts once. At most {MAX_REPLAY} letters a call.",
+        f" replayed twice counts once. At most {MAX_REPLAY} letters a call. With `site`,"
+        " the chosen letters of other sites are skipped and not counted.",
         "security": [{}, {"adminToken": []}],
+        "parameters": [LETTERS_SITE],
         "requestBody": {
             "required": True,
             "content": {
@@ -110,7 +119,7 @@ DOCUMENT: Schema = {
         " spans at most 366 days.",
     },
     # a token is needed only where GATEWAY_READ_TOKENS or GATEWAY_ADMIN_TOKENS is set;
-    # reports take either kind, admin routes an admin token
+    # reports take either kind, admin routes an admin token of their site or of every site
     "security": [{}, {"readToken": []}, {"adminToken": []}],
     "paths": {
         "/analytics/events": {
@@ -170,7 +179,11 @@ DOCUMENT: Schema = {
         "/api/v1/sites": get("The sites the token may read, by name", [], "Sites"),
         "/api/v1/dead-letters": get(
             "Dead letters, newest first, a page at a time",
-            [LIMIT, param("cursor", "`next` of the previous page", {"type": "string"})],
+            [
+                LETTERS_SITE,
+                LIMIT,
+                param("cursor", "`next` of the previous page", {"type": "string"}),
+            ],
             "DeadLetters",
         ),
         "/api/v1/dead-letters/replay": REPLAY,

@@ -61,7 +61,8 @@ def errors(*statuses: int) -> dict[str, Schema]:
         400: "A bad argument, named in `error.field`",
         401: "Tokens are configured and none this route takes was given"
         " (`Authorization: Bearer ...`)",
-        403: "The token cannot read this site, or a route needs an admin token",
+        403: "The token cannot read this site, or the route needs an admin token (of the"
+        " site it names, or of every site); `error.field` is `site` when the site is refused",
         503: "`query` or PostgreSQL cannot answer now",
     }
     return {str(s): content(ref("Error"), text[s]) for s in statuses}

@@ -128,8 +128,16 @@ def user_activity_request(user_id: str, query: Mapping[str, str]) -> pb.GetUserA
     )
 
 
+def letters_site(query: Mapping[str, str]) -> str | None:
+    """`site` of the dead-letter routes: the letters of that site only; absent, every
+    letter (what only an admin token of every site may ask for)."""
+    return site(query) if "site" in query else None
+
+
 def dead_letters_request(query: Mapping[str, str]) -> pb.ListDeadLettersRequest:
-    return pb.ListDeadLettersRequest(limit=limit(query), cursor=query.get("cursor", ""))
+    return pb.ListDeadLettersRequest(
+        limit=limit(query), cursor=query.get("cursor", ""), site=letters_site(query)
+    )
 
 
 def _integer(field: str, value: object) -> int:
@@ -143,9 +151,10 @@ def _optional_integer(document: Mapping[str, object], field: str) -> int | None:
     return None if value is None else _integer(field, value)
 
 
-def replay_request(body: bytes) -> pb.ReplayDeadLettersRequest:
-    """`{"ids": [...]}` or `{"from_id": n, "to_id": m}`, either with `only_unreplayed`;
-    checked here by the rules `query` applies too, so a bad body costs no call."""
+def replay_request(body: bytes, letters_of: str | None) -> pb.ReplayDeadLettersRequest:
+    """`{"ids": [...]}` or `{"from_id": n, "to_id": m}`, either with `only_unreplayed`, of
+    the site `letters_of` only when given (`letters_site`); checked here by the rules
+    `query` applies too, so a bad body costs no call."""
     document = _json_object(body)
     for name in document:
         if name not in REPLAY_FIELDS:
@@ -163,11 +172,17 @@ def replay_request(body: bytes) -> pb.ReplayDeadLettersRequest:
         _optional_integer(document, "from_id"),
         _optional_integer(document, "to_id"),
         only_unreplayed,
+        letters_of,
     )
     if chosen.ids:
-        return pb.ReplayDeadLettersRequest(ids=chosen.ids, only_unreplayed=only_unreplayed)
+        return pb.ReplayDeadLettersRequest(
+            ids=chosen.ids, only_unreplayed=only_unreplayed, site=chosen.site
+        )
     return pb.ReplayDeadLettersRequest(
-        from_id=chosen.from_id, to_id=chosen.to_id, only_unreplayed=only_unreplayed
+        from_id=chosen.from_id,
+        to_id=chosen.to_id,
+        only_unreplayed=only_unreplayed,
+        site=chosen.site,
     )
 
 

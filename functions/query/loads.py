@@ -16,6 +16,7 @@ from typing import TypeVar
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from functions.core import replay
 from functions.core.spans import STEP, Grain, Run, runs
 from functions.query import top_pages as top_pages_summaries
 from functions.query.minute_users import MinuteSketches
@@ -250,19 +251,22 @@ async def user_activity(
     return total, [pb.PageCount(page_url=str(url), count=int(n)) for url, n, _ in rows]
 
 
+_DEAD_LETTERS = f"""
+SELECT id, coalesce(event_id, ''), event::text, coalesce(knativeerrordest, ''),
+       coalesce(knativeerrorcode, ''), coalesce(knativeerrordata, ''), received_at,
+       replayed_at, replay_count
+FROM dead_letters
+WHERE (%s::bigint IS NULL OR id < %s) AND (%s::text IS NULL OR {replay.LETTER_SITE_SQL} = %s)
+ORDER BY id DESC LIMIT %s
+"""
+
+
 async def dead_letters(
-    conn: Connection, limit: int, before_id: int | None
+    conn: Connection, limit: int, before_id: int | None, site: str | None
 ) -> tuple[list[pb.DeadLetter], int | None]:
-    """Up to `limit` dead letters older than `before_id`, newest first, and the id to page
-    on from (None on the last page)."""
-    cursor = await conn.execute(
-        """SELECT id, coalesce(event_id, ''), event::text, coalesce(knativeerrordest, ''),
-                  coalesce(knativeerrorcode, ''), coalesce(knativeerrordata, ''), received_at,
-                  replayed_at, replay_count
-           FROM dead_letters WHERE %s::bigint IS NULL OR id < %s
-           ORDER BY id DESC LIMIT %s""",
-        [before_id, before_id, limit + 1],
-    )
+    """Up to `limit` dead letters older than `before_id` (of `site` only, when given),
+    newest first, and the id to page on from (None on the last page)."""
+    cursor = await conn.execute(_DEAD_LETTERS, [before_id, before_id, site, site, limit + 1])
     rows = await cursor.fetchall()
     items = [
         pb.DeadLetter(

@@ -340,12 +340,14 @@ class Reads:
             sites=[pb.Site(name=name, created=loads.timestamp(created)) for name, created in rows]
         )
 
-    async def dead_letters(self, limit: int, before_id: int | None) -> pb.ListDeadLettersResponse:
+    async def dead_letters(
+        self, limit: int, before_id: int | None, site: str | None
+    ) -> pb.ListDeadLettersResponse:
         """Not cached: nothing invalidates it, and operators want what is there now."""
         self._db_reads.add(1, {"kind": "dead_letters"})
         try:
             async with self._pool.connection() as conn:
-                items, last = await loads.dead_letters(conn, limit, before_id)
+                items, last = await loads.dead_letters(conn, limit, before_id, site)
         except psycopg.OperationalError as error:
             raise unavailable(error) from error
         answer = pb.ListDeadLettersResponse(items=items)

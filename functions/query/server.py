@@ -190,7 +190,8 @@ class AnalyticsService(pb_grpc.AnalyticsServiceServicer):
         self, request: pb.ListDeadLettersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListDeadLettersResponse:
         limit = validate.limit(request.limit)
-        return await self.reads.dead_letters(limit, validate.cursor(request.cursor))
+        site = validate.letters_site(request)
+        return await self.reads.dead_letters(limit, validate.cursor(request.cursor), site)
 
     @rpc
     async def ReplayDeadLetters(

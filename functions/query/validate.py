@@ -130,11 +130,18 @@ def cursor(value: str) -> int | None:
     return int(value)
 
 
+def letters_site(request: pb.ListDeadLettersRequest | pb.ReplayDeadLettersRequest) -> str | None:
+    """The site whose dead letters a call reads or replays; None (unset): every letter."""
+    return site_argument(request.site) if request.HasField("site") else None
+
+
 def replay_selection(request: pb.ReplayDeadLettersRequest) -> replay.Selection:
-    """The letters a replay chose: `ids`, or the range `from_id..to_id` (both set)."""
+    """The letters a replay chose: `ids`, or the range `from_id..to_id` (both set), of one
+    site when `site` is set."""
     return replay.selection(
         list(request.ids),
         request.from_id if request.HasField("from_id") else None,
         request.to_id if request.HasField("to_id") else None,
         request.only_unreplayed,
+        letters_site(request),
     )

@@ -279,6 +279,8 @@ def test_concurrent_misses_read_the_database_once(query: QueryServer) -> None:
         ),
         ("GetUserActivity", pb.GetUserActivityRequest(user_id="a\x00b"), "user_id"),
         ("ListDeadLetters", pb.ListDeadLettersRequest(cursor="abc"), "cursor"),
+        ("ListDeadLetters", pb.ListDeadLettersRequest(site="Not A Site"), "site"),
+        ("ReplayDeadLetters", pb.ReplayDeadLettersRequest(ids=[1], site="a/b"), "site"),
     ],
 )
 def test_bad_arguments_name_the_field(

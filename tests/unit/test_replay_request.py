@@ -10,19 +10,27 @@ from functions.gateway.routes import replay_request
 
 
 def test_ids() -> None:
-    request = replay_request(b'{"ids": [4, 2, 4], "only_unreplayed": true}')
+    request = replay_request(b'{"ids": [4, 2, 4], "only_unreplayed": true}', None)
     assert list(request.ids) == [2, 4]
     assert request.only_unreplayed
     assert not request.HasField("from_id")
     assert not request.HasField("to_id")
+    assert not request.HasField("site")  # every site's letters
 
 
 def test_range() -> None:
-    request = replay_request(b'{"from_id": 3, "to_id": 30, "ids": null}')
+    request = replay_request(b'{"from_id": 3, "to_id": 30, "ids": null}', None)
     assert (request.from_id, request.to_id) == (3, 30)
     assert request.HasField("from_id")
     assert not request.ids
     assert not request.only_unreplayed
+
+
+@pytest.mark.parametrize("body", [b'{"ids": [7]}', b'{"from_id": 3, "to_id": 30}'])
+def test_the_letters_of_one_site(body: bytes) -> None:
+    request = replay_request(body, "shop.example")
+    assert request.HasField("site")
+    assert request.site == "shop.example"
 
 
 @pytest.mark.parametrize(
@@ -48,5 +56,5 @@ def test_range() -> None:
 )
 def test_bad_bodies_name_their_field(body: bytes, field: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        replay_request(body)
+        replay_request(body, None)
     assert caught.value.field == field

@@ -198,12 +198,14 @@ class GetUserActivityResponse(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., total: _Optional[int] = ..., pages: _Optional[_Iterable[_Union[PageCount, _Mapping]]] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
 
 class ListDeadLettersRequest(_message.Message):
-    __slots__ = ("limit", "cursor")
+    __slots__ = ("limit", "cursor", "site")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
     limit: int
     cursor: str
-    def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    site: str
+    def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ..., site: _Optional[str] = ...) -> None: ...
 
 class DeadLetter(_message.Message):
     __slots__ = ("id", "event_id", "event_json", "knativeerrordest", "knativeerrorcode", "knativeerrordata", "received_at", "replayed_at", "replay_count")
@@ -236,16 +238,18 @@ class ListDeadLettersResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[DeadLetter, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class ReplayDeadLettersRequest(_message.Message):
-    __slots__ = ("ids", "from_id", "to_id", "only_unreplayed")
+    __slots__ = ("ids", "from_id", "to_id", "only_unreplayed", "site")
     IDS_FIELD_NUMBER: _ClassVar[int]
     FROM_ID_FIELD_NUMBER: _ClassVar[int]
     TO_ID_FIELD_NUMBER: _ClassVar[int]
     ONLY_UNREPLAYED_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
     ids: _containers.RepeatedScalarFieldContainer[int]
     from_id: int
     to_id: int
     only_unreplayed: bool
-    def __init__(self, ids: _Optional[_Iterable[int]] = ..., from_id: _Optional[int] = ..., to_id: _Optional[int] = ..., only_unreplayed: _Optional[bool] = ...) -> None: ...
+    site: str
+    def __init__(self, ids: _Optional[_Iterable[int]] = ..., from_id: _Optional[int] = ..., to_id: _Optional[int] = ..., only_unreplayed: _Optional[bool] = ..., site: _Optional[str] = ...) -> None: ...
 
 class ReplayDeadLettersResponse(_message.Message):
     __slots__ = ("replayed",)
