@@ -40,6 +40,19 @@ VISIT_OF_EVENT = (
     "v.site = e.site AND v.visit_key = coalesce('s:' || e.session_id, 'u:' || e.user_id)"
     " AND v.started_at <= e.time_stamp AND e.time_stamp <= v.ended_at"
 )
+# The visit `v` of an event `e` as a subquery to join LATERAL, one probe of the visits'
+# primary key per event: a key's visits never overlap, so it is the last one starting by the
+# event's time, if that one lasts until it. A nested-loop join on VISIT_OF_EVENT reads every
+# earlier visit of the key for each event (measured over 300,000 events: a filtered
+# breakdown read 1.9M buffers that way, 0.4M this way). Where the planner can filter the
+# visits first (EXISTS, the funnel's step events), a plain join on VISIT_OF_EVENT is cheaper.
+VISIT_OF_EACH_EVENT = f"""
+SELECT v.* FROM (
+    SELECT * FROM visits AS v
+    WHERE v.site = e.site AND v.visit_key = coalesce('s:' || e.session_id, 'u:' || e.user_id)
+      AND v.started_at <= e.time_stamp
+    ORDER BY v.started_at DESC LIMIT 1
+) AS v WHERE {VISIT_OF_EVENT}"""
 # the events `e` of a visit `v`, one branch per kind of key, each a range of its own index
 # (click_events_site_session_time, click_events_site_user_time)
 _EVENTS_OF_VISIT = (

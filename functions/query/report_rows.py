@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from functions.query.dimensions import DIMENSIONS, Dimension
-from functions.query.filters import VISIT_OF_EVENT
+from functions.query.filters import VISIT_OF_EACH_EVENT
 
 # every sketch's parameters: migration 0011's hll(14, 5, -1, 1)
 SKETCH = "14, 5"
@@ -37,16 +37,6 @@ _EMPTY = f"hll_empty({SKETCH})"
 # 50,000 events). OFFSET 0 keeps the subquery from being merged into the outer join, so it
 # runs once per range, as a parameterized index range.
 _EACH_RANGE = "OFFSET 0"
-# The visit of an event `e` (filters.VISIT_OF_EVENT), found by one probe of the visits' primary
-# key per event: a key's visits never overlap, so it is the last one starting by the event's
-# time, if that one lasts until it. A join would hash every visit of the site on each read.
-_VISIT_OF_EACH_EVENT = f"""
-SELECT v.visit_key, v.started_at FROM (
-    SELECT * FROM visits AS v
-    WHERE v.site = e.site AND v.visit_key = coalesce('s:' || e.session_id, 'u:' || e.user_id)
-      AND v.started_at <= e.time_stamp
-    ORDER BY v.started_at DESC LIMIT 1
-) AS v WHERE {VISIT_OF_EVENT}"""
 
 
 def _sketch(expression: str) -> str:
@@ -77,7 +67,7 @@ def raw_rows(dimensions: Sequence[Dimension]) -> str:
                     SELECT e.*, {_VISIT_ID} AS visit_id
                     FROM click_events AS e
                     -- LEFT: an event whose visit is not written yet still counts as an event
-                    LEFT JOIN LATERAL ({_VISIT_OF_EACH_EVENT}) AS v ON true
+                    LEFT JOIN LATERAL ({VISIT_OF_EACH_EVENT}) AS v ON true
                     WHERE e.site = %(site)s AND e.time_stamp >= r.lo AND e.time_stamp < r.hi
                     {_EACH_RANGE}
                 ) AS e

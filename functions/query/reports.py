@@ -14,7 +14,7 @@ from clickstream.analytics.v1 import analytics_pb2 as pb
 from functions.core.goals import Goal
 from functions.core.spans import STEP, Grain
 from functions.query.dimensions import Dimension
-from functions.query.filters import VISIT_OF_EVENT, Query
+from functions.query.filters import VISIT_OF_EACH_EVENT, Query
 from functions.query.loads import timestamp
 from functions.query.parts import Connection
 
@@ -59,7 +59,7 @@ async def breakdown(
                   FROM {source} GROUP BY 1 {_ORDER}"""
     else:
         # LEFT: an event whose visit is not written yet still counts as an event
-        source, params = _events(query, f"LEFT JOIN visits v ON {VISIT_OF_EVENT}")
+        source, params = _events(query, f"LEFT JOIN LATERAL ({VISIT_OF_EACH_EVENT}) AS v ON true")
         sql = f"""SELECT {dimension.sql} AS value, count(*) AS events,
                          count(DISTINCT e.user_id) AS visitors,
                          count(DISTINCT (v.visit_key, v.started_at))
