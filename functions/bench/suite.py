@@ -11,6 +11,7 @@ from functions.bench.results import Results, figure
 from functions.bench.scenarios import (
     coldstart,
     distinct,
+    export,
     freshness,
     history,
     ingest,
@@ -33,6 +34,7 @@ SCENARIOS = (
     query,
     coldstart,
     history,
+    export,
     distinct,
     reports,
 )

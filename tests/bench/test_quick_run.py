@@ -33,6 +33,8 @@ KNOWN = {
     "cold_start_gateway_s",
     "history_30d_p99_ms",
     "history_partitions_ratio",
+    "export_rows_per_s",
+    "export_rss_added_mb",
     "distinct_users_error_pct",
     "peak_rss_mb",
 }

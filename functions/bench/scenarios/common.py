@@ -38,6 +38,7 @@ class Plan:
     distinct_users: int = 1_000_000
     report_events: int = 10_000_000  # the reports' 30 days of visits
     report_budget_s: float = 1_800.0
+    export_events: int = 2_000_000  # streamed whole and a tenth of them: memory must not grow
 
 
 FULL = Plan(repeat=3, load_s=8, ramp_s=2)
@@ -52,6 +53,7 @@ QUICK = Plan(
     distinct_users=20_000,
     mixed_warmup_s=2.0,
     report_events=5_000,
+    export_events=5_000,
 )
 
 
