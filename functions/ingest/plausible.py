@@ -9,18 +9,17 @@ the tracker's JSON string), `revenue` two more properties (`revenue_amount`,
 
 Plausible events carry no id, so the id is derived from the request: a hash of the site, the
 cookieless visitor (site, address, User-Agent, the day's salt), every field sent and the
-`REPEAT_WINDOW_S` window the request arrived in; and their time is that window's start
-(the windows divide minutes, so an event stays in the minute it arrived in). A request
-retried within that window yields the same id and time, which `process` stores once; the
-same visitor sending the very same event twice within the window also counts once, and a
-retry that crosses into the next window counts twice.
+`REPEAT_WINDOW_S` window the request arrived in. A request retried within that window
+yields the same id, which `process` stores once; the same visitor sending the very same event
+twice within the window also counts once, and a retry that crosses into the next window
+counts twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -109,18 +108,10 @@ def _properties(props: object, revenue: object) -> dict[str, str] | None:
     return found or None
 
 
-def _window(received_at: datetime) -> int:
-    return int(received_at.timestamp()) // REPEAT_WINDOW_S
-
-
-def event_time(received_at: datetime) -> datetime:
-    """The time of a request's events: the start of its window (see the module's docstring)."""
-    return datetime.fromtimestamp(_window(received_at) * REPEAT_WINDOW_S, UTC)
-
-
 def event_id(site: str, user_id: str, fields: Mapping[str, Any], received_at: datetime) -> str:
     """The id of a request's event for `site` (see the module's docstring)."""
-    key = msgspec.json.encode([site, user_id, _window(received_at), fields], order="sorted")
+    window = int(received_at.timestamp()) // REPEAT_WINDOW_S
+    key = msgspec.json.encode([site, user_id, window, fields], order="sorted")
     return "pl-" + hashlib.blake2b(key, digest_size=16).hexdigest()
 
 
@@ -156,7 +147,6 @@ def decode(
             "properties": properties,
             "site": name,
             "source": SOURCE,
-            "time_stamp": event_time(received_at),
         }
         if visitors is not None:
             raw["user_id"] = visitors(name, NO_HINTS)
