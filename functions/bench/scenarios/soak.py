@@ -47,10 +47,10 @@ class Window:
 async def measure(ctx: Context, duration_s: float) -> None:
     stream = EventStream(ctx.run + "soak", Mix(users=1_000, pages=100))
     reads, writes = Window(), Window()
-    pids = {n: p.pid for n, p in ctx.platform.stack.processes.items() if n != "broker"}
     # CPU shares, the broker's too: on a shared machine a process that slows down (the local
     # memory-only broker does as it fills) takes cores from the others and moves their p99
     every_pid = {n: p.pid for n, p in ctx.platform.stack.processes.items()}
+    pids = {name: pid for name, pid in every_pid.items() if name != "broker"}  # RSS: functions
     counter = iter(range(10**12))
 
     def key() -> dict[str, str]:
