@@ -10,11 +10,12 @@ whenever the roller last ran. Raw parts are computed in the roll-ups' shape
 (functions/query/report_rows.py), and all parts merge alike: events summed, sketches
 unioned, then estimated.
 
-Sketches estimate: hll counts exactly while a union holds up to ~1,280 distinct values
-(explicit mode), and within about 1% beyond. A breakdown ranks values by visitors, which
-needs every value's sketches unioned; over 30 days of thousands of pages that is most of a
-read, so only the SHORTLIST values with the most events are ranked (as
-functions/query/top_pages.py shortlists top pages). A value outside it by events but inside
+Sketches estimate: hll counts exactly while a union holds up to 256 distinct values
+(explicit mode, kept small as its unions re-sort every id: migration 0017), and within about
+1% beyond. A breakdown ranks values by visitors, which needs every value's sketches
+unioned; over 30 days of thousands of pages that is most of a read, so only the SHORTLIST
+values with the most events are ranked (as functions/query/top_pages.py shortlists top
+pages). A value outside it by events but inside
 the top `limit` by visitors would be missed: it needs ~5x fewer events per visitor than the
 values it passes, which repeat visits by few people can make.
 """

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from functions.query.dimensions import DIMENSIONS, Dimension
 from functions.query.filters import VISIT_OF_EACH_EVENT
 
-# every sketch's parameters: migration 0011's hll(14, 5, -1, 1)
-SKETCH = "14, 5"
+# every sketch's parameters: migration 0017's hll(14, 5, 256, 1), whose unions stay cheap
+SKETCH = "14, 5, 256"
 # A pseudo-dimension of every visit started in a bucket, whose one row holds the visit KPIs
 # (GetVisits): a visit-level dimension like the others, so it is built and read the same way.
 ALL_VISITS = Dimension("", "visit", "''")
