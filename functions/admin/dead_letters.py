@@ -14,6 +14,7 @@ from functions.core import replay
 from functions.core.config import Settings
 from functions.core.db import unavailable
 from functions.core.errors import InvalidArgument
+from functions.core.events import site_argument
 from functions.core.replayer import Replayer
 from functions.gateway.routes import dead_letters_json
 from functions.query import loads
@@ -33,19 +34,35 @@ def _limit(text: str) -> int:
     return value
 
 
+def _site(text: str) -> str:
+    try:
+        return site_argument(text)
+    except InvalidArgument as error:
+        raise argparse.ArgumentTypeError(error.message) from None
+
+
+def _site_option(command: Parser) -> None:
+    # the same choice as the API's `site` (`replay.LETTER_SITE_SQL`): absent, every letter,
+    # those whose site cannot be read included
+    command.add_argument(
+        "--site", type=_site, metavar="NAME", help="only this site's letters (default: every one)"
+    )
+
+
 def register(groups: argparse._SubParsersAction[Parser], common: Parser) -> None:
     group = groups.add_parser("dead-letters", help="list and replay dead letters")
     commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     listing = commands.add_parser("list", parents=[common], help="the newest dead letters")
     listing.add_argument("--limit", type=_limit, default=20, help="how many (default 20)")
+    _site_option(listing)
     listing.set_defaults(handler=list_letters)
     replaying = commands.add_parser(
         "replay",
         parents=[common],
         help="produce letters' events into the events topic again, then mark them",
         description=f"Choose letters by --id (repeated) or by --from-id and --to-id (both"
-        f" included); at most {replay.MAX_REPLAY} a call. `process` deduplicates on the"
-        " event id, so replaying twice counts an event once.",
+        f" included), with --site of that site only; at most {replay.MAX_REPLAY} a call."
+        " `process` deduplicates on the event id, so replaying twice counts an event once.",
     )
     replaying.add_argument(
         "--id", dest="ids", type=int, action="append", default=[], metavar="N", help="a letter"
@@ -55,14 +72,16 @@ def register(groups: argparse._SubParsersAction[Parser], common: Parser) -> None
     replaying.add_argument(
         "--only-unreplayed", action="store_true", help="skip letters replayed before"
     )
+    _site_option(replaying)
     replaying.set_defaults(handler=replay_letters)
 
 
 async def list_letters(arguments: argparse.Namespace, settings: Settings) -> Result:
-    """The newest letters, as `GET /api/v1/dead-letters` lists them."""
+    """The newest letters (of one site with --site), as `GET /api/v1/dead-letters` lists
+    them."""
     async with database(settings) as conn:
         try:
-            items, last = await loads.dead_letters(conn, arguments.limit, None, None)
+            items, last = await loads.dead_letters(conn, arguments.limit, None, arguments.site)
         except psycopg.OperationalError as error:
             raise unavailable(error) from error
     page = pb.ListDeadLettersResponse(items=items)
@@ -87,7 +106,11 @@ async def list_letters(arguments: argparse.Namespace, settings: Settings) -> Res
 async def replay_letters(arguments: argparse.Namespace, settings: Settings) -> Result:
     try:
         chosen = replay.selection(
-            arguments.ids, arguments.from_id, arguments.to_id, arguments.only_unreplayed
+            arguments.ids,
+            arguments.from_id,
+            arguments.to_id,
+            arguments.only_unreplayed,
+            arguments.site,
         )
     except InvalidArgument as error:
         raise InvalidArgument(_OPTIONS.get(error.field, error.field), error.message) from None

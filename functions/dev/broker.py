@@ -5,6 +5,13 @@ librdkafka's default timeouts (`functions.core.kafka.GROUP_TIMEOUTS`), and a con
 leaves its group before its first join completed leaves the group stuck (no later member
 gets a partition, measured for 30 s and more), so whatever stops a dispatcher on purpose
 waits for its assignment first (`functions.bench.scenarios.pipeline.stop_dispatcher`).
+
+Its memory engine (the only one this build has: `sqlite://`, `postgres://` and `slatedb://`
+are refused as features not enabled) keeps every record for the broker's lifetime: it ignores
+`retention.ms` and `retention.bytes`, its DeleteRecords panics the connection ("not yet
+implemented"), and each fetch that finds new records lists every batch the partition holds.
+So under steady load its CPU grows with its age while producing alone stays flat, and a
+long soak's latencies drift with it; Apache Kafka and Redpanda drop records past retention.
 """
 
 from __future__ import annotations

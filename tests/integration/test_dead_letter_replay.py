@@ -19,7 +19,9 @@ import psycopg
 import pytest
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from clickstream.analytics.v1 import analytics_pb2_grpc as pb_grpc
+from cloudevents.kafka import KafkaMessage
 
+from functions.core.events import ClickEvent, to_kafka
 from functions.core.replay import MAX_REPLAY
 from tests.fixtures.dead_letters import (
     BYTE_EXACT,
@@ -29,6 +31,7 @@ from tests.fixtures.dead_letters import (
     replays,
     store_letters,
 )
+from tests.fixtures.functions import record_headers
 from tests.fixtures.pipeline import PipelineFactory, wait_committed, wait_stored
 from tests.fixtures.query_server import QueryServer, running_query
 
@@ -197,6 +200,53 @@ def test_admin_command_lists_and_replays(
     assert [int(line.split()[0]) for line in table.stdout.splitlines()[1:]] == ids[::-1]
 
 
+def test_admin_command_lists_and_replays_one_sites_letters(
+    admin_env: dict[str, str],
+    dead_letter_sink: str,
+    database_url: str,
+    kafka_bootstrap: str,
+    replay_topic: str,
+) -> None:
+    """--site chooses as the API's `site` does: that site's letters only, not another
+    site's nor a letter whose site cannot be read (raw bytes)."""
+    run = uuid.uuid4().hex[:8]
+    mine, theirs = f"mine-{run}.example", f"theirs-{run}.example"
+
+    def refused(site: str, n: int) -> KafkaMessage:
+        return to_kafka(
+            ClickEvent(
+                event_id=f"{run}-{site}-{n}",
+                user_id=f"{run}-user-{n}",
+                event_type="click",
+                page_url="nowhere",  # neither an absolute URL nor a path: refused
+                site=site,
+            )
+        )
+
+    raw = letter_records(run)[1]
+    records = [refused(mine, 1), refused(theirs, 2), raw, refused(mine, 3)]
+    ids = store_letters(dead_letter_sink, database_url, records)
+    first, last = str(ids[0]), str(ids[-1])
+
+    listed = admin(admin_env, "dead-letters", "list", "--site", mine, "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [item["id"] for item in json.loads(listed.stdout)["items"]] == [ids[3], ids[0]]
+    table = admin(admin_env, "dead-letters", "list", "--site", theirs)
+    assert table.returncode == 0, table.stderr
+    assert [int(line.split()[0]) for line in table.stdout.splitlines()[1:]] == [ids[1]]
+
+    arguments = ["--from-id", first, "--to-id", last, "--site", mine, "--json"]
+    done = admin(admin_env, "dead-letters", "replay", *arguments)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"replayed": 2}
+    replayed = records_of(kafka_bootstrap, replay_topic, run, 2)
+    assert [record_headers(r)["ce_id"] for r in replayed] == [
+        f"{run}-{mine}-1".encode(),
+        f"{run}-{mine}-3".encode(),
+    ]
+    assert replays(database_url, ids) == [(1, True), (0, False), (0, False), (1, True)]
+
+
 @pytest.mark.parametrize(
     ("env", "arguments", "names"),
     [
@@ -205,6 +255,8 @@ def test_admin_command_lists_and_replays(
         ({}, ["dead-letters", "replay", "--from-id", "5"], "--to-id"),
         ({}, ["dead-letters", "replay", "--id", "one"], "--id"),
         ({}, ["dead-letters", "list", "--limit", "0"], "--limit"),
+        ({}, ["dead-letters", "list", "--site", "Not A Site"], "--site: must be"),
+        ({}, ["dead-letters", "replay", "--id", "1", "--site", "a/b"], "--site: must be"),
         ({}, ["dead-letters", "forget"], "forget"),
         ({}, [], "GROUP"),
         ({"KAFKA_BOOTSTRAP_SERVERS": ""}, ["dead-letters", "replay", "--id", "1"], "KAFKA_"),
