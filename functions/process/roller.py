@@ -83,6 +83,9 @@ _LOCK = "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))"
 _DELETE = """DELETE FROM report_rollups
 WHERE site = %(site)s AND grain = %(grain)s AND bucket = %(bucket)s"""
 _COLUMNS = "dimension, value, events, visitors, visits, bounces, duration_s"
+# a row's rank among its bucket's values of its dimension, which breakdowns shortlist by
+# (functions/query/report_rollups.py)
+_RANK = "row_number() OVER (PARTITION BY dimension ORDER BY {events} DESC, value)"
 
 
 def _record(condition: str) -> str:
@@ -98,8 +101,9 @@ ON CONFLICT (site, grain, bucket) DO UPDATE SET version = EXCLUDED.version
 _BUILD_HOUR = f"""
 WITH ranges AS (SELECT %(bucket)s::timestamptz AS lo, %(end)s::timestamptz AS hi),
 stored AS (
-    INSERT INTO report_rollups (site, grain, bucket, {_COLUMNS})
-    SELECT %(site)s, %(grain)s, %(bucket)s, {_COLUMNS} FROM ({raw_rows(ROLLED_UP)}) AS fresh
+    INSERT INTO report_rollups (site, grain, bucket, {_COLUMNS}, rank)
+    SELECT %(site)s, %(grain)s, %(bucket)s, {_COLUMNS}, {_RANK.format(events="events")}
+    FROM ({raw_rows(ROLLED_UP)}) AS fresh
 )
 {_record("true")}
 """
@@ -114,10 +118,10 @@ WITH hours AS (
       ON b.site = v.site AND b.grain = 'hour' AND b.bucket = v.bucket
     WHERE v.site = %(site)s AND v.bucket >= %(bucket)s AND v.bucket < %(end)s
 ), stored AS (
-    INSERT INTO report_rollups (site, grain, bucket, {_COLUMNS})
+    INSERT INTO report_rollups (site, grain, bucket, {_COLUMNS}, rank)
     SELECT %(site)s, %(grain)s, %(bucket)s, dimension, value, sum(events)::bigint,
            hll_union_agg(visitors), hll_union_agg(visits), sum(bounces)::bigint,
-           sum(duration_s)
+           sum(duration_s), {_RANK.format(events="sum(events)")}
     FROM report_rollups
     WHERE site = %(site)s AND grain = 'hour' AND bucket >= %(bucket)s AND bucket < %(end)s
       AND (SELECT up_to_date FROM hours)

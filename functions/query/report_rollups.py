@@ -15,9 +15,16 @@ Sketches estimate: hll counts exactly while a union holds up to 256 distinct val
 1% beyond. A breakdown ranks values by visitors, which needs every value's sketches
 unioned; over 30 days of thousands of pages that is most of a read, so only the SHORTLIST
 values with the most events are ranked (as functions/query/top_pages.py shortlists top
-pages). A value outside it by events but inside
-the top `limit` by visitors would be missed: it needs ~5x fewer events per visitor than the
-values it passes, which repeat visits by few people can make.
+pages). A value outside it by events but inside the top `limit` by visitors would be
+missed: it needs ~5x fewer events per visitor than the values it passes, which repeat visits
+by few people can make.
+
+Summing every value of every bucket to choose the shortlist is most of a read too (72,000
+rows for 30 days of pages over 2M events), so a stored bucket adds only its RANKED most
+eventful values (ranked when built, migration 0017), raw parts all theirs; only the
+shortlisted values' sketches are read. A value counts from the buckets where it ranks within
+RANKED: one ranked lower in every bucket is not shortlisted, and one ranked lower in some
+is shortlisted by fewer events than it has (its answer row is exact all the same).
 """
 
 from __future__ import annotations
@@ -32,10 +39,12 @@ from functions.query.validate import Window
 
 SHORTLIST_FACTOR = 5
 SHORTLIST_MIN = 50
+RANKED = 100  # the ranks of each bucket a shortlist of up to as many values sums
+EVERY_RANK = 2**31 - 1
 
-# the parts of a window (`%(site)s`, one `%(dimension)s`): stored roll-ups, and raw rows
-# for whatever no current roll-up holds
-_PARTS = """
+# the buckets of a window (`%(site)s`): the stored roll-ups current for it (`rolled`), and
+# the time ranges no current roll-up holds, read raw (`ranges`)
+_BUCKETS = """
 WITH hours AS (  -- every hour of the day and hour runs, its version now and as built
     SELECT h.bucket, coalesce(v.version, 0) AS version, b.version AS built
     FROM unnest(%(coarse_lo)s::timestamptz[], %(coarse_hi)s::timestamptz[]) AS c(lo, hi)
@@ -54,46 +63,59 @@ WITH hours AS (  -- every hour of the day and hour runs, its version now and as 
     WHERE h.version > 0 AND NOT EXISTS (
         SELECT FROM days AS d
         WHERE h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours')
+), rolled AS (  -- read from their roll-ups
+    SELECT 'day' AS grain, bucket FROM days
+    UNION ALL
+    SELECT 'hour', bucket FROM loose WHERE up_to_date
 ), ranges AS (  -- read raw
     SELECT bucket AS lo, bucket + interval '1 hour' AS hi FROM loose WHERE up_to_date IS NOT TRUE
     UNION ALL
     SELECT lo, hi FROM unnest(%(minute_lo)s::timestamptz[], %(minute_hi)s::timestamptz[])
                        AS m(lo, hi)
-), parts AS (
-    -- each bucket's rows by the primary key's whole prefix, bucket by bucket whatever the
-    -- planner guesses of the CTEs' rows (OFFSET 0 keeps each subquery a loop of its own)
-    SELECT r.* FROM days AS d CROSS JOIN LATERAL (
-        SELECT value, events, visitors, visits, bounces, duration_s FROM report_rollups
-        WHERE site = %(site)s AND grain = 'day' AND bucket = d.bucket
-          AND dimension = %(dimension)s OFFSET 0
-    ) AS r
-    UNION ALL
-    SELECT r.* FROM loose AS h CROSS JOIN LATERAL (
-        SELECT value, events, visitors, visits, bounces, duration_s FROM report_rollups
-        WHERE site = %(site)s AND grain = 'hour' AND bucket = h.bucket
-          AND dimension = %(dimension)s OFFSET 0
-    ) AS r
-    WHERE h.up_to_date
-    UNION ALL
-    SELECT value, events, visitors, visits, bounces, duration_s FROM ({raw}) AS raw
-)
-"""
+)"""
+# Each rolled bucket's rows of one `%(dimension)s` that pass `{only}`, by an index range of
+# that bucket whatever the planner guesses of the CTEs' rows (OFFSET 0 keeps the subquery a
+# loop of its own).
+_ROLLED = """
+    SELECT r.* FROM rolled AS b CROSS JOIN LATERAL (
+        SELECT {columns} FROM report_rollups
+        WHERE site = %(site)s AND grain = b.grain AND bucket = b.bucket
+          AND dimension = %(dimension)s AND {only} OFFSET 0
+    ) AS r"""
+_SKETCHED = "value, events, visitors, visits, bounces, duration_s"
 
 
 def _estimate(sketches: str) -> str:
     return f"coalesce(hll_cardinality(hll_union_agg({sketches})), 0)::bigint"
 
 
+# The shortlist sums each rolled bucket's RANKED most eventful values (the index
+# report_rollups_ranked, migration 0017) and every raw value, then reads the sketches of the
+# shortlisted values only.
 _BREAKDOWN = f"""
-, shortlist AS (
-    SELECT value FROM parts GROUP BY value ORDER BY sum(events) DESC, value LIMIT %(shortlist)s
+, raw AS MATERIALIZED (SELECT {_SKETCHED} FROM ({{raw}}) AS raw)
+, candidates AS (
+    {_ROLLED.format(columns="value, events", only="rank <= %(ranked)s")}
+    UNION ALL
+    SELECT value, events FROM raw
+), shortlist AS (
+    SELECT value FROM candidates GROUP BY value
+    ORDER BY sum(events) DESC, value LIMIT %(shortlist)s
+), parts AS (
+    {_ROLLED.format(columns=_SKETCHED, only="value = ANY(ARRAY(SELECT value FROM shortlist))")}
+    UNION ALL
+    SELECT * FROM raw WHERE value IN (SELECT value FROM shortlist)
 )
-SELECT p.value, sum(p.events)::bigint AS events, {_estimate("p.visitors")} AS visitors,
-       {_estimate("p.visits")} AS visits
-FROM parts AS p JOIN shortlist USING (value)
-GROUP BY p.value ORDER BY visitors DESC, events DESC, p.value LIMIT %(limit)s
+SELECT value, sum(events)::bigint AS events, {_estimate("visitors")} AS visitors,
+       {_estimate("visits")} AS visits
+FROM parts GROUP BY value ORDER BY visitors DESC, events DESC, value LIMIT %(limit)s
 """
 _VISITS = f"""
+, parts AS (
+    {_ROLLED.format(columns=_SKETCHED, only="true")}
+    UNION ALL
+    SELECT {_SKETCHED} FROM ({{raw}}) AS raw
+)
 SELECT {_estimate("visits")}, {_estimate("visitors")}, coalesce(sum(bounces), 0)::bigint,
        coalesce(sum(duration_s), 0)::float8, coalesce(sum(events), 0)::bigint
 FROM parts
@@ -126,17 +148,22 @@ def _parameters(window: Window, dimension: Dimension) -> dict[str, object]:
     }
 
 
-def _parts(dimension: Dimension) -> str:
-    return _PARTS.format(raw=raw_rows([dimension]))
+def _statement(dimension: Dimension, rest: str) -> str:
+    return _BUCKETS + rest.format(raw=raw_rows([dimension]))
 
 
 async def breakdown(
     conn: Connection, window: Window, dimension: Dimension, limit: int
 ) -> list[pb.BreakdownRow]:
     """As `reports.breakdown` without filters, for a dimension the roll-ups hold."""
-    params = _parameters(window, dimension)
-    params |= {"limit": limit, "shortlist": max(limit * SHORTLIST_FACTOR, SHORTLIST_MIN)}
-    cursor = await conn.execute(_parts(dimension) + _BREAKDOWN, params)
+    size = max(limit * SHORTLIST_FACTOR, SHORTLIST_MIN)
+    params = _parameters(window, dimension) | {
+        "limit": limit,
+        "shortlist": size,
+        # a shortlist longer than the ranks kept sums every value of every bucket
+        "ranked": RANKED if size <= RANKED else EVERY_RANK,
+    }
+    cursor = await conn.execute(_statement(dimension, _BREAKDOWN), params)
     return [
         pb.BreakdownRow(value=str(value), events=int(events), visitors=int(users), visits=int(n))
         for value, events, users, n in await cursor.fetchall()
@@ -145,7 +172,7 @@ async def breakdown(
 
 async def visits(conn: Connection, window: Window) -> pb.GetVisitsResponse:
     """As `reports.visits` without filters."""
-    cursor = await conn.execute(_parts(ALL_VISITS) + _VISITS, _parameters(window, ALL_VISITS))
+    cursor = await conn.execute(_statement(ALL_VISITS, _VISITS), _parameters(window, ALL_VISITS))
     row = await cursor.fetchone()
     assert row is not None  # an aggregate without GROUP BY answers one row
     count, users, bounces, duration, events = row

@@ -126,3 +126,41 @@ def test_a_late_event_reads_its_hour_raw_beside_the_hour_roll_ups(world: str) ->
 async def _write(url: str, event: ClickEvent) -> None:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         await write_events(conn, [event])
+
+
+def _ranked_world() -> list[ClickEvent]:
+    """Two days, each with RANKED values of 3 events (one user each) of its own, and `/deep`:
+    2 events of 2 users each day, so ranked just below them both days, while first over the
+    two days by events (4) and by visitors (4)."""
+    ranked = report_rollups.RANKED
+    events: list[ClickEvent] = []
+    for day in range(2):
+        start = DAY + timedelta(days=day)
+        for value in range(ranked):
+            page = f"/d{day}-{value:03}"
+            events += [_event(n, page, page, start + timedelta(minutes=n)) for n in range(3)]
+        events += [
+            _event(day * 2 + n, "/deep", f"deep{day * 2 + n}", start + timedelta(hours=1))
+            for n in range(2)
+        ]
+    return events
+
+
+async def _deep_answers(url: str) -> tuple[list[str], list[str]]:
+    two_days = Window(SITE, DAY, DAY + timedelta(days=2))
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        short = await report_rollups.breakdown(conn, two_days, PAGE, 10)
+        every = await report_rollups.breakdown(conn, two_days, PAGE, 1000)
+    return [row.value for row in short], [row.value for row in every]
+
+
+def test_the_shortlist_sums_each_buckets_ranked_values_only() -> None:
+    with fresh_database() as url:
+        asyncio.run(_load(url, _ranked_world()))
+        short, every = asyncio.run(_deep_answers(url))
+    # never among a day's RANKED most eventful: not shortlisted from the roll-ups...
+    assert "/deep" not in short
+    assert short == sorted(f"/d0-{n:03}" for n in range(10))  # 1 visitor, 3 events each
+    # ...unless the shortlist is longer than the ranks kept, which sums every value
+    assert every[0] == "/deep"
+    assert len(every) == 2 * report_rollups.RANKED + 1
