@@ -1,5 +1,5 @@
-"""Writing clicks to PostgreSQL: idempotent on `event_id`, aggregates and visits only for
-new rows."""
+"""Writing clicks to PostgreSQL: idempotent on the event's (site, event_id, time_stamp),
+aggregates and visits only for new rows."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ import msgspec
 from psycopg import AsyncConnection
 
 from functions.core.events import ENRICHMENT_FIELDS, ClickEvent
+from functions.core.retention import UNSEALED
 from functions.process.visits import LOCK_VISITS, VISITS_CTES, lock_parameters
 
 # One statement, one round trip: the insert's RETURNING holds only newly inserted events,
-# so every aggregate below moves exactly once per event_id, whatever is redelivered.
+# so every aggregate below moves exactly once per event, whatever is redelivered (a redelivery
+# repeats the time_stamp ingest gave it: the time is part of the key, as raw events are
+# partitioned by it, migration 0017).
 # ORDER BY keeps lock order stable across concurrent writers (no deadlocks between replicas).
 # `{source}` yields the events as `e`; `{result}` is what the statement answers.
 _STATEMENT = """
@@ -29,7 +32,7 @@ WITH new AS (
            e.utm_source, e.utm_medium, e.utm_campaign
     FROM {source}
     ORDER BY e.site, e.event_id
-    ON CONFLICT (site, event_id) DO NOTHING
+    ON CONFLICT (site, event_id, time_stamp) DO NOTHING
     RETURNING site, event_id, user_id, event_type, page_url, time_stamp, session_id,
               referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
 ), sites_up AS (  -- a site named for the first time registers itself (DESIGN.md: "Sites");
@@ -90,13 +93,17 @@ _VISIT_HOURS = """
           UNION ALL SELECT site, started_at, ended_at FROM visits_gone) AS v
     CROSS JOIN generate_series(date_trunc('hour', v.started_at, 'UTC'), v.ended_at,
                                interval '1 hour') AS h(bucket)"""
+# Hours whose raw events retention may have dropped are sealed (functions/core/retention.py):
+# rebuilt from what is left, their roll-ups would lose the dropped events, so a late event
+# there moves the minute counts and roll-ups above, never their version.
 _VERSIONS = """
 , rollup_hours AS ({hours}
 ), rollup_versions_up AS (
     INSERT INTO rollup_versions AS t (site, bucket, version)
-    SELECT site, bucket, 1 FROM rollup_hours ORDER BY 1, 2
+    SELECT h.site, h.bucket, 1 FROM rollup_hours AS h WHERE {unsealed} ORDER BY 1, 2
     ON CONFLICT (site, bucket) DO UPDATE SET version = t.version + 1
 )"""
+_UNSEALED = UNSEALED.format(row="h")
 # the events of one request group as one JSON array, encoded in C by msgspec and read by
 # json_to_recordset: a third of the client CPU of nine typed parameter arrays (psycopg dumps
 # those element by element in Python), and less of PostgreSQL's too
@@ -114,7 +121,7 @@ FROM new JOIN page_clicks_up AS up USING (site, user_id, page_url)"""
 WRITE_EVENTS = _STATEMENT.format(
     source=_PARAMETERS,
     visits=VISITS_CTES,
-    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS),
+    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
     result=_INSERTED
     + """
 UNION ALL
@@ -123,7 +130,10 @@ SELECT site, NULL, NULL, NULL, started_at, NULL FROM visit_starts""",
 # `WRITE_EVENTS` without visits, run by the benchmark only (functions/bench/without_visits.py):
 # the same run's baseline of what keeping visits costs the pipeline
 WRITE_EVENTS_WITHOUT_VISITS = _STATEMENT.format(
-    source=_PARAMETERS, visits="", versions=_VERSIONS.format(hours=_EVENT_HOURS), result=_INSERTED
+    source=_PARAMETERS,
+    visits="",
+    versions=_VERSIONS.format(hours=_EVENT_HOURS, unsealed=_UNSEALED),
+    result=_INSERTED,
 )
 # The same statement over a table of events staged by COPY, for bulk loads (`write_bulk`)
 _STAGED = "staged_click_events"
@@ -138,7 +148,7 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
 WRITE_STAGED = _STATEMENT.format(
     source=f"{_STAGED} AS e",
     visits=VISITS_CTES,
-    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS),
+    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
     result="SELECT count(*) FROM new",
 )
 
