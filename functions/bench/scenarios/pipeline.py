@@ -3,7 +3,8 @@ PostgreSQL, with the stack's dispatcher stopped while the topic fills.
 
 Ceilings, same records: the transport (a dispatcher POSTing to a no-op CloudEvent
 function) and the database (COPY of the rows plus the aggregate upserts). After each run, the
-same run again with `process` keeping no visits: what visits cost, as a same-run ratio."""
+same run again with `process` keeping no visits, and again into unpartitioned raw events:
+what visits and partitions cost, as same-run ratios."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import psycopg
 from functions.bench import ceilings
 from functions.bench.results import figure
 from functions.bench.scenarios.common import Context, metric_sum, say, wait_http
+from functions.bench.unpartitioned import unpartitioned
 from functions.bench.workload import EventStream, Mix
 from functions.core.events import ClickEvent
 from functions.dev import processes
@@ -226,11 +228,21 @@ async def _without_visits(ctx: Context, prefix: str, repetition: int, size: int)
     return None if run is None else run[0]
 
 
+async def _unpartitioned(ctx: Context, prefix: str, repetition: int, size: int) -> float | None:
+    """The same run, as many events, into a `click_events` without partitions
+    (functions/bench/unpartitioned.py), then the partitioned table back."""
+    with unpartitioned(ctx.platform.database_url):
+        run = await _drain_run(ctx, prefix, repetition, size)
+    return None if run is None else run[0]
+
+
 async def measure(ctx: Context) -> None:
     plan = ctx.plan
     runs: list[float] = []
     without: list[float] = []
     ratios: list[float] = []
+    plain: list[float] = []
+    partition_ratios: list[float] = []
     partial = 0
     for repetition in range(plan.repeat):
         run = await _drain_run(ctx, ctx.prefix("pipe", repetition), repetition)
@@ -244,6 +256,11 @@ async def measure(ctx: Context) -> None:
         if baseline:
             without.append(baseline)
             ratios.append(rate / baseline)
+        say("pipeline into unpartitioned raw events, the same run's baseline:")
+        baseline = await _unpartitioned(ctx, ctx.prefix("pipeunp", repetition), repetition, size)
+        if baseline:
+            plain.append(baseline)
+            partition_ratios.append(rate / baseline)
     if runs:
         ctx.pipeline_rate = statistics.median(runs)
     database_ceiling = ctx.ceiling(DATABASE_CEILING, "events/s")
@@ -279,3 +296,19 @@ async def measure(ctx: Context) -> None:
                 + ")",
             )
         )
+    if partition_ratios:
+        ctx.results.figures.append(
+            figure(
+                "pipeline_partitions_ratio",
+                "ratio",
+                partition_ratios,
+                target=">= 0.9",
+                note="each run's pipeline rate (raw events partitioned by site and time) over "
+                "the rate of a run right after it into one plain table of the same rows, "
+                "columns and indexes (events/s unpartitioned: "
+                + ", ".join(f"{rate:,.0f}" for rate in plain)
+                + ")",
+            )
+        )
+    else:
+        ctx.results.omit("pipeline_partitions_ratio", "no unpartitioned run stored its events")
