@@ -26,7 +26,9 @@ import redis
 from psycopg import sql
 
 from functions.core import migrate
+from functions.core.db import open_pool
 from functions.core.events import ClickEvent
+from functions.core.retention import Maintainer
 from functions.process.roller import build_pending
 from functions.process.store import write_events
 from tests.fixtures.query_server import running_read_path
@@ -261,6 +263,46 @@ def test_a_late_event_into_dropped_time_is_stored_and_counted(
     with psycopg.connect(database_url) as conn:
         assert raw_count(conn, DROPPED, at) == raw_count(conn, DROPPED, at + timedelta(1))
     assert answers(database_url, redis_url, tmp_path / "again", DROPPED) == after
+
+
+def test_process_maintains_in_the_background_and_holds_back_for_unbuilt_hours(
+    database_url: str,
+) -> None:
+    site = f"bg-{RUN}.test"
+    old = [
+        ClickEvent(
+            event_id=f"bg{day}",
+            user_id="bg-user",
+            event_type="click",
+            page_url="/",
+            time_stamp=NOW - timedelta(days=day),
+            site=site,
+        )
+        for day in (40, 30, 1)
+    ]
+    asyncio.run(_write(database_url, [old]))
+    admin(database_url, "sites", "retention", site, "7d")
+    # no roll-up built yet: the drop waits for the oldest unbuilt hour
+    assert admin(database_url, "retention", "run")["dropped"][site] == 0
+
+    async def maintained() -> int:
+        pool = await open_pool(database_url, 2)
+        maintainer = Maintainer(pool, interval_s=0.05)
+        maintainer.start()
+        try:
+            for _ in range(300):
+                with psycopg.connect(database_url) as conn:
+                    left = raw_count(conn, site)
+                if left == 1:
+                    return left
+                await asyncio.sleep(0.05)
+            return left
+        finally:
+            await asyncio.wait_for(maintainer.stop(), 10)
+            await pool.close()
+
+    asyncio.run(_build(database_url))
+    assert asyncio.run(maintained()) == 1  # the two old events' weeks went
 
 
 def test_keep_and_bad_arguments(database_url: str) -> None:
