@@ -80,10 +80,16 @@ async def run(arguments: argparse.Namespace, settings: Settings) -> Result:
     if not done.ran:
         return Result("another maintenance is running: nothing done", {"ran": False})
     lines = [
-        f"{site}: dropped {done.dropped[site]} partitions, deleted {done.deleted[site]} late events"
+        f"{site}: dropped {done.dropped[site]} partitions, deleted {done.deleted[site]} late"
+        f" events and {done.keys_deleted.get(site, 0)} idempotency keys"
         for site in done.dropped
     ]
     return Result(
         "\n".join(lines) or "partitions made ahead; no site has a retention",
-        {"ran": True, "dropped": done.dropped, "deleted": done.deleted},
+        {
+            "ran": True,
+            "dropped": done.dropped,
+            "deleted": done.deleted,
+            "keys_deleted": done.keys_deleted,
+        },
     )

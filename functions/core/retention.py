@@ -11,6 +11,14 @@ Dropping raw events must change no report over the roll-ups. The report roll-ups
 version, so maintenance only drops what lies before every hour still waiting for its build,
 and records the cutoff in `sites.raw_dropped_before`: the hours before it are sealed, and
 neither a late event nor an erasure moves their version again (`UNSEALED`).
+
+The idempotency key (site, event_id) lives in the unpartitioned `event_keys`
+(functions/process/store.py), one narrow row per stored event. Its rows older than the cutoff
+go after the drop, by a DELETE over its (site, time_stamp) index in batches of their own
+transactions: a key table has no time partitions to drop, and short batches keep locks,
+WAL bursts and dead rows for vacuum small. A write never stores an event older than the
+cutoff (its key may be gone, so a retry could not be told apart), so the keys left behind
+by an interrupted run are deleted by the next, with nothing stored in between.
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ _DAYS = re.compile(r"([1-9][0-9]{0,4})d")
 MAINTENANCE_INTERVAL_S = 3600.0
 # the first half of pg_try_advisory_xact_lock(int, int)'s key ('rete'): one maintainer at a time
 _LOCK_CLASS = 0x72657465
+# keys deleted per transaction (a few MB of WAL, a lock held for milliseconds)
+KEY_BATCH = 10_000
 
 # A condition on a row `{row}` of (site, bucket): the hour is not sealed, so moving its
 # version (a rebuild of its roll-ups from raw events) loses nothing.
@@ -171,12 +181,13 @@ async def set_retention(conn: Conn, site: str, retention: timedelta | None) -> R
 
 @dataclass(frozen=True, slots=True)
 class Maintained:
-    """What one maintenance did: partitions dropped and stragglers deleted, per site; False
-    if another maintainer was at it."""
+    """What one maintenance did: partitions dropped, stragglers and idempotency keys deleted,
+    per site; False if another maintainer was at it."""
 
     ran: bool
     dropped: dict[str, int]
     deleted: dict[str, int]
+    keys_deleted: dict[str, int]
 
 
 async def maintain(conn: Conn, now: datetime) -> Maintained:
@@ -184,13 +195,13 @@ async def maintain(conn: Conn, now: datetime) -> Maintained:
     retention, drop its partitions that ended before `now` minus the retention, never past
     its oldest hour whose report roll-up is not built; delete the rows older than that from
     its time-DEFAULT partition (late events, outside every made partition); seal what lies
-    before. One transaction."""
+    before. One transaction; then the keys of the events before the cutoff, in batches."""
     dropped: dict[str, int] = {}
     deleted: dict[str, int] = {}
     async with conn.transaction():
         await conn.execute("SET LOCAL TIME ZONE 'UTC'")
         if not await _one(conn, "SELECT pg_try_advisory_xact_lock(%s, 0)", (_LOCK_CLASS,)):
-            return Maintained(False, dropped, deleted)
+            return Maintained(False, dropped, deleted, {})
         await conn.execute("SELECT partman.run_maintenance(p_analyze := false)")
         schema = await _schema(conn)
         cursor = await conn.execute(_EXPIRING)
@@ -219,7 +230,34 @@ async def maintain(conn: Conn, now: datetime) -> Maintained:
                 " AND (raw_dropped_before IS NULL OR raw_dropped_before < %s)",
                 (cutoff, site, cutoff),
             )
-    return Maintained(True, dropped, deleted)
+    return Maintained(True, dropped, deleted, await _delete_keys(conn))
+
+
+# one batch of a site's keys older than its cutoff, found by the (site, time_stamp) index
+_DELETE_KEYS = """
+DELETE FROM event_keys WHERE (site, event_id) IN (
+    SELECT k.site, k.event_id FROM event_keys AS k JOIN sites AS s ON s.name = k.site
+    WHERE k.site = %(site)s AND k.time_stamp < s.raw_dropped_before
+    LIMIT %(batch)s)
+"""
+
+
+async def _delete_keys(conn: Conn) -> dict[str, int]:
+    """Delete the idempotency keys of every site's events before its `raw_dropped_before`,
+    `KEY_BATCH` at a time, each batch committed on its own."""
+    cursor = await conn.execute(
+        "SELECT name FROM sites WHERE raw_dropped_before IS NOT NULL ORDER BY name"
+    )
+    counts: dict[str, int] = {}
+    for (site,) in await cursor.fetchall():
+        counts[site] = 0
+        while True:
+            async with conn.transaction():
+                gone = await conn.execute(_DELETE_KEYS, {"site": site, "batch": KEY_BATCH})
+            counts[site] += gone.rowcount
+            if gone.rowcount < KEY_BATCH:
+                break
+    return counts
 
 
 class Maintainer:

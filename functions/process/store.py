@@ -1,5 +1,5 @@
-"""Writing clicks to PostgreSQL: idempotent on the event's (site, event_id, time_stamp),
-aggregates and visits only for new rows."""
+"""Writing clicks to PostgreSQL: idempotent on the event's (site, event_id), aggregates and
+visits only for new rows."""
 
 from __future__ import annotations
 
@@ -14,14 +14,29 @@ from functions.core.events import ENRICHMENT_FIELDS, ClickEvent
 from functions.core.retention import UNSEALED
 from functions.process.visits import LOCK_VISITS, VISITS_CTES, lock_parameters
 
-# One statement, one round trip: the insert's RETURNING holds only newly inserted events,
-# so every aggregate below moves exactly once per event, whatever is redelivered (a redelivery
-# repeats the time_stamp ingest gave it: the time is part of the key, as raw events are
-# partitioned by it, migration 0017).
+# One statement, one round trip. Raw events are partitioned by time (migration 0017), so
+# their own key must hold the time; the idempotency key (site, event_id) is held by the
+# unpartitioned `event_keys`: the keys inserted first, only their events are stored, and the
+# raw insert's RETURNING holds only those, so every aggregate below moves exactly once per
+# event_id, whatever is redelivered and whatever time ingest stamped on the retry. An event
+# older than its site's dropped raw events (functions/core/retention.py) has no key left to
+# compare with: it is not stored. The raw insert's own ON CONFLICT covers a copy repeated in
+# one group (one key inserted, both joined) and a key deleted by retention while its raw
+# event still waits in a partition to be dropped.
 # ORDER BY keeps lock order stable across concurrent writers (no deadlocks between replicas).
 # `{source}` yields the events as `e`; `{result}` is what the statement answers.
 _STATEMENT = """
-WITH new AS (
+WITH given AS (
+    SELECT * FROM {source}
+), keys AS (
+    INSERT INTO event_keys (site, event_id, time_stamp)
+    SELECT e.site, e.event_id, e.time_stamp FROM given AS e
+    WHERE NOT EXISTS (SELECT FROM sites AS s
+                      WHERE s.name = e.site AND e.time_stamp < s.raw_dropped_before)
+    ORDER BY e.site, e.event_id
+    ON CONFLICT (site, event_id) DO NOTHING
+    RETURNING site, event_id, time_stamp
+), new AS (
     INSERT INTO click_events (site, event_id, user_id, event_type, page_url, time_stamp,
                               source, referrer, session_id, properties,
                               browser, os, device, country, referrer_host,
@@ -30,9 +45,9 @@ WITH new AS (
            e.source, e.referrer, e.session_id, e.properties::jsonb,
            e.browser, e.os, e.device, e.country, e.referrer_host,
            e.utm_source, e.utm_medium, e.utm_campaign
-    FROM {source}
+    FROM given AS e JOIN keys USING (site, event_id, time_stamp)
     ORDER BY e.site, e.event_id
-    ON CONFLICT (site, event_id, time_stamp) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING site, event_id, user_id, event_type, page_url, time_stamp, session_id,
               referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
 ), sites_up AS (  -- a site named for the first time registers itself (DESIGN.md: "Sites");

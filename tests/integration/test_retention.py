@@ -2,8 +2,9 @@
 pg_partman, process's own write statement, the roller, the admin commands, and a real
 `query` and `gateway`: a site's expired weeks go as whole partitions (dropped, not deleted),
 another site keeps every raw event, every report over the window answers what it answered
-before, a late event into dropped time is stored and counted, and the migration moves the
-events stored before it into the partitions."""
+before; (site, event_id) stays the idempotency key across partitions, a retry older than the
+dropped raw events is not stored, and the migration moves the events stored before it into
+the partitions with their keys."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
+import msgspec
 import psycopg
 import pytest
 import redis
@@ -98,10 +100,13 @@ def _events(site: str, seed: int) -> list[list[ClickEvent]]:
     return days
 
 
-async def _write(database_url: str, groups: list[list[ClickEvent]]) -> None:
+async def _write(database_url: str, groups: list[list[ClickEvent]]) -> list[str]:
+    """Each group in one write; the ids of the events stored new."""
+    stored: list[str] = []
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         for group in groups:
-            await write_events(conn, group)
+            stored += [event.event_id for event in (await write_events(conn, group)).events]
+    return stored
 
 
 async def _build(database_url: str) -> None:
@@ -155,13 +160,28 @@ def partitions(conn: psycopg.Connection[Any], parent: str) -> dict[str, int]:
     return counted
 
 
-def raw_count(conn: psycopg.Connection[Any], site: str, since: datetime | None = None) -> int:
+def raw_count(
+    conn: psycopg.Connection[Any],
+    site: str,
+    since: datetime | None = None,
+    table: str = "click_events",
+) -> int:
+    """The rows of `site` in `table` (raw events, or their keys) at or after `since`."""
     row = conn.execute(
-        "SELECT count(*) FROM click_events WHERE site = %s AND time_stamp >= %s",
+        sql.SQL("SELECT count(*) FROM {} WHERE site = %s AND time_stamp >= %s").format(
+            sql.Identifier(table)
+        ),
         (site, since or datetime.min.replace(tzinfo=UTC)),
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def dropped_before(conn: psycopg.Connection[Any], site: str) -> datetime:
+    row = conn.execute("SELECT raw_dropped_before FROM sites WHERE name = %s", (site,)).fetchone()
+    assert row is not None
+    assert row[0] is not None, "runs after a retention run"
+    return cast(datetime, row[0])
 
 
 @pytest.fixture(scope="module")
@@ -196,11 +216,20 @@ def test_retention_drops_whole_weeks_and_every_report_stays(
         assert weeks[f"{partition}_default"] == 0
         assert sum(weeks.values()) == stored
         recent = raw_count(conn, DROPPED, NOW - timedelta(days=RETENTION_DAYS))
+        assert raw_count(conn, DROPPED, table="event_keys") == stored
 
     done = admin(database_url, "retention", "run")
     assert done["ran"]
     cutoff = NOW - timedelta(days=RETENTION_DAYS)
     with psycopg.connect(database_url) as conn:
+        # the keys go up to the recorded cutoff (the run's own clock): the events after it
+        # keep theirs, those before have none left
+        horizon = dropped_before(conn, DROPPED)
+        assert cutoff <= horizon < cutoff + timedelta(minutes=5)
+        keys_left = raw_count(conn, DROPPED, table="event_keys")
+        assert keys_left == raw_count(conn, DROPPED, horizon) > 0
+        assert done["keys_deleted"] == {DROPPED: stored - keys_left}
+        assert raw_count(conn, KEPT, table="event_keys") == kept
         after = partitions(conn, partition)
         gone = set(weeks) - set(after)
         assert done["dropped"] == {DROPPED: len(gone)}
@@ -225,44 +254,72 @@ def test_retention_drops_whole_weeks_and_every_report_stays(
     assert answers(database_url, redis_url, tmp_path / "kept-after", KEPT) == kept_before
 
 
-def test_a_late_event_into_dropped_time_is_stored_and_counted(
+def test_an_event_older_than_the_dropped_raw_events_is_not_stored(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    # after the test above: DROPPED's first weeks are dropped
+    # after the test above: DROPPED's first weeks are dropped, and their keys deleted
     with psycopg.connect(database_url) as conn:
-        sealed = conn.execute(
-            "SELECT raw_dropped_before FROM sites WHERE name = %s", (DROPPED,)
-        ).fetchone()
-    assert sealed is not None
-    assert sealed[0] is not None, "runs after the retention test"
+        horizon = dropped_before(conn, DROPPED)
     before = answers(database_url, redis_url, tmp_path / "before", DROPPED)
-    at = START + timedelta(days=1, minutes=30)
+    first = _events(DROPPED, 2)[1][0]  # a retry of an event of a dropped week
     late = ClickEvent(
         event_id=f"late-{RUN}",
         user_id=f"late-user-{RUN}",
         event_type="pageview",
         page_url="/late",
-        time_stamp=at,
+        time_stamp=horizon - timedelta(minutes=1),
         site=DROPPED,
     )
-    asyncio.run(_write(database_url, [[late], [late]]))  # and redelivered: stored once
+    # no key left to tell a retry from a new event: neither is stored, nor counted
+    assert asyncio.run(_write(database_url, [[first], [late]])) == []
     with psycopg.connect(database_url) as conn:
-        assert raw_count(conn, DROPPED, at) - raw_count(conn, DROPPED, at + timedelta(1)) == 1
-    after = answers(database_url, redis_url, tmp_path / "after", DROPPED)
-    for start, end in ((START, TODAY), (START, START + timedelta(days=7))):
-        key = f"/api/v1/overview {{}} {iso(start)}/{iso(end)}"
-        assert after[key]["total_events"] == before[key]["total_events"] + 1
-        pages = f"/api/v1/pages/top {{'limit': '10'}} {iso(start)}/{iso(end)}"
-        assert {"page_url": "/late", "count": 1} in after[pages]["pages"]
-        # the sealed hours' breakdowns stay as they were built
-        page = f"/api/v1/breakdown {{'dimension': 'page'}} {iso(start)}/{iso(end)}"
-        assert after[page] == before[page]
+        assert raw_count(conn, DROPPED, START) == raw_count(conn, DROPPED, horizon - timedelta(7))
+        assert raw_count(conn, DROPPED, table="event_keys") == raw_count(conn, DROPPED, horizon)
+    assert answers(database_url, redis_url, tmp_path / "after", DROPPED) == before
 
-    done = admin(database_url, "retention", "run")
-    assert done["deleted"] == {DROPPED: 1}  # from the time-DEFAULT partition
+
+def test_a_retry_with_another_time_is_stored_once_across_partitions(database_url: str) -> None:
+    site = f"retry-{RUN}.test"
+    first = ClickEvent(
+        event_id="first",
+        user_id="u",
+        event_type="click",
+        page_url="/",
+        time_stamp=NOW - timedelta(days=20),
+        site=site,
+    )
+    asyncio.run(_write(database_url, [[first]]))
+    # weekly partitions of its own, from the first event's week
+    admin(database_url, "sites", "retention", site, "30d")
+    sent = ClickEvent(
+        event_id=f"retry-{RUN}",
+        user_id="retry-user",
+        event_type="click",
+        page_url="/retried",
+        time_stamp=NOW - timedelta(days=10),
+        site=site,
+    )
+    # a client's retries without a time_stamp of their own: ingest stamps each anew, in
+    # another week's partition, alone or twice in one group
+    retries = [
+        msgspec.structs.replace(sent, time_stamp=NOW - timedelta(days=days)) for days in (3, 0)
+    ]
+    stored = asyncio.run(_write(database_url, [[sent], [retries[0]], retries, [sent]]))
+    assert stored == [sent.event_id]
     with psycopg.connect(database_url) as conn:
-        assert raw_count(conn, DROPPED, at) == raw_count(conn, DROPPED, at + timedelta(1))
-    assert answers(database_url, redis_url, tmp_path / "again", DROPPED) == after
+        rows = conn.execute(
+            "SELECT time_stamp FROM click_events WHERE site = %s AND event_id = %s",
+            (site, sent.event_id),
+        ).fetchall()
+        assert rows == [(sent.time_stamp,)]
+        assert raw_count(conn, site, table="event_keys") == 2
+        counts = conn.execute(
+            "SELECT (SELECT click_count FROM page_clicks WHERE site = %(site)s"
+            "        AND page_url = '/retried'),"
+            " (SELECT sum(count) FROM total_rollups WHERE site = %(site)s AND grain = 'day')",
+            {"site": site},
+        ).fetchone()
+        assert counts == (1, 2)
 
 
 def test_process_maintains_in_the_background_and_holds_back_for_unbuilt_hours(
@@ -282,8 +339,15 @@ def test_process_maintains_in_the_background_and_holds_back_for_unbuilt_hours(
     ]
     asyncio.run(_write(database_url, [old]))
     admin(database_url, "sites", "retention", site, "7d")
+    # older than the site's first week: into its time-DEFAULT partition, deleted from there
+    before = msgspec.structs.replace(old[0], event_id="bg50", time_stamp=NOW - timedelta(days=50))
+    asyncio.run(_write(database_url, [[before]]))
     # no roll-up built yet: the drop waits for the oldest unbuilt hour
     assert admin(database_url, "retention", "run")["dropped"][site] == 0
+
+    def counted() -> int:
+        with psycopg.connect(database_url) as conn:
+            return raw_count(conn, site)
 
     async def maintained() -> int:
         pool = await open_pool(database_url, 2)
@@ -291,8 +355,9 @@ def test_process_maintains_in_the_background_and_holds_back_for_unbuilt_hours(
         maintainer.start()
         try:
             for _ in range(300):
-                with psycopg.connect(database_url) as conn:
-                    left = raw_count(conn, site)
+                # in a thread: a count waiting for the maintainer's lock must not stop the
+                # event loop the maintainer runs in
+                left = await asyncio.to_thread(counted)
                 if left == 1:
                     return left
                 await asyncio.sleep(0.05)
@@ -302,7 +367,10 @@ def test_process_maintains_in_the_background_and_holds_back_for_unbuilt_hours(
             await pool.close()
 
     asyncio.run(_build(database_url))
-    assert asyncio.run(maintained()) == 1  # the two old events' weeks went
+    assert asyncio.run(maintained()) == 1  # the two old events' weeks went, the late one too
+    with psycopg.connect(database_url) as conn:
+        # after the drop's transaction, within the same run, which `stop` waited for
+        assert raw_count(conn, site, table="event_keys") == 1
 
 
 def test_keep_and_bad_arguments(database_url: str) -> None:
@@ -359,3 +427,6 @@ def test_the_migration_moves_the_stored_events(monkeypatch: pytest.MonkeyPatch) 
                 " WHERE conrelid = 'click_events'::regclass AND contype = 'p'"
             ).fetchone()
             assert key == ("PRIMARY KEY (site, event_id, time_stamp)",)
+            # every stored event's idempotency key, unpartitioned
+            keys = conn.execute("SELECT site, event_id, time_stamp FROM event_keys ORDER BY 2")
+            assert keys.fetchall() == [(r[0], r[1], r[5]) for r in sorted(rows, key=lambda r: r[1])]

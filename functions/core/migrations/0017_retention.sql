@@ -7,8 +7,11 @@
 -- given a retention gets a partition of its own, RANGE-partitioned by week
 -- (functions/core/retention.py). pg_partman makes the time partitions ahead and drops the
 -- expired ones; each range tree has a DEFAULT partition too, so that an insert of any time
--- finds a partition. The primary key must hold the partition keys: an event is identified
--- by (site, event_id, time_stamp), which a redelivery repeats (ingest stamps the time once).
+-- finds a partition. A partitioned table's primary key must hold the partition keys, so
+-- click_events' key is (site, event_id, time_stamp); the idempotency key stays (site,
+-- event_id), held by the narrow unpartitioned table event_keys below, which every write
+-- inserts into first (functions/process/store.py): a retry stamped with another time by
+-- ingest (a client resending without its own time_stamp) is still one event.
 CREATE SCHEMA IF NOT EXISTS partman;
 CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;
 -- partman names and bounds partitions in the session's time zone: UTC, as every bucket is
@@ -57,6 +60,19 @@ SELECT partman.create_parent(
 UPDATE partman.part_config SET infinite_time_partitions = true
 WHERE parent_table = current_schema() || '.click_events_kept';
 
+-- (site, event_id, time_stamp) of every stored event, kept as long as its raw event: a write
+-- stores the raw events whose key it inserted here; retention deletes the keys older than
+-- what it dropped, by the (site, time_stamp) index (functions/core/retention.py)
+CREATE TABLE event_keys (
+    site       text NOT NULL,
+    event_id   text NOT NULL,
+    time_stamp timestamptz NOT NULL,
+    PRIMARY KEY (site, event_id)
+);
+INSERT INTO event_keys (site, event_id, time_stamp)
+SELECT site, event_id, time_stamp FROM click_events_unpartitioned;
+CREATE INDEX event_keys_site_time ON event_keys (site, time_stamp);
+
 INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp, source, referrer,
                           session_id, properties, received_at, browser, os, device, country,
                           referrer_host, utm_source, utm_medium, utm_campaign, site)
@@ -73,8 +89,9 @@ CREATE INDEX click_events_site_session_time
     ON click_events (site, session_id, time_stamp) WHERE session_id IS NOT NULL;
 
 -- A site's retention of raw events (null: kept for ever), and the time before which its raw
--- events may be gone: the hours before it are sealed, their report roll-ups never rebuilt
--- from raw events again. `id` names the site's partition (a site name is no identifier).
+-- events and their keys may be gone: the hours before it are sealed, their report roll-ups
+-- never rebuilt from raw events again, and an event older than it is no longer stored. `id` names the site's
+-- partition (a site name is no identifier).
 ALTER TABLE sites ADD COLUMN IF NOT EXISTS id bigint GENERATED ALWAYS AS IDENTITY UNIQUE;
 ALTER TABLE sites ADD COLUMN IF NOT EXISTS raw_retention interval
     CHECK (raw_retention >= interval '1 day');
