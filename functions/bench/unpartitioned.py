@@ -1,7 +1,9 @@
 """The benchmark's same-run baseline of what partitioning raw events costs: `click_events`
-swapped, while the functions run, for one plain table with the same columns, primary key,
-indexes and rows, and swapped back afterwards with whatever was stored into it meanwhile.
-Never run against a deployment: partitions made or dropped meanwhile would be lost."""
+swapped, while the functions run, for one plain table with the same columns, indexes and
+rows, keyed by (site, event_id) as before partitioning (the key a `process` running
+functions/bench/unkeyed.py writes by), and swapped back afterwards with whatever was stored
+into it meanwhile, and their keys. Never run against a deployment: partitions made or
+dropped meanwhile would be lost."""
 
 from __future__ import annotations
 
@@ -26,6 +28,10 @@ def _swap_in(conn: psycopg.Connection[tuple[object, ...]]) -> datetime:
         assert row is not None  # SELECT now() answers one row
         conn.execute(f"ALTER TABLE click_events RENAME TO {_ASIDE}")
         conn.execute(f"CREATE TABLE click_events (LIKE {_ASIDE} INCLUDING ALL)")
+        conn.execute(
+            "ALTER TABLE click_events DROP CONSTRAINT click_events_pkey,"
+            " ADD PRIMARY KEY (site, event_id)"
+        )
         conn.execute(f"INSERT INTO click_events SELECT * FROM {_ASIDE}")
     # what autovacuum would do after such a load: the reads measure fresh statistics
     conn.execute("VACUUM (ANALYZE) click_events")
@@ -33,11 +39,18 @@ def _swap_in(conn: psycopg.Connection[tuple[object, ...]]) -> datetime:
 
 
 def _swap_back(conn: psycopg.Connection[tuple[object, ...]], since: datetime) -> int:
-    """The partitioned table back in place, with the events stored in the plain one."""
+    """The partitioned table back in place, with the events stored in the plain one and
+    their keys."""
     with conn.transaction():
         conn.execute("LOCK TABLE click_events IN EXCLUSIVE MODE")
         cursor = conn.execute(
             f"INSERT INTO {_ASIDE} SELECT * FROM click_events WHERE received_at >= %s", (since,)
+        )
+        conn.execute(
+            "INSERT INTO event_keys (site, event_id, time_stamp)"
+            " SELECT site, event_id, time_stamp FROM click_events WHERE received_at >= %s"
+            " ON CONFLICT DO NOTHING",
+            (since,),
         )
         conn.execute("DROP TABLE click_events")
         conn.execute(f"ALTER TABLE {_ASIDE} RENAME TO click_events")

@@ -14,6 +14,41 @@ from functions.core.events import ENRICHMENT_FIELDS, ClickEvent
 from functions.core.retention import UNSEALED
 from functions.process.visits import LOCK_VISITS, VISITS_CTES, lock_parameters
 
+
+def _raw_insert(events: str, conflict: str) -> str:
+    """The insert into `click_events` of `events` (rows `e`), answering the rows it added."""
+    return f"""
+    INSERT INTO click_events (site, event_id, user_id, event_type, page_url, time_stamp,
+                              source, referrer, session_id, properties,
+                              browser, os, device, country, referrer_host,
+                              utm_source, utm_medium, utm_campaign)
+    SELECT e.site, e.event_id, e.user_id, e.event_type, e.page_url, e.time_stamp,
+           e.source, e.referrer, e.session_id, e.properties::jsonb,
+           e.browser, e.os, e.device, e.country, e.referrer_host,
+           e.utm_source, e.utm_medium, e.utm_campaign
+    FROM {events}
+    ORDER BY e.site, e.event_id
+    ON CONFLICT {conflict} DO NOTHING
+    RETURNING site, event_id, user_id, event_type, page_url, time_stamp, session_id,
+              referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
+"""
+
+
+def _keyed(source: str) -> str:
+    """The CTEs storing the events of `source` (rows `e`) whose key is new, ending in `new`."""
+    return f"""given AS (
+    SELECT * FROM {source}
+), keys AS (
+    INSERT INTO event_keys (site, event_id, time_stamp)
+    SELECT e.site, e.event_id, e.time_stamp FROM given AS e
+    WHERE NOT EXISTS (SELECT FROM sites AS s
+                      WHERE s.name = e.site AND e.time_stamp < s.raw_dropped_before)
+    ORDER BY e.site, e.event_id
+    ON CONFLICT (site, event_id) DO NOTHING
+    RETURNING site, event_id, time_stamp
+), new AS ({_raw_insert("given AS e JOIN keys USING (site, event_id, time_stamp)", "")})"""
+
+
 # One statement, one round trip. Raw events are partitioned by time (migration 0017), so
 # their own key must hold the time; the idempotency key (site, event_id) is held by the
 # unpartitioned `event_keys`: the keys inserted first, only their events are stored, and the
@@ -24,34 +59,12 @@ from functions.process.visits import LOCK_VISITS, VISITS_CTES, lock_parameters
 # one group (one key inserted, both joined) and a key deleted by retention while its raw
 # event still waits in a partition to be dropped.
 # ORDER BY keeps lock order stable across concurrent writers (no deadlocks between replicas).
-# `{source}` yields the events as `e`; `{result}` is what the statement answers.
+# `{new}` stores the events and yields the new ones (`_keyed`); `{result}` is what the
+# statement answers.
 _STATEMENT = """
-WITH given AS (
-    SELECT * FROM {source}
-), keys AS (
-    INSERT INTO event_keys (site, event_id, time_stamp)
-    SELECT e.site, e.event_id, e.time_stamp FROM given AS e
-    WHERE NOT EXISTS (SELECT FROM sites AS s
-                      WHERE s.name = e.site AND e.time_stamp < s.raw_dropped_before)
-    ORDER BY e.site, e.event_id
-    ON CONFLICT (site, event_id) DO NOTHING
-    RETURNING site, event_id, time_stamp
-), new AS (
-    INSERT INTO click_events (site, event_id, user_id, event_type, page_url, time_stamp,
-                              source, referrer, session_id, properties,
-                              browser, os, device, country, referrer_host,
-                              utm_source, utm_medium, utm_campaign)
-    SELECT e.site, e.event_id, e.user_id, e.event_type, e.page_url, e.time_stamp,
-           e.source, e.referrer, e.session_id, e.properties::jsonb,
-           e.browser, e.os, e.device, e.country, e.referrer_host,
-           e.utm_source, e.utm_medium, e.utm_campaign
-    FROM given AS e JOIN keys USING (site, event_id, time_stamp)
-    ORDER BY e.site, e.event_id
-    ON CONFLICT DO NOTHING
-    RETURNING site, event_id, user_id, event_type, page_url, time_stamp, session_id,
-              referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
-), sites_up AS (  -- a site named for the first time registers itself (DESIGN.md: "Sites");
-    -- a site already there costs one index probe, and writes nothing
+WITH {new}, sites_up AS (
+    -- a site named for the first time registers itself (DESIGN.md: "Sites"); a site already
+    -- there costs one index probe, and writes nothing
     INSERT INTO sites (name) SELECT DISTINCT site FROM new ORDER BY 1 ON CONFLICT DO NOTHING
 ), page_clicks_up AS (
     INSERT INTO page_clicks AS t (site, user_id, page_url, click_count)
@@ -133,22 +146,34 @@ json_to_recordset(%(events)s::json)
 _INSERTED = """SELECT new.site, new.event_id, new.user_id, new.page_url, new.time_stamp,
        up.click_count
 FROM new JOIN page_clicks_up AS up USING (site, user_id, page_url)"""
-WRITE_EVENTS = _STATEMENT.format(
-    source=_PARAMETERS,
-    visits=VISITS_CTES,
-    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
-    result=_INSERTED
+_INSERTED_AND_VISIT_STARTS = (
+    _INSERTED
     + """
 UNION ALL
-SELECT site, NULL, NULL, NULL, started_at, NULL FROM visit_starts""",
+SELECT site, NULL, NULL, NULL, started_at, NULL FROM visit_starts"""
+)
+WRITE_EVENTS = _STATEMENT.format(
+    new=_keyed(_PARAMETERS),
+    visits=VISITS_CTES,
+    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
+    result=_INSERTED_AND_VISIT_STARTS,
 )
 # `WRITE_EVENTS` without visits, run by the benchmark only (functions/bench/without_visits.py):
 # the same run's baseline of what keeping visits costs the pipeline
 WRITE_EVENTS_WITHOUT_VISITS = _STATEMENT.format(
-    source=_PARAMETERS,
+    new=_keyed(_PARAMETERS),
     visits="",
     versions=_VERSIONS.format(hours=_EVENT_HOURS, unsealed=_UNSEALED),
     result=_INSERTED,
+)
+# `WRITE_EVENTS` keyed by raw events alone, into a `click_events` of one plain table keyed by
+# (site, event_id), run by the benchmark only (functions/bench/unpartitioned.py): the same
+# run's baseline of what partitioning raw events and keeping their keys apart cost
+WRITE_EVENTS_UNPARTITIONED = _STATEMENT.format(
+    new=f"new AS ({_raw_insert(_PARAMETERS, '(site, event_id)')})",
+    visits=VISITS_CTES,
+    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
+    result=_INSERTED_AND_VISIT_STARTS,
 )
 # The same statement over a table of events staged by COPY, for bulk loads (`write_bulk`)
 _STAGED = "staged_click_events"
@@ -161,7 +186,7 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
 ) ON COMMIT DELETE ROWS
 """
 WRITE_STAGED = _STATEMENT.format(
-    source=f"{_STAGED} AS e",
+    new=_keyed(f"{_STAGED} AS e"),
     visits=VISITS_CTES,
     versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
     result="SELECT count(*) FROM new",

@@ -32,7 +32,8 @@ POLL_S = 1.0  # progress only: the rate comes from the stored rows
 MIN_DRAIN_RATE = 200  # events/s below which a drain is called stuck
 DRAIN_TARGET_S = 30  # the pre-fill is sized to drain in about this long at the transport rate
 MIN_PREFILL = 1_000
-WITHOUT_VISITS = "process-without-visits"  # the baseline's label (its log's name)
+WITHOUT_VISITS = "process-without-visits"  # the baselines' labels (their logs' names)
+UNPARTITIONED = "process-unpartitioned"
 
 
 def _drain_timeout(events: int) -> float:
@@ -206,34 +207,44 @@ async def _measure_ceilings(
     return records[: max(MIN_PREFILL, min(len(records), wanted))]
 
 
-async def _without_visits(ctx: Context, prefix: str, repetition: int, size: int) -> float | None:
-    """The same run, as many events, with `process` storing events without keeping visits,
-    on its ports (functions/bench/without_visits.py), then the stack's `process` back."""
+async def _with_process(
+    ctx: Context, label: str, module: str, prefix: str, repetition: int, size: int
+) -> float | None:
+    """The same run, as many events, with `process` run from `module` on its ports (a
+    baseline's statement), then the stack's `process` back."""
     stack = ctx.platform.stack
     process = stack.processes.pop("process")
     ctx.platform.note_rss("process", process.pid)
     processes.stop(process, 15.0)
     ports = {"PORT": str(stack.ports.http["process"])}
     ports["METRICS_PORT"] = str(stack.ports.metrics["process"])
-    ctx.platform.spawn(WITHOUT_VISITS, "functions.bench.without_visits", "process", ports)
+    ctx.platform.spawn(label, module, "process", ports)
     try:
         if not await wait_http(stack.url("process") + "/readyz"):
-            say("[yellow]process without visits never got ready[/]")
+            say(f"[yellow]{label} never got ready[/]")
             return None
         run = await _drain_run(ctx, prefix, repetition, size)
     finally:
-        ctx.platform.stop_extra(WITHOUT_VISITS)
+        ctx.platform.stop_extra(label)
         stack.spawn("process")
         await wait_http(stack.url("process") + "/readyz")
     return None if run is None else run[0]
 
 
+async def _without_visits(ctx: Context, prefix: str, repetition: int, size: int) -> float | None:
+    """The same run with `process` storing events without keeping visits
+    (functions/bench/without_visits.py)."""
+    module = "functions.bench.without_visits"
+    return await _with_process(ctx, WITHOUT_VISITS, module, prefix, repetition, size)
+
+
 async def _unpartitioned(ctx: Context, prefix: str, repetition: int, size: int) -> float | None:
-    """The same run, as many events, into a `click_events` without partitions
-    (functions/bench/unpartitioned.py), then the partitioned table back."""
+    """The same run into a `click_events` without partitions keyed by (site, event_id),
+    stored as before partitioning, without `event_keys` (functions/bench/unpartitioned.py,
+    unkeyed.py), then the partitioned table back."""
     with unpartitioned(ctx.platform.database_url):
-        run = await _drain_run(ctx, prefix, repetition, size)
-    return None if run is None else run[0]
+        module = "functions.bench.unkeyed"
+        return await _with_process(ctx, UNPARTITIONED, module, prefix, repetition, size)
 
 
 async def measure(ctx: Context) -> None:
@@ -303,9 +314,10 @@ async def measure(ctx: Context) -> None:
                 "ratio",
                 partition_ratios,
                 target=">= 0.9",
-                note="each run's pipeline rate (raw events partitioned by site and time) over "
-                "the rate of a run right after it into one plain table of the same rows, "
-                "columns and indexes (events/s unpartitioned: "
+                note="each run's pipeline rate (raw events partitioned by site and time, their "
+                "keys in event_keys) over the rate of a run right after it into one plain table "
+                "of the same rows, columns and indexes keyed by (site, event_id), without "
+                "event_keys (events/s unpartitioned: "
                 + ", ".join(f"{rate:,.0f}" for rate in plain)
                 + ")",
             )
