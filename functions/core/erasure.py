@@ -6,7 +6,9 @@ What names a person: their raw events (`click_events`), their visits (`visits`, 
 owned by the user id), their per-page counts (`page_clicks`) and the dead letters carrying
 their events. What does not, and stays: the anonymous roll-ups (per-minute, hour and day
 counts by page and type) and the distinct-user sketches (`user_hll`, `minute_user_hll`), which
-hold hashes in registers that cannot be taken back out. The report roll-ups (migration 0013)
+hold hashes in registers that cannot be taken back out, and the idempotency keys of their
+events (`event_keys`: site, event id and time, no user id), which keep a redelivery of an
+erased event from storing it again. The report roll-ups (migration 0013)
 are derived from raw events and visits, so the hours they lose are marked for the roller to
 rebuild without them, as process marks the hours its writes change; not the hours sealed by
 retention (functions/core/retention.py), whose raw events may be gone.
