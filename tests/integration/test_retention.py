@@ -304,22 +304,26 @@ def test_a_retry_with_another_time_is_stored_once_across_partitions(database_url
     retries = [
         msgspec.structs.replace(sent, time_stamp=NOW - timedelta(days=days)) for days in (3, 0)
     ]
-    stored = asyncio.run(_write(database_url, [[sent], [retries[0]], retries, [sent]]))
-    assert stored == [sent.event_id]
+    # and a new event arriving twice in its first group, with two times
+    twice = msgspec.structs.replace(sent, event_id=f"twice-{RUN}", page_url="/twice")
+    twins = [twice, msgspec.structs.replace(twice, time_stamp=NOW)]
+    groups = [[sent], [retries[0]], retries, [sent], twins]
+    assert asyncio.run(_write(database_url, groups)) == [sent.event_id, twice.event_id]
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT time_stamp FROM click_events WHERE site = %s AND event_id = %s",
-            (site, sent.event_id),
+            "SELECT event_id, time_stamp FROM click_events WHERE site = %s AND user_id = %s",
+            (site, sent.user_id),
         ).fetchall()
-        assert rows == [(sent.time_stamp,)]
-        assert raw_count(conn, site, table="event_keys") == 2
+        assert len(rows) == 2
+        assert (sent.event_id, sent.time_stamp) in rows
+        assert raw_count(conn, site, table="event_keys") == 3
         counts = conn.execute(
             "SELECT (SELECT click_count FROM page_clicks WHERE site = %(site)s"
             "        AND page_url = '/retried'),"
             " (SELECT sum(count) FROM total_rollups WHERE site = %(site)s AND grain = 'day')",
             {"site": site},
         ).fetchone()
-        assert counts == (1, 2)
+        assert counts == (1, 3)
 
 
 def test_process_maintains_in_the_background_and_holds_back_for_unbuilt_hours(
