@@ -1,4 +1,4 @@
-"""Per-site retention of raw events (migration 0017; docs/lifecycle.md: "Retention").
+"""Per-site retention of raw events (migration 0018; docs/lifecycle.md: "Retention").
 
 Raw events are partitioned by site, then by time. Sites that keep everything share the
 DEFAULT partition `click_events_kept` (monthly); a site given a retention gets a partition of

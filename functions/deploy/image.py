@@ -27,7 +27,7 @@ EXCLUDED = ("functions/dev", "functions/deploy", "functions/bench")
 # build outputs and installed packages: made inside the image, never copied in
 _SKIPPED_PARTS = frozenset({"__pycache__", "node_modules", "dist"})
 _TAG_HEX_DIGITS = 16
-# PostgreSQL with the hll and pg_partman extensions (migrations 0011, 0017); its Dockerfile
+# PostgreSQL with the hll and pg_partman extensions (migrations 0011, 0018); its Dockerfile
 # copies nothing, so the Dockerfile is all its tag depends on (a repository not under
 # `clickstream`: no project code)
 POSTGRES_REPOSITORY = "dev.local/postgres-extensions"

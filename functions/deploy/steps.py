@@ -233,7 +233,7 @@ class Deployer:
 
     def build_postgres_image(self) -> str:
         """PostgreSQL with the hll and pg_partman extensions (the stock image has neither;
-        migrations 0011 and 0017 create them)."""
+        migrations 0011 and 0018 create them)."""
         image = f"{POSTGRES_REPOSITORY}:{postgres_tag(self.root)}"
         dockerfile = self.root / POSTGRES_DOCKERFILE
         self.runner.run(

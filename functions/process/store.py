@@ -49,7 +49,7 @@ def _keyed(source: str) -> str:
 ), new AS ({_raw_insert("given AS e JOIN keys USING (site, event_id, time_stamp)", "")})"""
 
 
-# One statement, one round trip. Raw events are partitioned by time (migration 0017), so
+# One statement, one round trip. Raw events are partitioned by time (migration 0018), so
 # their own key must hold the time; the idempotency key (site, event_id) is held by the
 # unpartitioned `event_keys`: the keys inserted first, only their events are stored, and the
 # raw insert's RETURNING holds only those, so every aggregate below moves exactly once per

@@ -399,7 +399,7 @@ def test_keep_and_bad_arguments(database_url: str) -> None:
 def test_the_migration_moves_the_stored_events(monkeypatch: pytest.MonkeyPatch) -> None:
     every = migrate.migration_files()
     monkeypatch.setattr(
-        migrate, "migration_files", lambda: [m for m in every if m[0] < "0017_retention"]
+        migrate, "migration_files", lambda: [m for m in every if m[0] < "0018_retention"]
     )
     columns = "site, event_id, user_id, event_type, page_url, time_stamp, session_id, country"
     rows = [
@@ -417,7 +417,7 @@ def test_the_migration_moves_the_stored_events(monkeypatch: pytest.MonkeyPatch) 
                 rows,
             )
         monkeypatch.undo()
-        assert migrate.apply_migrations(url) == ["0017_retention"]
+        assert migrate.apply_migrations(url) == ["0018_retention"]
         with psycopg.connect(url) as conn:
             stored = conn.execute(f"SELECT {columns} FROM click_events ORDER BY event_id")
             assert stored.fetchall() == sorted(rows, key=lambda row: row[1])
