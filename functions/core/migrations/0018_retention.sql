@@ -24,26 +24,10 @@ DROP INDEX IF EXISTS click_events_site_time_user;
 DROP INDEX IF EXISTS click_events_site_user_time;
 DROP INDEX IF EXISTS click_events_site_session_time;
 
+-- the same columns, defaults and NOT NULLs, in the same order (so that the copy below is
+-- SELECT *), keyed as a partitioned table must be
 CREATE TABLE click_events (
-    event_id      text NOT NULL,
-    user_id       text NOT NULL,
-    event_type    text NOT NULL,
-    page_url      text NOT NULL,
-    time_stamp    timestamptz NOT NULL,
-    source        text NOT NULL DEFAULT '/clickstream/ingest',
-    referrer      text,
-    session_id    text,
-    properties    jsonb,
-    received_at   timestamptz NOT NULL DEFAULT now(),
-    browser       text,
-    os            text,
-    device        text,
-    country       text,
-    referrer_host text,
-    utm_source    text,
-    utm_medium    text,
-    utm_campaign  text,
-    site          text NOT NULL DEFAULT 'default',
+    LIKE click_events_unpartitioned INCLUDING DEFAULTS,
     PRIMARY KEY (site, event_id, time_stamp)
 ) PARTITION BY LIST (site);
 CREATE TABLE click_events_kept PARTITION OF click_events DEFAULT PARTITION BY RANGE (time_stamp);
@@ -73,13 +57,7 @@ INSERT INTO event_keys (site, event_id, time_stamp)
 SELECT site, event_id, time_stamp FROM click_events_unpartitioned;
 CREATE INDEX event_keys_site_time ON event_keys (site, time_stamp);
 
-INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp, source, referrer,
-                          session_id, properties, received_at, browser, os, device, country,
-                          referrer_host, utm_source, utm_medium, utm_campaign, site)
-SELECT event_id, user_id, event_type, page_url, time_stamp, source, referrer,
-       session_id, properties, received_at, browser, os, device, country,
-       referrer_host, utm_source, utm_medium, utm_campaign, site
-FROM click_events_unpartitioned;
+INSERT INTO click_events SELECT * FROM click_events_unpartitioned;
 DROP TABLE click_events_unpartitioned;
 
 -- the indexes of migrations 0010 and 0012, on every partition, built after the copy
