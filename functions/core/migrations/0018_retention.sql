@@ -68,8 +68,8 @@ CREATE INDEX click_events_site_session_time
 
 -- A site's retention of raw events (null: kept for ever), and the time before which its raw
 -- events and their keys may be gone: the hours before it are sealed, their report roll-ups
--- never rebuilt from raw events again, and an event older than it is no longer stored. `id` names the site's
--- partition (a site name is no identifier).
+-- never rebuilt from raw events again, and an event older than it is no longer stored.
+-- `id` names the site's partition (a site name is no identifier).
 ALTER TABLE sites ADD COLUMN IF NOT EXISTS id bigint GENERATED ALWAYS AS IDENTITY UNIQUE;
 ALTER TABLE sites ADD COLUMN IF NOT EXISTS raw_retention interval
     CHECK (raw_retention >= interval '1 day');
