@@ -10,7 +10,8 @@ Dropping raw events must change no report over the roll-ups. The report roll-ups
 (functions/process/roller.py) are rebuilt from its raw events whenever a write moves its
 version, so maintenance only drops what lies before every hour still waiting for its build,
 and records the cutoff in `sites.raw_dropped_before`: the hours before it are sealed, and
-neither a late event nor an erasure moves their version again (`UNSEALED`).
+neither a write (through a visit it changes) nor an erasure moves their version again
+(`UNSEALED`).
 
 The idempotency key (site, event_id) lives in the unpartitioned `event_keys`
 (functions/process/store.py), one narrow row per stored event. Its rows older than the cutoff
@@ -48,7 +49,7 @@ _DAYS = re.compile(r"([1-9][0-9]{0,4})d")
 MAINTENANCE_INTERVAL_S = 3600.0
 # the first half of pg_try_advisory_xact_lock(int, int)'s key ('rete'): one maintainer at a time
 _LOCK_CLASS = 0x72657465
-# keys deleted per transaction (a few MB of WAL, a lock held for milliseconds)
+# keys deleted per transaction: its row locks and WAL stay small whatever a site's traffic
 KEY_BATCH = 10_000
 
 # A condition on a row `{row}` of (site, bucket): the hour is not sealed, so moving its

@@ -27,7 +27,7 @@ import pytest
 import redis
 from psycopg import sql
 
-from functions.core import migrate
+from functions.core import migrate, retention
 from functions.core.db import open_pool
 from functions.core.events import ClickEvent
 from functions.core.retention import Maintainer
@@ -327,8 +327,10 @@ def test_a_retry_with_another_time_is_stored_once_across_partitions(database_url
 
 
 def test_process_maintains_in_the_background_and_holds_back_for_unbuilt_hours(
-    database_url: str,
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # batches of one key: the three old events' keys still all go
+    monkeypatch.setattr(retention, "KEY_BATCH", 1)
     site = f"bg-{RUN}.test"
     old = [
         ClickEvent(
