@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import sys
 
-from functions.admin import dead_letters, events, links, rollups, sites, users
+from functions.admin import dead_letters, events, links, retention, rollups, sites, users
 from functions.admin.command import run
 
 # one module per group of commands, each registering its own subcommands
-GROUPS = (dead_letters, events, links, rollups, sites, users)
+GROUPS = (dead_letters, events, links, retention, rollups, sites, users)
 
 if __name__ == "__main__":
     sys.exit(run(GROUPS, sys.argv[1:]))

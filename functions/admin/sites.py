@@ -1,5 +1,6 @@
 """`sites add|list|remove` and `keys add|list|revoke`: the tenants and their keys
-(functions/core/sites.py). A new secret is printed once: only its hash is stored."""
+(functions/core/sites.py), and `sites retention` (functions/admin/retention.py). A new
+secret is printed once: only its hash is stored."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contextlib import asynccontextmanager
 import msgspec
 import psycopg
 
+from functions.admin import retention
 from functions.admin.command import Parser, Result, database
 from functions.core import sites
 from functions.core.config import Settings
@@ -52,6 +54,7 @@ def register(groups: argparse._SubParsersAction[Parser], common: Parser) -> None
     )
     removing.add_argument("name", metavar="NAME")
     removing.set_defaults(handler=remove_site)
+    retention.register_site_command(commands, common)
 
     group = groups.add_parser("keys", help="add, list and revoke write keys and tokens")
     commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -6,9 +6,12 @@ What names a person: their raw events (`click_events`), their visits (`visits`, 
 owned by the user id), their per-page counts (`page_clicks`) and the dead letters carrying
 their events. What does not, and stays: the anonymous roll-ups (per-minute, hour and day
 counts by page and type) and the distinct-user sketches (`user_hll`, `minute_user_hll`), which
-hold hashes in registers that cannot be taken back out. The report roll-ups (migration 0013)
+hold hashes in registers that cannot be taken back out, and the idempotency keys of their
+events (`event_keys`: site, event id and time, no user id), which keep a redelivery of an
+erased event from storing it again. The report roll-ups (migration 0013)
 are derived from raw events and visits, so the hours they lose are marked for the roller to
-rebuild without them, as process marks the hours its writes change.
+rebuild without them, as process marks the hours its writes change; not the hours sealed by
+retention (functions/core/retention.py), whose raw events may be gone.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from functions.core.cache import (
     visit_start_tags,
 )
 from functions.core.cache_reset import forget
+from functions.core.retention import UNSEALED
 
 # the tables that name a person, as the erasure record counts them
 TABLES = ("click_events", "visits", "page_clicks", "dead_letters")
@@ -37,7 +41,7 @@ TABLES = ("click_events", "visits", "page_clicks", "dead_letters")
 # One statement: data-modifying CTEs all run whatever the result reads. Rows of the result:
 # (table, page_url, time) for what the cache must forget: an event's page and time, a visit's
 # start, a count's page, a dead letter (neither).
-_ERASE = """
+_ERASE = f"""
 WITH events AS (
     DELETE FROM click_events WHERE site = %(site)s AND user_id = %(user)s
     RETURNING page_url, time_stamp
@@ -61,9 +65,11 @@ WITH events AS (
     SELECT h.bucket FROM visits_gone AS v
     CROSS JOIN generate_series(date_trunc('hour', v.started_at, 'UTC'), v.ended_at,
                                interval '1 hour') AS h(bucket)
-), versions_up AS (
+), versions_up AS (  -- not a sealed hour's (functions/core/retention.py): rebuilt, its
+    -- roll-ups would lose the raw events retention dropped
     INSERT INTO rollup_versions AS t (site, bucket, version)
-    SELECT %(site)s, bucket, 1 FROM hours ORDER BY 2
+    SELECT %(site)s, h.bucket, 1 FROM (SELECT %(site)s::text AS site, bucket FROM hours) AS h
+    WHERE {UNSEALED.format(row="h")} ORDER BY 2
     ON CONFLICT (site, bucket) DO UPDATE SET version = t.version + 1
 )
 SELECT 'click_events', page_url, time_stamp FROM events

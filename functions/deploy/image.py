@@ -1,5 +1,5 @@
 """The images the deploy builds, each tagged by the content of its build inputs: the one image
-of the functions, and PostgreSQL with the hll extension.
+of the functions, and PostgreSQL with the hll and pg_partman extensions.
 
 A content tag makes a re-deploy of unchanged code a no-op (same tag, same Knative revision)
 and a changed one a new revision, without a registry: Knative skips tag resolution for
@@ -27,9 +27,10 @@ EXCLUDED = ("functions/dev", "functions/deploy", "functions/bench")
 # build outputs and installed packages: made inside the image, never copied in
 _SKIPPED_PARTS = frozenset({"__pycache__", "node_modules", "dist"})
 _TAG_HEX_DIGITS = 16
-# PostgreSQL with the hll extension (migration 0011); its Dockerfile copies nothing, so the
-# Dockerfile is all its tag depends on (a repository not under `clickstream`: no project code)
-POSTGRES_REPOSITORY = "dev.local/postgres-hll"
+# PostgreSQL with the hll and pg_partman extensions (migrations 0011, 0018); its Dockerfile
+# copies nothing, so the Dockerfile is all its tag depends on (a repository not under
+# `clickstream`: no project code)
+POSTGRES_REPOSITORY = "dev.local/postgres-extensions"
 POSTGRES_DOCKERFILE = "kind/postgres.Dockerfile"
 
 

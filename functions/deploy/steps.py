@@ -232,8 +232,8 @@ class Deployer:
         return image
 
     def build_postgres_image(self) -> str:
-        """PostgreSQL with the hll extension (the stock image has none; migration 0011
-        creates it)."""
+        """PostgreSQL with the hll and pg_partman extensions (the stock image has neither;
+        migrations 0011 and 0018 create them)."""
         image = f"{POSTGRES_REPOSITORY}:{postgres_tag(self.root)}"
         dockerfile = self.root / POSTGRES_DOCKERFILE
         self.runner.run(

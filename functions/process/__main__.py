@@ -14,6 +14,7 @@ from starlette.routing import Route
 from functions.core.cache import Cache
 from functions.core.config import Settings, fails_fast, load_settings
 from functions.core.db import database_ready, open_pool
+from functions.core.retention import Maintainer
 from functions.core.serving import function_app, probe_routes, serve
 from functions.core.telemetry import init_metrics
 from functions.process import runtime
@@ -40,11 +41,16 @@ def build_app(settings: Settings) -> Starlette:
         # the report roll-ups, built in the background, never in a delivery's path
         roller = Roller(pool)
         roller.start()
+        # time partitions made ahead and a site's expired raw events dropped: at start, then
+        # hourly (functions/core/retention.py)
+        maintainer = Maintainer(pool)
+        maintainer.start()
         runtime.install(service)
         app.state.pool, app.state.cache = pool, cache
         app.state.dead_letters = DeadLetterSink(pool, meter)
         yield
         runtime.install(None)
+        await maintainer.stop()
         await roller.stop()
         await service.committer.stop()
         await service.cache_updates.stop()

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from functions.core.retention import UNSEALED
 from functions.query.report_rows import ROLLED_UP, raw_rows
 
 log = logging.getLogger("clickstream.process.roller")
@@ -73,11 +74,13 @@ _CURRENT = """
 SELECT coalesce(sum(version), 0)::bigint AS version FROM rollup_versions
 WHERE site = %(site)s AND bucket >= %(bucket)s AND bucket < %(end)s
 """
+# whether the bucket is still pending, and whether it is sealed (functions/core/retention.py)
 _STILL_PENDING = f"""
 SELECT latest.version IS DISTINCT FROM (
     SELECT version FROM rollup_builds
-    WHERE site = %(site)s AND grain = %(grain)s AND bucket = %(bucket)s)
-FROM ({_CURRENT}) AS latest
+    WHERE site = %(site)s AND grain = %(grain)s AND bucket = %(bucket)s),
+    NOT {UNSEALED.format(row="b")}
+FROM ({_CURRENT}) AS latest, (SELECT %(site)s::text AS site, %(bucket)s::timestamptz AS bucket) AS b
 """
 _LOCK = "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))"
 _DELETE = """DELETE FROM report_rollups
@@ -158,6 +161,11 @@ async def build(conn: Conn, site: str, grain: Grain, bucket: datetime) -> bool:
         pending = await cursor.fetchone()
         if pending is None or not pending[0]:
             return False
+        if grain == "hour" and pending[1]:
+            # a write that began before maintenance sealed the hour moved its version: its
+            # raw events may be gone, so its roll-up stays as built, and current
+            await conn.execute(_record("true"), params)
+            return True
         await conn.execute(_DELETE, params)
         await conn.execute(_BUILD_HOUR if grain == "hour" else _BUILD_DAY, params)
     return True

@@ -1,5 +1,5 @@
-"""Writing clicks to PostgreSQL: idempotent on `event_id`, aggregates and visits only for
-new rows."""
+"""Writing clicks to PostgreSQL: idempotent on the event's (site, event_id), aggregates and
+visits only for new rows."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ import msgspec
 from psycopg import AsyncConnection
 
 from functions.core.events import ENRICHMENT_FIELDS, ClickEvent
+from functions.core.retention import UNSEALED
 from functions.process.visits import LOCK_VISITS, VISITS_CTES, lock_parameters
 
-# One statement, one round trip: the insert's RETURNING holds only newly inserted events,
-# so every aggregate below moves exactly once per event_id, whatever is redelivered.
-# ORDER BY keeps lock order stable across concurrent writers (no deadlocks between replicas).
-# `{source}` yields the events as `e`; `{result}` is what the statement answers.
-_STATEMENT = """
-WITH new AS (
+
+def _raw_insert(events: str, conflict: str) -> str:
+    """The insert into `click_events` of `events` (rows `e`), answering the rows it added."""
+    return f"""
     INSERT INTO click_events (site, event_id, user_id, event_type, page_url, time_stamp,
                               source, referrer, session_id, properties,
                               browser, os, device, country, referrer_host,
@@ -27,13 +26,45 @@ WITH new AS (
            e.source, e.referrer, e.session_id, e.properties::jsonb,
            e.browser, e.os, e.device, e.country, e.referrer_host,
            e.utm_source, e.utm_medium, e.utm_campaign
-    FROM {source}
+    FROM {events}
     ORDER BY e.site, e.event_id
-    ON CONFLICT (site, event_id) DO NOTHING
+    ON CONFLICT {conflict} DO NOTHING
     RETURNING site, event_id, user_id, event_type, page_url, time_stamp, session_id,
               referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
-), sites_up AS (  -- a site named for the first time registers itself (DESIGN.md: "Sites");
-    -- a site already there costs one index probe, and writes nothing
+"""
+
+
+def _keyed(source: str) -> str:
+    """The CTEs storing the events of `source` (rows `e`) whose key is new, ending in `new`."""
+    return f"""given AS (
+    SELECT * FROM {source}
+), keys AS (
+    INSERT INTO event_keys (site, event_id, time_stamp)
+    SELECT e.site, e.event_id, e.time_stamp FROM given AS e
+    WHERE NOT EXISTS (SELECT FROM sites AS s
+                      WHERE s.name = e.site AND e.time_stamp < s.raw_dropped_before)
+    ORDER BY e.site, e.event_id
+    ON CONFLICT (site, event_id) DO NOTHING
+    RETURNING site, event_id, time_stamp
+), new AS ({_raw_insert("given AS e JOIN keys USING (site, event_id, time_stamp)", "")})"""
+
+
+# One statement, one round trip. Raw events are partitioned by time (migration 0018), so
+# their own key must hold the time; the idempotency key (site, event_id) is held by the
+# unpartitioned `event_keys`: the keys inserted first, only their events are stored, and the
+# raw insert's RETURNING holds only those, so every aggregate below moves exactly once per
+# event_id, whatever is redelivered and whatever time ingest stamped on the retry. An event
+# older than its site's dropped raw events (functions/core/retention.py) has no key left to
+# compare with: it is not stored. The raw insert's own ON CONFLICT covers a copy repeated in
+# one group (one key inserted, both joined) and a key deleted by retention while its raw
+# event still waits in a partition to be dropped.
+# ORDER BY keeps lock order stable across concurrent writers (no deadlocks between replicas).
+# `{new}` stores the events and yields the new ones (`_keyed`); `{result}` is what the
+# statement answers.
+_STATEMENT = """
+WITH {new}, sites_up AS (
+    -- a site named for the first time registers itself (DESIGN.md: "Sites"); a site already
+    -- there costs one index probe, and writes nothing
     INSERT INTO sites (name) SELECT DISTINCT site FROM new ORDER BY 1 ON CONFLICT DO NOTHING
 ), page_clicks_up AS (
     INSERT INTO page_clicks AS t (site, user_id, page_url, click_count)
@@ -90,13 +121,17 @@ _VISIT_HOURS = """
           UNION ALL SELECT site, started_at, ended_at FROM visits_gone) AS v
     CROSS JOIN generate_series(date_trunc('hour', v.started_at, 'UTC'), v.ended_at,
                                interval '1 hour') AS h(bucket)"""
+# Hours whose raw events retention may have dropped are sealed (functions/core/retention.py):
+# rebuilt from what is left, their roll-ups would lose the dropped events, so a late event
+# there moves the minute counts and roll-ups above, never their version.
 _VERSIONS = """
 , rollup_hours AS ({hours}
 ), rollup_versions_up AS (
     INSERT INTO rollup_versions AS t (site, bucket, version)
-    SELECT site, bucket, 1 FROM rollup_hours ORDER BY 1, 2
+    SELECT h.site, h.bucket, 1 FROM rollup_hours AS h WHERE {unsealed} ORDER BY 1, 2
     ON CONFLICT (site, bucket) DO UPDATE SET version = t.version + 1
 )"""
+_UNSEALED = UNSEALED.format(row="h")
 # the events of one request group as one JSON array, encoded in C by msgspec and read by
 # json_to_recordset: a third of the client CPU of nine typed parameter arrays (psycopg dumps
 # those element by element in Python), and less of PostgreSQL's too
@@ -111,19 +146,34 @@ json_to_recordset(%(events)s::json)
 _INSERTED = """SELECT new.site, new.event_id, new.user_id, new.page_url, new.time_stamp,
        up.click_count
 FROM new JOIN page_clicks_up AS up USING (site, user_id, page_url)"""
-WRITE_EVENTS = _STATEMENT.format(
-    source=_PARAMETERS,
-    visits=VISITS_CTES,
-    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS),
-    result=_INSERTED
+_INSERTED_AND_VISIT_STARTS = (
+    _INSERTED
     + """
 UNION ALL
-SELECT site, NULL, NULL, NULL, started_at, NULL FROM visit_starts""",
+SELECT site, NULL, NULL, NULL, started_at, NULL FROM visit_starts"""
+)
+WRITE_EVENTS = _STATEMENT.format(
+    new=_keyed(_PARAMETERS),
+    visits=VISITS_CTES,
+    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
+    result=_INSERTED_AND_VISIT_STARTS,
 )
 # `WRITE_EVENTS` without visits, run by the benchmark only (functions/bench/without_visits.py):
 # the same run's baseline of what keeping visits costs the pipeline
 WRITE_EVENTS_WITHOUT_VISITS = _STATEMENT.format(
-    source=_PARAMETERS, visits="", versions=_VERSIONS.format(hours=_EVENT_HOURS), result=_INSERTED
+    new=_keyed(_PARAMETERS),
+    visits="",
+    versions=_VERSIONS.format(hours=_EVENT_HOURS, unsealed=_UNSEALED),
+    result=_INSERTED,
+)
+# `WRITE_EVENTS` keyed by raw events alone, into a `click_events` of one plain table keyed by
+# (site, event_id), run by the benchmark only (functions/bench/unpartitioned.py): the same
+# run's baseline of what partitioning raw events and keeping their keys apart cost
+WRITE_EVENTS_UNPARTITIONED = _STATEMENT.format(
+    new=f"new AS ({_raw_insert(_PARAMETERS, '(site, event_id)')})",
+    visits=VISITS_CTES,
+    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
+    result=_INSERTED_AND_VISIT_STARTS,
 )
 # The same statement over a table of events staged by COPY, for bulk loads (`write_bulk`)
 _STAGED = "staged_click_events"
@@ -136,9 +186,9 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
 ) ON COMMIT DELETE ROWS
 """
 WRITE_STAGED = _STATEMENT.format(
-    source=f"{_STAGED} AS e",
+    new=_keyed(f"{_STAGED} AS e"),
     visits=VISITS_CTES,
-    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS),
+    versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
     result="SELECT count(*) FROM new",
 )
 

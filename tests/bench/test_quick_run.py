@@ -23,6 +23,7 @@ KNOWN = {
     "ingest_p99_ms",
     "pipeline_events_per_s",
     "pipeline_visits_ratio",
+    "pipeline_partitions_ratio",
     "freshness_p99_s",
     "rest_cached_p99_ms",
     "rest_uncached_p99_ms",
@@ -33,6 +34,7 @@ KNOWN = {
     "history_30d_p99_ms",
     "export_rows_per_s",
     "export_rss_added_mb",
+    "history_partitions_ratio",
     "distinct_users_error_pct",
     "peak_rss_mb",
 }

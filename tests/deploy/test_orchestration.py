@@ -132,7 +132,7 @@ def test_first_deploy_runs_every_step_in_order(standins: StandIns) -> None:
     assert builds == loads
     functions, postgres = builds
     assert functions.startswith("dev.local/clickstream:")
-    assert postgres.startswith("dev.local/postgres-hll:")
+    assert postgres.startswith("dev.local/postgres-extensions:")
     (overlay,) = [
         c["kustomization"]
         for c in run.calls
@@ -140,7 +140,7 @@ def test_first_deploy_runs_every_step_in_order(standins: StandIns) -> None:
     ]
     assert json.loads(overlay)["images"] == [
         {"name": "dev.local/clickstream", "newTag": functions.split(":")[1]},
-        {"name": "dev.local/postgres-hll", "newTag": postgres.split(":")[1]},
+        {"name": "dev.local/postgres-extensions", "newTag": postgres.split(":")[1]},
     ]
     assert "http://ingest.clickstream.127.0.0.1.sslip.io/ingest" in run.stdout
     assert "nox -s smoke -- http://ingest.clickstream.127.0.0.1.sslip.io" in run.stdout

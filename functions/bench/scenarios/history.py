@@ -1,6 +1,7 @@
 """History at scale: events over 30 days loaded by COPY through `process`'s own statement
 (`write_bulk`: the same tables as delivering them one by one), then 30-day overview, top
-pages and hourly time series, each request a range never asked before (uncached)."""
+pages and hourly time series, each request a range never asked before (uncached); then the
+same reads with the same rows in an unpartitioned `click_events`, as a same-run ratio."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from functions.bench.loadgen import ClosedModel
 from functions.bench.results import figure
 from functions.bench.scenarios.common import Context, load, say
 from functions.bench.stats import Latency
+from functions.bench.unpartitioned import unpartitioned
 from functions.bench.workload import Mix, page_url, user_id
 from functions.bench.zipf import Zipf
 from functions.core.events import ClickEvent
@@ -94,6 +96,7 @@ async def measure(ctx: Context) -> None:
     plan = ctx.plan
     if plan.history_events <= 0:
         ctx.results.omit("history_30d_p99_ms", "not in this plan (--quick loads no history)")
+        ctx.results.omit("history_partitions_ratio", "not in this plan (--quick loads no history)")
         return
     base = ctx.platform.url("gateway")
     present = {name: route for name, route in ROUTES.items() if await route_exists(base + route[0])}
@@ -102,6 +105,7 @@ async def measure(ctx: Context) -> None:
             "history_30d_p99_ms",
             "gateway has none of /api/v1/overview, /pages/top, /timeseries yet (404)",
         )
+        ctx.results.omit("history_partitions_ratio", "no history read to compare")
         return
     stored, rate = await _load_history(
         ctx.platform.database_url, ctx.run + "hist", plan.history_events, plan.history_budget_s
@@ -110,20 +114,8 @@ async def measure(ctx: Context) -> None:
     # what autovacuum does shortly after a bulk load, in production long before a 30-day
     # view exists: without it the reads below would measure stale planner statistics
     await _vacuum(ctx.platform.database_url)
-    runs: list[float] = []
-    per_route: dict[str, list[float]] = {}
-    model = ClosedModel(CONCURRENCY, plan.load_s, plan.ramp_s)
-    for _ in range(plan.repeat):
-        combined = Latency()
-        async with session() as client:
-            for name, (path, extra) in present.items():
-                tally = await load(
-                    f"30-day {name}", model, rest_get(client, base + path, _ranges(extra))
-                )
-                combined.merge(tally.latency)
-                per_route.setdefault(name, []).append(tally.latency.percentile_ms(99))
-        runs.append(combined.percentile_ms(99))
-        ctx.results.latency_curves["history 30d"] = combined.curve()
+    runs, per_route, curve = await _read(ctx, base, present)
+    ctx.results.latency_curves["history 30d"] = curve
     missing = sorted(set(ROUTES) - set(present))
     ctx.results.figures.append(
         figure(
@@ -142,3 +134,38 @@ async def measure(ctx: Context) -> None:
             + (f"; not built yet: {', '.join(missing)}" if missing else ""),
         )
     )
+    say("history: the same reads over unpartitioned raw events, the same run's baseline:")
+    with unpartitioned(ctx.platform.database_url):
+        plain, _, _ = await _read(ctx, base, present)
+    ctx.results.figures.append(
+        figure(
+            "history_partitions_ratio",
+            "ratio",
+            [run / baseline for run, baseline in zip(runs, plain, strict=True)],
+            target="<= 1.1",
+            note="each run's 30-day p99 (raw events partitioned by site and time) over the p99 "
+            "of the same reads, after them, with the same rows in one plain table (ms "
+            "unpartitioned: " + ", ".join(f"{v:.1f}" for v in plain) + ")",
+        )
+    )
+
+
+async def _read(
+    ctx: Context, base: str, present: Mapping[str, tuple[str, Mapping[str, str]]]
+) -> tuple[list[float], dict[str, list[float]], list[tuple[float, float]]]:
+    """`repeat` runs of the 30-day reads: each run's p99, each route's, the last curve."""
+    runs: list[float] = []
+    per_route: dict[str, list[float]] = {}
+    model = ClosedModel(CONCURRENCY, ctx.plan.load_s, ctx.plan.ramp_s)
+    combined = Latency()
+    for _ in range(ctx.plan.repeat):
+        combined = Latency()
+        async with session() as client:
+            for name, (path, extra) in present.items():
+                tally = await load(
+                    f"30-day {name}", model, rest_get(client, base + path, _ranges(extra))
+                )
+                combined.merge(tally.latency)
+                per_route.setdefault(name, []).append(tally.latency.percentile_ms(99))
+        runs.append(combined.percentile_ms(99))
+    return runs, per_route, combined.curve()

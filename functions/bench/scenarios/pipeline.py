@@ -3,7 +3,8 @@ PostgreSQL, with the stack's dispatcher stopped while the topic fills.
 
 Ceilings, same records: the transport (a dispatcher POSTing to a no-op CloudEvent
 function) and the database (COPY of the rows plus the aggregate upserts). After each run, the
-same run again with `process` keeping no visits: what visits cost, as a same-run ratio."""
+same run again with `process` keeping no visits, and again into unpartitioned raw events:
+what visits and partitions cost, as same-run ratios."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import psycopg
 from functions.bench import ceilings
 from functions.bench.results import figure
 from functions.bench.scenarios.common import Context, metric_sum, say, wait_http
+from functions.bench.unpartitioned import unpartitioned
 from functions.bench.workload import EventStream, Mix
 from functions.core.events import ClickEvent
 from functions.dev import processes
@@ -30,7 +32,8 @@ POLL_S = 1.0  # progress only: the rate comes from the stored rows
 MIN_DRAIN_RATE = 200  # events/s below which a drain is called stuck
 DRAIN_TARGET_S = 30  # the pre-fill is sized to drain in about this long at the transport rate
 MIN_PREFILL = 1_000
-WITHOUT_VISITS = "process-without-visits"  # the baseline's label (its log's name)
+WITHOUT_VISITS = "process-without-visits"  # the baselines' labels (their logs' names)
+UNPARTITIONED = "process-unpartitioned"
 
 
 def _drain_timeout(events: int) -> float:
@@ -204,26 +207,44 @@ async def _measure_ceilings(
     return records[: max(MIN_PREFILL, min(len(records), wanted))]
 
 
-async def _without_visits(ctx: Context, prefix: str, repetition: int, size: int) -> float | None:
-    """The same run, as many events, with `process` storing events without keeping visits,
-    on its ports (functions/bench/without_visits.py), then the stack's `process` back."""
+async def _with_process(
+    ctx: Context, label: str, module: str, prefix: str, repetition: int, size: int
+) -> float | None:
+    """The same run, as many events, with `process` run from `module` on its ports (a
+    baseline's statement), then the stack's `process` back."""
     stack = ctx.platform.stack
     process = stack.processes.pop("process")
     ctx.platform.note_rss("process", process.pid)
     processes.stop(process, 15.0)
     ports = {"PORT": str(stack.ports.http["process"])}
     ports["METRICS_PORT"] = str(stack.ports.metrics["process"])
-    ctx.platform.spawn(WITHOUT_VISITS, "functions.bench.without_visits", "process", ports)
+    ctx.platform.spawn(label, module, "process", ports)
     try:
         if not await wait_http(stack.url("process") + "/readyz"):
-            say("[yellow]process without visits never got ready[/]")
+            say(f"[yellow]{label} never got ready[/]")
             return None
         run = await _drain_run(ctx, prefix, repetition, size)
     finally:
-        ctx.platform.stop_extra(WITHOUT_VISITS)
+        ctx.platform.stop_extra(label)
         stack.spawn("process")
         await wait_http(stack.url("process") + "/readyz")
     return None if run is None else run[0]
+
+
+async def _without_visits(ctx: Context, prefix: str, repetition: int, size: int) -> float | None:
+    """The same run with `process` storing events without keeping visits
+    (functions/bench/without_visits.py)."""
+    module = "functions.bench.without_visits"
+    return await _with_process(ctx, WITHOUT_VISITS, module, prefix, repetition, size)
+
+
+async def _unpartitioned(ctx: Context, prefix: str, repetition: int, size: int) -> float | None:
+    """The same run into a `click_events` without partitions keyed by (site, event_id),
+    stored as before partitioning, without `event_keys` (functions/bench/unpartitioned.py,
+    unkeyed.py), then the partitioned table back."""
+    with unpartitioned(ctx.platform.database_url):
+        module = "functions.bench.unkeyed"
+        return await _with_process(ctx, UNPARTITIONED, module, prefix, repetition, size)
 
 
 async def measure(ctx: Context) -> None:
@@ -231,6 +252,8 @@ async def measure(ctx: Context) -> None:
     runs: list[float] = []
     without: list[float] = []
     ratios: list[float] = []
+    plain: list[float] = []
+    partition_ratios: list[float] = []
     partial = 0
     for repetition in range(plan.repeat):
         run = await _drain_run(ctx, ctx.prefix("pipe", repetition), repetition)
@@ -244,6 +267,11 @@ async def measure(ctx: Context) -> None:
         if baseline:
             without.append(baseline)
             ratios.append(rate / baseline)
+        say("pipeline into unpartitioned raw events, the same run's baseline:")
+        baseline = await _unpartitioned(ctx, ctx.prefix("pipeunp", repetition), repetition, size)
+        if baseline:
+            plain.append(baseline)
+            partition_ratios.append(rate / baseline)
     if runs:
         ctx.pipeline_rate = statistics.median(runs)
     database_ceiling = ctx.ceiling(DATABASE_CEILING, "events/s")
@@ -279,3 +307,20 @@ async def measure(ctx: Context) -> None:
                 + ")",
             )
         )
+    if partition_ratios:
+        ctx.results.figures.append(
+            figure(
+                "pipeline_partitions_ratio",
+                "ratio",
+                partition_ratios,
+                target=">= 0.9",
+                note="each run's pipeline rate (raw events partitioned by site and time, their "
+                "keys in event_keys) over the rate of a run right after it into one plain table "
+                "of the same rows, columns and indexes keyed by (site, event_id), without "
+                "event_keys (events/s unpartitioned: "
+                + ", ".join(f"{rate:,.0f}" for rate in plain)
+                + ")",
+            )
+        )
+    else:
+        ctx.results.omit("pipeline_partitions_ratio", "no unpartitioned run stored its events")
