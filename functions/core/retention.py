@@ -24,20 +24,17 @@ by an interrupted run are deleted by the next, with nothing stored in between.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool
 
 from functions.core.errors import InvalidArgument
+from functions.core.periodic import Periodic
 
 log = logging.getLogger("clickstream.retention")
 
@@ -261,43 +258,14 @@ async def _delete_keys(conn: Conn) -> dict[str, int]:
     return counts
 
 
-class Maintainer:
-    """`maintain` at start and then every hour, in the background of `process`; a failed
-    run is logged and retried at the next."""
+class Maintainer(Periodic):
+    """`maintain` at start and then every hour, in the background of `process`."""
 
-    def __init__(
-        self,
-        pool: AsyncConnectionPool,
-        interval_s: float = MAINTENANCE_INTERVAL_S,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._pool = pool
-        self._interval_s = interval_s
-        self._clock = clock
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    name = "retention maintenance"
+    log = log
+    interval_s = MAINTENANCE_INTERVAL_S
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="retention")
-
-    async def stop(self) -> None:
-        """After the run under way, if any: a transaction is never cut off halfway."""
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                async with self._pool.connection() as conn:
-                    done = await maintain(conn, self._clock())
-                if done.ran and any(done.dropped.values()):
-                    log.info("retention dropped partitions: %s", done.dropped)
-            except Exception:  # whatever failed, the next run retries it
-                log.warning(
-                    "retention maintenance failed; retrying in %s s",
-                    self._interval_s,
-                    exc_info=True,
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._interval_s)
+    async def run(self, conn: psycopg.AsyncConnection[Any], now: datetime) -> None:
+        done = await maintain(conn, now)
+        if done.ran and any(done.dropped.values()):
+            log.info("retention dropped partitions: %s", done.dropped)

@@ -16,17 +16,14 @@ deletes and inserts one primary key runs its parts in no promised order.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 
+from functions.core.periodic import Periodic
 from functions.core.retention import UNSEALED
 from functions.query.report_rows import ROLLED_UP, raw_rows
 
@@ -196,39 +193,12 @@ async def build_pending(conn: Conn, now: datetime, limit: int | None = None) -> 
     return Built(counts["hour"], counts["day"])
 
 
-class Roller:
-    """`build_pending` every few seconds in the background, a bounded amount per pass;
-    a failed pass is logged and retried with the next."""
+class Roller(Periodic):
+    """`build_pending` every few seconds in the background, a bounded amount per pass."""
 
-    def __init__(
-        self,
-        pool: AsyncConnectionPool,
-        interval_s: float = PASS_INTERVAL_S,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._pool = pool
-        self._interval_s = interval_s
-        self._clock = clock
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    name = "roll-up pass"
+    log = log
+    interval_s = PASS_INTERVAL_S
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="roller")
-
-    async def stop(self) -> None:
-        """After the pass under way, if any: a build is never cut off halfway."""
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                async with self._pool.connection() as conn:
-                    await build_pending(conn, self._clock(), BUILDS_PER_PASS)
-            except Exception:  # whatever failed, the next pass retries it
-                log.warning(
-                    "roll-up pass failed; retrying in %s s", self._interval_s, exc_info=True
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._interval_s)
+    async def run(self, conn: Conn, now: datetime) -> None:
+        await build_pending(conn, now, BUILDS_PER_PASS)
