@@ -1,7 +1,8 @@
 """History at scale: events over 30 days loaded by COPY through `process`'s own statement
-(`write_bulk`: the same tables as delivering them one by one), then 30-day overview, top
-pages and hourly time series, each request a range never asked before (uncached); then the
-same reads with the same rows in an unpartitioned `click_events`, as a same-run ratio."""
+(`write_bulk`: the same tables as delivering them one by one), settled (common.settle),
+then 30-day overview, top pages and hourly time series, each request a range never asked
+before (uncached); then the same reads with the same rows in an unpartitioned
+`click_events`, as a same-run ratio."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import psycopg
 from functions.bench.http import rest_get, route_exists, session
 from functions.bench.loadgen import ClosedModel
 from functions.bench.results import figure
-from functions.bench.scenarios.common import Context, load, say
+from functions.bench.scenarios.common import Context, load, say, settle
 from functions.bench.stats import Latency
 from functions.bench.unpartitioned import unpartitioned
 from functions.bench.workload import Mix, page_url, user_id
@@ -73,13 +74,6 @@ async def _load_history(
     return written, written / (time.perf_counter() - started)
 
 
-async def _vacuum(database_url: str) -> None:
-    started = time.perf_counter()
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await conn.execute("VACUUM (ANALYZE)")
-    say(f"history: VACUUM (ANALYZE) took {time.perf_counter() - started:.1f} s")
-
-
 def _ranges(extra: Mapping[str, str]) -> Callable[[], Mapping[str, str]]:
     """30-day ranges, each starting one minute later than the last: never cached before."""
     end = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -111,9 +105,8 @@ async def measure(ctx: Context) -> None:
         ctx.platform.database_url, ctx.run + "hist", plan.history_events, plan.history_budget_s
     )
     say(f"history: {stored:,} events loaded at {rate:,.0f} events/s")
-    # what autovacuum does shortly after a bulk load, in production long before a 30-day
-    # view exists: without it the reads below would measure stale planner statistics
-    await _vacuum(ctx.platform.database_url)
+    build_s, built = await settle(ctx.platform.database_url)
+    say(f"history: built {built} in {build_s:.1f} s")
     runs, per_route, curve = await _read(ctx, base, present)
     ctx.results.latency_curves["history 30d"] = curve
     missing = sorted(set(ROUTES) - set(present))
@@ -123,7 +116,8 @@ async def measure(ctx: Context) -> None:
             "ms",
             runs,
             target="<= 50 uncached",
-            note=f"{stored:,} events over {DAYS} days (loaded at {rate:,.0f}/s, then VACUUM ANALYZE"
+            note=f"{stored:,} events over {DAYS} days (loaded at {rate:,.0f}/s, then VACUUM"
+            f" ANALYZE and {built} built in {build_s:.0f} s"
             + (
                 ""
                 if stored == plan.history_events

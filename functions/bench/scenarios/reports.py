@@ -20,8 +20,7 @@ from functions.bench.http import TRANSPORT_ERRORS, session
 from functions.bench.loadgen import ClosedModel, Request
 from functions.bench.report_workload import ReportMix, visits
 from functions.bench.results import figure
-from functions.bench.scenarios.common import Context, load, say
-from functions.process.roller import build_pending
+from functions.bench.scenarios.common import Context, load, say, settle
 from functions.process.store import write_bulk
 
 DAYS = 30
@@ -84,19 +83,6 @@ async def _load(database_url: str, run: str, site: str, events: int, budget_s: f
             if written % 1_000_000 < LOAD_BATCH:
                 say(f"reports: {written:,} events loaded")
     return written
-
-
-async def _prepare(database_url: str) -> tuple[float, str]:
-    """VACUUM ANALYZE (what autovacuum does after a bulk load), then every pending roll-up;
-    returns the build's seconds and what it built."""
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await conn.execute("VACUUM (ANALYZE)")
-        started = time.perf_counter()
-        built = await build_pending(conn, datetime.now(UTC))
-        seconds = time.perf_counter() - started
-        # as autovacuum would soon after: the roll-up tables were empty at the first ANALYZE
-        await conn.execute("ANALYZE report_rollups, rollup_builds, rollup_versions")
-    return seconds, f"{built.hours} hour and {built.days} day roll-ups"
 
 
 def _asking(client: aiohttp.ClientSession, base: str, site: str, asks: Sequence[Ask]) -> Request:
@@ -164,7 +150,7 @@ async def measure(ctx: Context) -> None:
     )
     rate = stored / (time.perf_counter() - started)
     say(f"reports: {stored:,} events loaded at {rate:,.0f} events/s")
-    build_s, built = await _prepare(ctx.platform.database_url)
+    build_s, built = await settle(ctx.platform.database_url)
     say(f"reports: built {built} in {build_s:.1f} s")
     ctx.results.figures.append(
         figure("report_rollup_build_s", "s", [build_s], note=f"{built} over {stored:,} events")
