@@ -2,9 +2,8 @@
 
 Process's write statement only bumps a version per hour it makes stale; here, in the
 background of `process` (which runs while events flow, where `query` scales to zero), closed
-hours whose version moved are rebuilt from raw events and visits (kept also in five-minute
-parts, which the edges of a range read), and days from their 24 hour roll-ups once all of
-those are current. A roll-up records the version it was built at,
+hours whose version moved are rebuilt from raw events and visits, and days from their 24
+hour roll-ups once all of those are current. A roll-up records the version it was built at,
 and reads use it only while that is still the current one, so a late event is never lost:
 its hour reads raw until the next pass rebuilds it.
 
@@ -26,7 +25,7 @@ from psycopg import AsyncConnection
 
 from functions.core.periodic import Periodic
 from functions.core.retention import UNSEALED
-from functions.query.report_rows import PART, PART_GRAIN, ROLLED_UP, raw_rows
+from functions.query.report_rows import ROLLED_UP, raw_rows
 
 log = logging.getLogger("clickstream.process.roller")
 
@@ -81,13 +80,12 @@ SELECT latest.version IS DISTINCT FROM (
 FROM ({_CURRENT}) AS latest, (SELECT %(site)s::text AS site, %(bucket)s::timestamptz AS bucket) AS b
 """
 _LOCK = "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))"
-# the bucket's rows: a day's, or an hour's and its parts'
 _DELETE = """DELETE FROM report_rollups
-WHERE site = %(site)s AND grain = ANY(%(grains)s) AND bucket >= %(bucket)s AND bucket < %(end)s"""
+WHERE site = %(site)s AND grain = %(grain)s AND bucket = %(bucket)s"""
 _COLUMNS = "dimension, value, events, visitors, visits, bounces, duration_s"
 # a row's rank among its bucket's values of its dimension, which breakdowns shortlist by
 # (functions/query/report_rollups.py)
-_RANK = "row_number() OVER (PARTITION BY {by} ORDER BY {events} DESC, value)"
+_RANK = "row_number() OVER (PARTITION BY dimension ORDER BY {events} DESC, value)"
 
 
 def _record(condition: str) -> str:
@@ -100,23 +98,12 @@ ON CONFLICT (site, grain, bucket) DO UPDATE SET version = EXCLUDED.version
 """
 
 
-# An hour in one pass over its raw events and visits: its rows, and its five-minute parts'
-# (which reads use at the edges of a range, within hours current at this build's version).
 _BUILD_HOUR = f"""
-WITH ranges AS (
-    SELECT lo, lo + %(part)s AS hi
-    FROM generate_series(%(bucket)s::timestamptz, %(end)s::timestamptz - %(part)s, %(part)s) AS lo
-), fresh AS MATERIALIZED (
-    {raw_rows(ROLLED_UP, per_range=True)}
-), stored AS (
+WITH ranges AS (SELECT %(bucket)s::timestamptz AS lo, %(end)s::timestamptz AS hi),
+stored AS (
     INSERT INTO report_rollups (site, grain, bucket, {_COLUMNS}, rank)
-    SELECT %(site)s, '{PART_GRAIN}', bucket, {_COLUMNS},
-           {_RANK.format(events="events", by="bucket, dimension")}
-    FROM fresh WHERE bucket IS NOT NULL
-    UNION ALL
-    SELECT %(site)s, %(grain)s, %(bucket)s, {_COLUMNS},
-           {_RANK.format(events="events", by="dimension")}
-    FROM fresh WHERE bucket IS NULL
+    SELECT %(site)s, %(grain)s, %(bucket)s, {_COLUMNS}, {_RANK.format(events="events")}
+    FROM ({raw_rows(ROLLED_UP)}) AS fresh
 )
 {_record("true")}
 """
@@ -134,7 +121,7 @@ WITH hours AS (
     INSERT INTO report_rollups (site, grain, bucket, {_COLUMNS}, rank)
     SELECT %(site)s, %(grain)s, %(bucket)s, dimension, value, sum(events)::bigint,
            hll_union_agg(visitors), hll_union_agg(visits), sum(bounces)::bigint,
-           sum(duration_s), {_RANK.format(events="sum(events)", by="dimension")}
+           sum(duration_s), {_RANK.format(events="sum(events)")}
     FROM report_rollups
     WHERE site = %(site)s AND grain = 'hour' AND bucket >= %(bucket)s AND bucket < %(end)s
       AND (SELECT up_to_date FROM hours)
@@ -158,8 +145,6 @@ async def build(conn: Conn, site: str, grain: Grain, bucket: datetime) -> bool:
         "grain": grain,
         "bucket": bucket,
         "end": bucket + (_HOUR if grain == "hour" else _DAY),
-        "grains": [grain, PART_GRAIN] if grain == "hour" else [grain],
-        "part": PART,
     }
     async with conn.transaction():
         # named in UTC: every replica, whatever its session's TimeZone, names it alike

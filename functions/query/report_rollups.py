@@ -3,13 +3,12 @@ statement each.
 
 The window is cut into runs (functions/core/spans.py): a whole day reads its day roll-up
 while that is current, else each of its hours; an hour reads its hour roll-up while that is
-current, else its raw events and visits; at the edges, each whole five-minute part of an
-hour reads its part's roll-up while the hour's is current (else raw), and only the minutes
-outside whole parts always read raw. "Current" means built at the version the hour (or the
-sum of its day's hours) has now, checked in the same snapshot as the rows, so an answer is
-as right as the raw one (functions/query/reports.py) whenever the roller last ran. Raw
-ranges are computed in the roll-ups' shape (functions/query/report_rows.py), and all of it
-merges alike: events summed, sketches unioned, then estimated.
+current, else its raw events and visits; minutes at the edges read raw. "Current" means
+built at the version the hour (or the sum of its day's hours) has now, checked in the same
+snapshot as the rows, so an answer is as right as the raw one (functions/query/reports.py)
+whenever the roller last ran. Raw parts are computed in the roll-ups' shape
+(functions/query/report_rows.py), and all parts merge alike: events summed, sketches
+unioned, then estimated.
 
 Sketches estimate: hll counts exactly while a union holds up to 256 distinct values
 (explicit mode, kept small as its unions re-sort every id: migration 0017), and within about
@@ -30,27 +29,22 @@ is shortlisted by fewer events than it has (its answer row is exact all the same
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
-from functions.core.spans import STEP, Run, floor, runs
+from functions.core.spans import Run, runs
 from functions.query.dimensions import Dimension
 from functions.query.parts import Connection
-from functions.query.report_rows import ALL_VISITS, PART, PART_GRAIN, ROLLED_UP, raw_rows
+from functions.query.report_rows import ALL_VISITS, ROLLED_UP, raw_rows
 from functions.query.validate import Window
 
 SHORTLIST_FACTOR = 5
 SHORTLIST_MIN = 50
 RANKED = 100  # the ranks of each bucket a shortlist of up to as many values sums
 EVERY_RANK = 2**31 - 1
-HOUR = STEP["hour"]
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-Span = tuple[datetime, datetime]
 
 # the buckets of a window (`%(site)s`): the stored roll-ups current for it (`rolled`), and
 # the time ranges no current roll-up holds, read raw (`ranges`)
-_BUCKETS = f"""
+_BUCKETS = """
 WITH hours AS (  -- every hour of the day and hour runs, its version now and as built
     SELECT h.bucket, coalesce(v.version, 0) AS version, b.version AS built
     FROM unnest(%(coarse_lo)s::timestamptz[], %(coarse_hi)s::timestamptz[]) AS c(lo, hi)
@@ -69,27 +63,12 @@ WITH hours AS (  -- every hour of the day and hour runs, its version now and as 
     WHERE h.version > 0 AND NOT EXISTS (
         SELECT FROM days AS d
         WHERE h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours')
-), edge_parts AS (  -- the edges' whole parts, each within one hour, and that hour's state
-    SELECT p.lo, p.hi, h.built = h.version AS up_to_date
-    FROM unnest(%(part_lo)s::timestamptz[], %(part_hi)s::timestamptz[]) AS p(lo, hi)
-    CROSS JOIN LATERAL (
-        SELECT coalesce(v.version, 0) AS version, b.version AS built
-        FROM rollup_versions AS v
-        LEFT JOIN rollup_builds AS b
-          ON b.site = %(site)s AND b.grain = 'hour' AND b.bucket = v.bucket
-        WHERE v.site = %(site)s AND v.bucket = date_trunc('hour', p.lo, 'UTC')
-    ) AS h  -- none: the hour holds nothing
 ), rolled AS (  -- read from their roll-ups
     SELECT 'day' AS grain, bucket FROM days
     UNION ALL
     SELECT 'hour', bucket FROM loose WHERE up_to_date
-    UNION ALL
-    SELECT '{PART_GRAIN}', bucket FROM edge_parts AS p
-    CROSS JOIN generate_series(p.lo, p.hi - %(part)s, %(part)s) AS bucket WHERE up_to_date
 ), ranges AS (  -- read raw
     SELECT bucket AS lo, bucket + interval '1 hour' AS hi FROM loose WHERE up_to_date IS NOT TRUE
-    UNION ALL
-    SELECT lo, hi FROM edge_parts WHERE up_to_date IS NOT TRUE
     UNION ALL
     SELECT lo, hi FROM unnest(%(minute_lo)s::timestamptz[], %(minute_hi)s::timestamptz[])
                        AS m(lo, hi)
@@ -148,42 +127,15 @@ def rolled_up(dimension: Dimension) -> bool:
     return dimension in ROLLED_UP
 
 
-def _floor(moment: datetime) -> datetime:
-    return moment - (moment - _EPOCH) % PART
-
-
-def _edges(cut: tuple[Run, ...]) -> tuple[list[Span], list[Span]]:
-    """The minute runs of `cut` as whole parts, each within one hour, and the minutes left."""
-    parts: list[Span] = []
-    minutes: list[Span] = []
-    for run in cut:
-        if run.grain != "minute":
-            continue
-        lo, hi = _floor(run.start), _floor(run.end)
-        if lo != run.start:
-            lo += PART
-        if lo >= hi:
-            minutes.append((run.start, run.end))
-            continue
-        minutes += [(a, b) for a, b in ((run.start, lo), (hi, run.end)) if a < b]
-        while lo < hi:
-            stop = min(hi, floor(lo, "hour") + HOUR)
-            parts.append((lo, stop))
-            lo = stop
-    return parts, minutes
-
-
 def _parameters(window: Window, dimension: Dimension) -> dict[str, object]:
     cut = runs(window.start, window.end)
 
-    def bounds(selected: list[Span]) -> tuple[list[datetime], list[datetime]]:
-        return [lo for lo, _ in selected], [hi for _, hi in selected]
+    def bounds(selected: list[Run]) -> tuple[list[object], list[object]]:
+        return [run.start for run in selected], [run.end for run in selected]
 
-    coarse_lo, coarse_hi = bounds([(r.start, r.end) for r in cut if r.grain != "minute"])
-    day_lo, day_hi = bounds([(r.start, r.end) for r in cut if r.grain == "day"])
-    parts, minutes = _edges(cut)
-    part_lo, part_hi = bounds(parts)
-    minute_lo, minute_hi = bounds(minutes)
+    coarse_lo, coarse_hi = bounds([run for run in cut if run.grain != "minute"])
+    day_lo, day_hi = bounds([run for run in cut if run.grain == "day"])
+    minute_lo, minute_hi = bounds([run for run in cut if run.grain == "minute"])
     return {
         "site": window.site,
         "dimension": dimension.name,
@@ -191,9 +143,6 @@ def _parameters(window: Window, dimension: Dimension) -> dict[str, object]:
         "coarse_hi": coarse_hi,
         "day_lo": day_lo,
         "day_hi": day_hi,
-        "part_lo": part_lo,
-        "part_hi": part_hi,
-        "part": PART,
         "minute_lo": minute_lo,
         "minute_hi": minute_hi,
     }

@@ -14,17 +14,12 @@ them (as functions/query/reports.py does); visit-level ones the visits started i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from functions.query.dimensions import DIMENSIONS, Dimension
 from functions.query.filters import VISIT_OF_EACH_EVENT
 
 # every sketch's parameters: migration 0017's hll(14, 5, 256, 1), whose unions stay cheap
 SKETCH = "14, 5, 256"
-# Each closed hour's roll-up is also kept in parts of PART, with grain PART_GRAIN: the edges
-# of a range read those, and raw rows only for the minutes outside whole parts.
-PART = timedelta(minutes=5)
-PART_GRAIN = "5min"
 # A pseudo-dimension of every visit started in a bucket, whose one row holds the visit KPIs
 # (GetVisits): a visit-level dimension like the others, so it is built and read the same way.
 ALL_VISITS = Dimension("", "visit", "''")
@@ -58,20 +53,14 @@ def _unpivot(dimensions: Sequence[Dimension]) -> str:
     return f"CROSS JOIN LATERAL (VALUES {pairs}) AS d(dimension, value)"
 
 
-def raw_rows(dimensions: Sequence[Dimension], per_range: bool = False) -> str:
-    """A SELECT of the shape's rows of `dimensions` over `ranges`; `per_range`, also a row
-    per range and value, with the range's start as `bucket` (NULL in the rows of all ranges):
-    the roller's five-minute parts and their hour, from one pass."""
-    bucket, grouped = ("", "GROUP BY 1, 2")
-    if per_range:
-        bucket = "r.lo AS bucket, "
-        grouped = "GROUP BY GROUPING SETS ((r.lo, d.dimension, d.value), (d.dimension, d.value))"
+def raw_rows(dimensions: Sequence[Dimension]) -> str:
+    """A SELECT of the shape's rows of `dimensions` over `ranges`."""
     branches: list[str] = []
     event_level = [each for each in dimensions if each.level == "event"]
     visit_level = [each for each in dimensions if each.level == "visit"]
     if event_level:
         branches.append(
-            f"""SELECT {bucket}d.dimension, d.value, count(*)::bigint AS events,
+            f"""SELECT d.dimension, d.value, count(*)::bigint AS events,
                        {_sketch("e.user_id")} AS visitors, {_sketch("e.visit_id")} AS visits,
                        0::bigint AS bounces, 0::float8 AS duration_s
                 FROM ranges AS r CROSS JOIN LATERAL (
@@ -83,11 +72,11 @@ def raw_rows(dimensions: Sequence[Dimension], per_range: bool = False) -> str:
                     {_EACH_RANGE}
                 ) AS e
                 {_unpivot(event_level)}
-                {grouped}"""
+                GROUP BY 1, 2"""
         )
     if visit_level:
         branches.append(
-            f"""SELECT {bucket}d.dimension, d.value, sum(v.events)::bigint AS events,
+            f"""SELECT d.dimension, d.value, sum(v.events)::bigint AS events,
                        {_sketch("v.user_id")} AS visitors, {_sketch("v.visit_id")} AS visits,
                        count(*) FILTER (WHERE v.events = 1) AS bounces,
                        sum(extract(epoch FROM v.ended_at - v.started_at))::float8 AS duration_s
@@ -97,6 +86,6 @@ def raw_rows(dimensions: Sequence[Dimension], per_range: bool = False) -> str:
                     {_EACH_RANGE}
                 ) AS v
                 {_unpivot(visit_level)}
-                {grouped}"""
+                GROUP BY 1, 2"""
         )
     return " UNION ALL ".join(branches)

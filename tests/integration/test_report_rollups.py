@@ -22,7 +22,6 @@ import psycopg
 import pytest
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
-from functions.core import migrate
 from functions.core.db import open_pool
 from functions.core.events import ClickEvent
 from functions.process.roller import Built, Roller, build_pending
@@ -40,12 +39,6 @@ SITE = f"r{uuid.uuid4().hex[:8]}.test"  # answers cached by other runs never mat
 DAY0 = datetime(2025, 6, 10, tzinfo=UTC)
 # two whole days, an hour run and minutes on each side: every kind of run
 WINDOW = Window(SITE, DAY0 - timedelta(hours=1, minutes=30), DAY0 + timedelta(days=2, minutes=45))
-# edges of whole five-minute parts and loose minutes; a short one across an hour boundary
-WINDOWS = (
-    WINDOW,
-    Window(SITE, DAY0 - timedelta(hours=1, minutes=37), DAY0 + timedelta(days=2, minutes=47)),
-    Window(SITE, DAY0 + timedelta(hours=3, minutes=52), DAY0 + timedelta(hours=4, minutes=21)),
-)
 LONG_AGO = DAY0 + timedelta(days=365)  # a `now` for which every hour of the data is closed
 PAGES = ["/", "/pricing", "/docs", "/blog/a", "/blog/b"]
 Conn = psycopg.AsyncConnection[Any]
@@ -113,31 +106,23 @@ def world() -> Iterator[str]:
 
 
 async def _same_answers(url: str) -> None:
-    """Every rolled-up dimension's breakdown and the visit KPIs, as the raw reads give them,
-    over each of WINDOWS."""
+    """Every rolled-up dimension's breakdown and the visit KPIs, as the raw reads give them."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        for window in WINDOWS:
-            await _same_in(conn, window, populated=window.end - window.start > timedelta(days=1))
-
-
-async def _same_in(conn: Conn, window: Window, populated: bool) -> None:
-    """The same answers; `populated`: every dimension and over 100 visits in the window."""
-    for dimension in ROLLED_UP:
-        if not dimension.name:
-            continue  # the visit KPIs' pseudo-dimension: compared below
-        rolled = await report_rollups.breakdown(conn, window, dimension, 1000)
-        raw = await reports.breakdown(conn, Query(window), dimension, 1000)
-        assert rolled == raw, (window, dimension.name)
-        assert rolled or not populated, (window, dimension.name)
-    rolled_visits = await report_rollups.visits(conn, window)
-    raw_visits = await reports.visits(conn, Query(window))
-    assert rolled_visits.visits == raw_visits.visits
-    assert raw_visits.visits > 100 or not populated
-    assert rolled_visits.visitors == raw_visits.visitors
-    assert rolled_visits.bounce_rate == raw_visits.bounce_rate
-    assert rolled_visits.views_per_visit == raw_visits.views_per_visit
-    # summed per hour, then divided, rather than averaged at once: the last bits differ
-    assert rolled_visits.mean_duration_s == pytest.approx(raw_visits.mean_duration_s)
+        for dimension in ROLLED_UP:
+            if not dimension.name:
+                continue  # the visit KPIs' pseudo-dimension: compared below
+            rolled = await report_rollups.breakdown(conn, WINDOW, dimension, 1000)
+            raw = await reports.breakdown(conn, Query(WINDOW), dimension, 1000)
+            assert rolled == raw, dimension.name
+            assert rolled, dimension.name  # the world holds every dimension
+        rolled_visits = await report_rollups.visits(conn, WINDOW)
+        raw_visits = await reports.visits(conn, Query(WINDOW))
+        assert rolled_visits.visits == raw_visits.visits > 100
+        assert rolled_visits.visitors == raw_visits.visitors
+        assert rolled_visits.bounce_rate == raw_visits.bounce_rate
+        assert rolled_visits.views_per_visit == raw_visits.views_per_visit
+        # summed per hour, then divided, rather than averaged at once: the last bits differ
+        assert rolled_visits.mean_duration_s == pytest.approx(raw_visits.mean_duration_s)
 
 
 def _hour(moment: datetime) -> datetime:
@@ -170,51 +155,11 @@ def test_reads_agree_with_raw_before_and_after_builds_and_a_late_event(world: st
     assert asyncio.run(_build(world)) == Built(hours=0, days=0)  # nothing moved since
 
 
-async def _breakdown(
-    url: str, name: str, window: Window = WINDOW
-) -> list[tuple[str, int, int, int]]:
+async def _breakdown(url: str, name: str) -> list[tuple[str, int, int, int]]:
     dimension = next(each for each in ROLLED_UP if each.name == name)
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        rows = await report_rollups.breakdown(conn, window, dimension, 1000)
+        rows = await report_rollups.breakdown(conn, WINDOW, dimension, 1000)
     return [(r.value, r.events, r.visitors, r.visits) for r in rows]
-
-
-def test_the_edges_read_whole_five_minute_parts_of_current_hours(world: str) -> None:
-    asyncio.run(_build(world))
-    window = WINDOWS[1]  # from 22:23: minutes to 22:25 raw, then parts to 23:00
-    edge = (window.start, _hour(window.start) + timedelta(hours=1))
-    found = asyncio.run(
-        _rows(
-            world,
-            "SELECT bucket, value FROM report_rollups WHERE site = %s AND grain = '5min'"
-            " AND dimension = 'page' AND bucket >= %s AND bucket < %s ORDER BY bucket LIMIT 1",
-            SITE,
-            *edge,
-        )
-    )
-    assert found, "the world has no page views in the window's first edge"
-    ((bucket, page),) = found
-    assert bucket.minute % 5 == 0
-    assert bucket > window.start
-    part_row = (
-        "UPDATE report_rollups SET events = events + %s WHERE site = %s AND grain = '5min'"
-        " AND bucket = %s AND dimension = 'page' AND value = %s RETURNING 1"
-    )
-    before = {row[0]: row[1] for row in asyncio.run(_breakdown(world, "page", window))}
-    assert asyncio.run(_rows(world, part_row, 1_000, SITE, bucket, page)) == [(1,)]
-    try:
-        # a part changed behind the roller's back shows in the answer: it was read
-        after = {row[0]: row[1] for row in asyncio.run(_breakdown(world, "page", window))}
-        assert after[page] == before[page] + 1_000
-        # its hour no longer current: the part reads raw again, as does the whole edge
-        moved = "UPDATE rollup_versions SET version = version + 1 WHERE site = %s AND bucket = %s"
-        asyncio.run(_rows(world, moved + " RETURNING 1", SITE, _hour(bucket)))
-        raw = {row[0]: row[1] for row in asyncio.run(_breakdown(world, "page", window))}
-        assert raw == before
-    finally:
-        asyncio.run(_rows(world, part_row, -1_000, SITE, bucket, page))
-    assert asyncio.run(_build(world)) == Built(hours=1, days=1)  # the hour, with its day
-    asyncio.run(_same_answers(world))
 
 
 def test_the_write_bumps_its_hours_and_those_of_a_visit_it_merges(world: str) -> None:
@@ -357,26 +302,3 @@ def test_the_admin_command_builds_what_is_pending(world: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"hours": 1, "days": 1}
-
-
-def test_the_migration_has_hours_built_without_parts_rebuilt_with_them(world: str) -> None:
-    """Migration 0019 over hours built before parts existed: they read raw meanwhile, and
-    the roller rebuilds them (with parts) and not their days."""
-    asyncio.run(_build(world))
-    hours = asyncio.run(_rows(world, "SELECT count(*) FROM rollup_versions"))[0][0]
-    asyncio.run(_rows(world, "DELETE FROM report_rollups WHERE grain = '5min' RETURNING 1"))
-    (sql,) = [text for name, text in migrate.migration_files() if name.startswith("0019_")]
-
-    async def migrate_0019() -> None:
-        async with await psycopg.AsyncConnection.connect(world) as conn:
-            await conn.execute(sql.encode())
-
-    asyncio.run(migrate_0019())
-    assert asyncio.run(_rows(world, "SELECT DISTINCT grain FROM rollup_builds")) == [("day",)]
-    asyncio.run(_same_answers(world))
-    assert asyncio.run(_build(world)) == Built(hours=hours, days=0)
-    # every hour holding rows has them in parts too
-    held = "SELECT DISTINCT site, date_trunc('hour', bucket, 'UTC') FROM report_rollups"
-    with_parts = asyncio.run(_rows(world, held + " WHERE grain = '5min'"))
-    assert sorted(with_parts) == sorted(asyncio.run(_rows(world, held + " WHERE grain = 'hour'")))
-    asyncio.run(_same_answers(world))
