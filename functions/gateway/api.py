@@ -20,6 +20,7 @@ from functions.gateway.client import (
     ERASE_DEADLINE_S,
     EXPORT_DEADLINE_S,
     REPLAY_DEADLINE_S,
+    REPORT_DEADLINE_S,
     QueryClient,
 )
 from functions.gateway.local_counts import LOOKUPS, LocalCounts
@@ -79,12 +80,12 @@ async def _event_count(client: QueryClient, request: Request, _: Mapping[str, st
 
 async def _overview(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = routes.overview_request(request.query_params)
-    return routes.overview_json(await client.stub.GetOverview(call, timeout=DEADLINE_S))
+    return routes.overview_json(await client.stub.GetOverview(call, timeout=REPORT_DEADLINE_S))
 
 
 async def _top_pages(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = routes.top_pages_request(request.query_params)
-    return routes.top_pages_json(await client.stub.GetTopPages(call, timeout=DEADLINE_S))
+    return routes.top_pages_json(await client.stub.GetTopPages(call, timeout=REPORT_DEADLINE_S))
 
 
 async def _event_types(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
@@ -94,7 +95,7 @@ async def _event_types(client: QueryClient, request: Request, _: Mapping[str, st
 
 async def _time_series(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = routes.time_series_request(request.query_params)
-    return routes.time_series_json(await client.stub.GetTimeSeries(call, timeout=DEADLINE_S))
+    return routes.time_series_json(await client.stub.GetTimeSeries(call, timeout=REPORT_DEADLINE_S))
 
 
 async def _user_activity(client: QueryClient, request: Request, path: Mapping[str, str]) -> Json:
@@ -104,22 +105,23 @@ async def _user_activity(client: QueryClient, request: Request, path: Mapping[st
 
 async def _breakdown(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = report_routes.breakdown_request(request.query_params)
-    return report_routes.breakdown_json(await client.stub.GetBreakdown(call, timeout=DEADLINE_S))
+    answer = await client.stub.GetBreakdown(call, timeout=REPORT_DEADLINE_S)
+    return report_routes.breakdown_json(answer)
 
 
 async def _visits(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = report_routes.visits_request(request.query_params)
-    return report_routes.visits_json(await client.stub.GetVisits(call, timeout=DEADLINE_S))
+    return report_routes.visits_json(await client.stub.GetVisits(call, timeout=REPORT_DEADLINE_S))
 
 
 async def _goals(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = report_routes.goals_request(request.query_params)
-    return report_routes.goals_json(await client.stub.GetGoals(call, timeout=DEADLINE_S))
+    return report_routes.goals_json(await client.stub.GetGoals(call, timeout=REPORT_DEADLINE_S))
 
 
 async def _funnel(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:
     call = report_routes.funnel_request(request.query_params)
-    return report_routes.funnel_json(await client.stub.GetFunnel(call, timeout=DEADLINE_S))
+    return report_routes.funnel_json(await client.stub.GetFunnel(call, timeout=REPORT_DEADLINE_S))
 
 
 async def _realtime(client: QueryClient, request: Request, _: Mapping[str, str]) -> Json:

@@ -15,7 +15,7 @@ from datetime import datetime
 from clickstream.analytics.v1 import analytics_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from functions.gateway.client import DEADLINE_S, QueryClient
+from functions.gateway.client import REPORT_DEADLINE_S, QueryClient
 from functions.gateway.plausible_query import StatsQuery, time_buckets, time_label
 from functions.query.validate import MAX_LIMIT
 
@@ -54,15 +54,15 @@ async def aggregate(
     """The metrics over the whole range (no dimension)."""
     stub, found = client.stub, {}
     overview = stub.GetOverview(
-        pb.GetOverviewRequest(range=span, site=site, filters=filters), timeout=DEADLINE_S
+        pb.GetOverviewRequest(range=span, site=site, filters=filters), timeout=REPORT_DEADLINE_S
     )
     calls = [overview]
     if _VISIT_METRICS.intersection(metrics):
         visits = pb.GetVisitsRequest(range=span, site=site, filters=filters)
-        calls.append(stub.GetVisits(visits, timeout=DEADLINE_S))
+        calls.append(stub.GetVisits(visits, timeout=REPORT_DEADLINE_S))
     if "pageviews" in metrics:
         views = pb.GetOverviewRequest(range=span, site=site, filters=[*filters, PAGEVIEWS])
-        calls.append(stub.GetOverview(views, timeout=DEADLINE_S))
+        calls.append(stub.GetOverview(views, timeout=REPORT_DEADLINE_S))
     answers = list(await asyncio.gather(*calls))
     total = answers.pop(0)
     found = {"visitors": total.distinct_users, "events": total.total_events}
@@ -81,7 +81,8 @@ async def _breakdown(client: QueryClient, query: StatsQuery, dimension: str) -> 
         request = pb.GetBreakdownRequest(
             range=span, site=query.site, dimension=dimension, limit=fetched, filters=filters
         )
-        answer: pb.GetBreakdownResponse = await stub.GetBreakdown(request, timeout=DEADLINE_S)
+        answer: pb.GetBreakdownResponse
+        answer = await stub.GetBreakdown(request, timeout=REPORT_DEADLINE_S)
         return answer
 
     answer = await rows(query.filters)
@@ -103,7 +104,7 @@ async def _breakdown(client: QueryClient, query: StatsQuery, dimension: str) -> 
                         site=query.site,
                         filters=[*query.filters, f"{dimension}:is:{value}"],
                     ),
-                    timeout=DEADLINE_S,
+                    timeout=REPORT_DEADLINE_S,
                 )
                 for value in found
             )

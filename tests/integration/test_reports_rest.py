@@ -5,11 +5,14 @@ every report, 400s naming the parameter, and the token checks of the other repor
 from __future__ import annotations
 
 import random
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import psycopg
 import pytest
 
 from tests.fixtures.query_server import running_read_path
@@ -23,6 +26,7 @@ WORLD = World(f"a-{RUN}.test", f"b-{RUN}.test", f"r-{RUN}.test", T0, T0 + timede
 READ_TOKEN = "read-token-of-default-0123456789"  # reads the `default` site only
 ADMIN_TOKEN = "admin-token-0123456789abcdef"  # reads every site
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+SLOW_S = 3.0  # over the point reads' deadline, under the reports'
 
 
 def iso(moment: datetime) -> str:
@@ -106,6 +110,29 @@ def test_funnel(gateway: httpx.Client) -> None:
             {"goal": "event_type:signup", "visitors": 2, "conversion_rate": 0.5, "dropoff": 1},
         ],
     }
+
+
+def test_a_report_slower_than_a_point_read_still_answers(
+    gateway: httpx.Client, database_url: str
+) -> None:
+    """A funnel kept waiting 3 s (its visits locked meanwhile) answers: reports have the
+    gateway's report deadline, not the point reads' 2 s."""
+    steps = ["page:/home", "page:/pricing", "event_type:signup"]
+    # a range never asked before: no cached answer spares the read
+    fresh = {**RANGE, "to": iso(WORLD.end + timedelta(seconds=1))}
+    with psycopg.connect(database_url) as holder:
+        holder.execute("LOCK TABLE visits IN ACCESS EXCLUSIVE MODE")
+        release = threading.Timer(SLOW_S, holder.commit)
+        release.start()
+        started = time.monotonic()
+        try:
+            answer = gateway.get("/api/v1/funnel", params={**fresh, "step": steps})
+        finally:
+            release.join()
+        waited = time.monotonic() - started
+    assert answer.status_code == 200, answer.text
+    assert waited >= SLOW_S, f"the read did not wait for the lock: {waited:.1f} s"
+    assert [step["visitors"] for step in answer.json()["steps"]] == [4, 3, 2]
 
 
 def test_realtime(gateway: httpx.Client) -> None:
