@@ -85,3 +85,14 @@ def test_closed_model_keeps_its_concurrency() -> None:
     assert tally.latency.percentile_ms(50) >= 10
     # four clients at ~10 ms each: at most 400 requests/s
     assert 0 < (tally.ok + tally.errors) / tally.window_s <= 400
+
+
+def test_closed_model_records_requests_answered_after_its_window() -> None:
+    async def slower_than_the_window() -> bool:
+        await asyncio.sleep(0.3)
+        return True
+
+    tally = asyncio.run(run_closed(ClosedModel(2, 0.1), slower_than_the_window, Tally()))
+    assert tally.ok == tally.latency.count == 2
+    assert tally.latency.percentile_ms(50) >= 300
+    assert tally.window_s >= 0.3

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -85,11 +85,16 @@ async def _load(database_url: str, run: str, site: str, events: int, budget_s: f
     return written
 
 
-def _asking(client: aiohttp.ClientSession, base: str, site: str, asks: Sequence[Ask]) -> Request:
-    """Each request the next of `asks` over a 30-day range one minute later than the last:
-    never cached before."""
+def _asking(
+    client: aiohttp.ClientSession,
+    base: str,
+    site: str,
+    asks: Sequence[Ask],
+    turn: Iterator[int],
+) -> Request:
+    """Each request the next of `asks` over a 30-day range one minute later than the last
+    (`turn` counts on over a figure's repetitions): never cached before."""
     end = datetime.now(UTC).replace(second=0, microsecond=0)
-    turn = itertools.count()
 
     async def request() -> bool:
         n = next(turn)
@@ -118,10 +123,9 @@ def v2_breakdown(site: str, start: datetime, end: datetime, dimension: str) -> d
     }
 
 
-def _asking_v2(client: aiohttp.ClientSession, base: str, site: str) -> Request:
+def _asking_v2(client: aiohttp.ClientSession, base: str, site: str, turn: Iterator[int]) -> Request:
     """Stats API v2 breakdowns of the same 30 days, each range a minute later than the last."""
     end = datetime.now(UTC).replace(second=0, microsecond=0)
-    turn = itertools.count()
 
     async def request() -> bool:
         n = next(turn)
@@ -158,14 +162,14 @@ async def measure(ctx: Context) -> None:
     base = ctx.platform.url("gateway")
     scale = f"{stored:,} events over {DAYS} days on one site, loaded at {rate:,.0f}/s"
     for name, (target, asks) in GROUPS.items():
-        asking = functools.partial(_asking, base=base, site=site, asks=asks)
+        asking = functools.partial(_asking, base=base, site=site, asks=asks, turn=itertools.count())
         await _group(ctx, name, target, len(asks), asking, scale)
     await _group(
         ctx,
         V2_FIGURE,
         "<= 50 uncached, as the native breakdowns",
         len(V2_DIMENSIONS),
-        functools.partial(_asking_v2, base=base, site=site),
+        functools.partial(_asking_v2, base=base, site=site, turn=itertools.count()),
         scale + "; Plausible's POST /api/v2/query",
     )
 
