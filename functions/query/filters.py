@@ -35,9 +35,11 @@ VISIT_GAP = timedelta(minutes=30)
 REALTIME = timedelta(minutes=5)
 FIELD = "filter"
 
-# the visit `v` an event `e` belongs to (migration 0012's key: its session, else its user)
+# the visit key of an event `e` (migration 0012): its session, else its user
+VISIT_KEY = "coalesce('s:' || e.session_id, 'u:' || e.user_id)"
+# the visit `v` an event `e` belongs to
 VISIT_OF_EVENT = (
-    "v.site = e.site AND v.visit_key = coalesce('s:' || e.session_id, 'u:' || e.user_id)"
+    f"v.site = e.site AND v.visit_key = {VISIT_KEY}"
     " AND v.started_at <= e.time_stamp AND e.time_stamp <= v.ended_at"
 )
 # The visit `v` of an event `e` as a subquery to join LATERAL, one probe of the visits'
@@ -49,7 +51,7 @@ VISIT_OF_EVENT = (
 VISIT_OF_EACH_EVENT = f"""
 SELECT v.* FROM (
     SELECT * FROM visits AS v
-    WHERE v.site = e.site AND v.visit_key = coalesce('s:' || e.session_id, 'u:' || e.user_id)
+    WHERE v.site = e.site AND v.visit_key = {VISIT_KEY}
       AND v.started_at <= e.time_stamp
     ORDER BY v.started_at DESC LIMIT 1
 ) AS v WHERE {VISIT_OF_EVENT}"""

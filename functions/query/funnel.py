@@ -18,7 +18,7 @@ from __future__ import annotations
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
 from functions.core.goals import MAX_STEPS, Goal
-from functions.query.filters import Query
+from functions.query.filters import VISIT_KEY, Query
 from functions.query.parts import Connection
 
 # The sort of the step events (~30 MB for the 1M events above) spills to disk at PostgreSQL's
@@ -55,7 +55,7 @@ def _statement(query: Query, steps: tuple[Goal, ...]) -> tuple[str, list[object]
                       max(ended_at) OVER w AS visit_end,
                       max(CASE WHEN kind = 0 THEN user_id END) OVER w AS visit_user
             FROM (
-                SELECT coalesce('s:' || e.session_id, 'u:' || e.user_id) AS visit_key,
+                SELECT {VISIT_KEY} AS visit_key,
                        e.time_stamp, 1 AS kind, e.event_id, NULL::text AS user_id,
                        NULL::timestamptz AS ended_at, '<' || {token} || '>' AS token
                 FROM click_events e
