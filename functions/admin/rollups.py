@@ -20,7 +20,7 @@ def register(groups: argparse._SubParsersAction[Parser], common: Parser) -> None
     building = commands.add_parser(
         "build",
         parents=[common],
-        help="build every pending roll-up of closed hours and days now",
+        help="build every pending roll-up of closed hours, days and longer buckets now",
     )
     building.set_defaults(handler=build)
 
@@ -32,6 +32,6 @@ async def build(arguments: argparse.Namespace, settings: Settings) -> Result:
         except psycopg.OperationalError as error:
             raise unavailable(error) from error
     return Result(
-        f"built {built.hours} hour and {built.days} day roll-ups",
-        {"hours": built.hours, "days": built.days},
+        f"built {built.hours} hour, {built.days} day and {built.longer} longer roll-ups",
+        {"hours": built.hours, "days": built.days, "longer": built.longer},
     )

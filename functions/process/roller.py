@@ -2,8 +2,9 @@
 
 Process's write statement only bumps a version per hour it makes stale; here, in the
 background of `process` (which runs while events flow, where `query` scales to zero), closed
-hours whose version moved are rebuilt from raw events and visits, and days from their 24
-hour roll-ups once all of those are current. A roll-up records the version it was built at,
+hours whose version moved are rebuilt from raw events and visits, and each coarser bucket
+(a day, then 4, 16 and 64 days: functions/query/report_rows.py) from its finer roll-ups once
+all of those are current. A roll-up records the version it was built at,
 and reads use it only while that is still the current one, so a late event is never lost:
 its hour reads raw until the next pass rebuilds it.
 
@@ -16,16 +17,17 @@ deletes and inserts one primary key runs its parts in no promised order.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from psycopg import AsyncConnection
 
 from functions.core.periodic import Periodic
 from functions.core.retention import UNSEALED
-from functions.query.report_rows import ROLLED_UP, raw_rows
+from functions.query.report_rows import EPOCH, GRAINS, ROLLED_UP, raw_rows
 
 log = logging.getLogger("clickstream.process.roller")
 
@@ -37,9 +39,9 @@ PASS_INTERVAL_S = 5.0
 BUILDS_PER_PASS = 20
 # the first half of pg_try_advisory_xact_lock(int, int)'s key ('roll'): a key space of its own
 _LOCK_CLASS = 0x726F6C6C
-_HOUR, _DAY = timedelta(hours=1), timedelta(hours=24)
+_STEP = dict(GRAINS)
+_FINER = {coarse: finer for (finer, _), (coarse, _) in itertools.pairwise(GRAINS)}
 
-Grain = Literal["hour", "day"]
 Conn = AsyncConnection[Any]
 
 # The closed hours whose version is not the one their roll-up was built at, newest first
@@ -50,23 +52,26 @@ LEFT JOIN rollup_builds AS b ON b.site = v.site AND b.grain = 'hour' AND b.bucke
 WHERE v.bucket + interval '1 hour' <= %(closed)s AND b.version IS DISTINCT FROM v.version
 ORDER BY v.bucket DESC LIMIT %(limit)s
 """
-# The closed days whose hours are all current and whose roll-up was built at another sum of
-# their versions.
-_PENDING_DAYS = """
-WITH days AS (
-    SELECT v.site, date_trunc('day', v.bucket, 'UTC') AS bucket, sum(v.version) AS version
-    FROM rollup_versions AS v
+# The closed buckets of a coarser grain whose finer buckets (those holding anything) are all
+# current, and whose roll-up was built at another sum of their hours' versions.
+_PENDING_COARSE = f"""
+WITH finer AS (
+    SELECT f.site, f.bucket, f.version, coalesce(b.version = f.version, false) AS current
+    FROM (SELECT site, date_bin(%(finer_step)s, bucket, {EPOCH}) AS bucket,
+                 sum(version) AS version
+          FROM rollup_versions GROUP BY 1, 2) AS f
     LEFT JOIN rollup_builds AS b
-      ON b.site = v.site AND b.grain = 'hour' AND b.bucket = v.bucket
-    GROUP BY 1, 2
-    HAVING bool_and(coalesce(b.version = v.version, false))
+      ON b.site = f.site AND b.grain = %(finer)s AND b.bucket = f.bucket
+), coarse AS (
+    SELECT site, date_bin(%(step)s, bucket, {EPOCH}) AS bucket, sum(version) AS version
+    FROM finer GROUP BY 1, 2 HAVING bool_and(current)
 )
-SELECT d.site, d.bucket FROM days AS d
-LEFT JOIN rollup_builds AS b ON b.site = d.site AND b.grain = 'day' AND b.bucket = d.bucket
-WHERE d.bucket + interval '24 hours' <= %(closed)s AND b.version IS DISTINCT FROM d.version
-ORDER BY d.bucket DESC LIMIT %(limit)s
+SELECT c.site, c.bucket FROM coarse AS c
+LEFT JOIN rollup_builds AS b ON b.site = c.site AND b.grain = %(grain)s AND b.bucket = c.bucket
+WHERE c.bucket + %(step)s <= %(closed)s AND b.version IS DISTINCT FROM c.version
+ORDER BY c.bucket DESC LIMIT %(limit)s
 """
-# the version a bucket's roll-up is current at: its hour's, or the sum of its day's hours'
+# the version a bucket's roll-up is current at: the sum of its hours' versions (an hour's own)
 _CURRENT = """
 SELECT coalesce(sum(version), 0)::bigint AS version FROM rollup_versions
 WHERE site = %(site)s AND bucket >= %(bucket)s AND bucket < %(end)s
@@ -107,27 +112,28 @@ stored AS (
 )
 {_record("true")}
 """
-# A day from its hour roll-ups, in one snapshot with their builds: unless every hour is
-# current there (a late event may have moved one since the day was found pending), it
-# stores and records nothing, and is found pending again once the hour is rebuilt.
-_BUILD_DAY = f"""
-WITH hours AS (
-    SELECT coalesce(bool_and(coalesce(b.version = v.version, false)), true) AS up_to_date
-    FROM rollup_versions AS v
+# A coarser bucket from its finer roll-ups, in one snapshot with their builds: unless every
+# finer bucket is current there (a late event may have moved one since this one was found
+# pending), it stores and records nothing, and is found pending again once that is rebuilt.
+_BUILD_COARSE = f"""
+WITH finer AS (
+    SELECT coalesce(bool_and(coalesce(b.version = f.version, false)), true) AS up_to_date
+    FROM (SELECT date_bin(%(finer_step)s, bucket, {EPOCH}) AS bucket, sum(version) AS version
+          FROM rollup_versions
+          WHERE site = %(site)s AND bucket >= %(bucket)s AND bucket < %(end)s GROUP BY 1) AS f
     LEFT JOIN rollup_builds AS b
-      ON b.site = v.site AND b.grain = 'hour' AND b.bucket = v.bucket
-    WHERE v.site = %(site)s AND v.bucket >= %(bucket)s AND v.bucket < %(end)s
+      ON b.site = %(site)s AND b.grain = %(finer)s AND b.bucket = f.bucket
 ), stored AS (
     INSERT INTO report_rollups (site, grain, bucket, {_COLUMNS}, rank)
     SELECT %(site)s, %(grain)s, %(bucket)s, dimension, value, sum(events)::bigint,
            hll_union_agg(visitors), hll_union_agg(visits), sum(bounces)::bigint,
            sum(duration_s), {_RANK.format(events="sum(events)")}
     FROM report_rollups
-    WHERE site = %(site)s AND grain = 'hour' AND bucket >= %(bucket)s AND bucket < %(end)s
-      AND (SELECT up_to_date FROM hours)
+    WHERE site = %(site)s AND grain = %(finer)s AND bucket >= %(bucket)s AND bucket < %(end)s
+      AND (SELECT up_to_date FROM finer)
     GROUP BY dimension, value
 )
-{_record("(SELECT up_to_date FROM hours)")}
+{_record("(SELECT up_to_date FROM finer)")}
 """
 
 
@@ -135,17 +141,26 @@ WITH hours AS (
 class Built:
     hours: int
     days: int
+    longer: int  # buckets of several days
 
 
-async def build(conn: Conn, site: str, grain: Grain, bucket: datetime) -> bool:
-    """Rebuild one bucket's roll-up; False when another builder holds it or has just built it.
-    `conn` must be in autocommit mode (each build is a transaction of its own)."""
-    params = {
+def _params(site: str, grain: str, bucket: datetime) -> dict[str, object]:
+    finer = _FINER.get(grain)
+    return {
         "site": site,
         "grain": grain,
         "bucket": bucket,
-        "end": bucket + (_HOUR if grain == "hour" else _DAY),
+        "end": bucket + _STEP[grain],
+        "step": _STEP[grain],
+        "finer": finer,
+        "finer_step": finer and _STEP[finer],
     }
+
+
+async def build(conn: Conn, site: str, grain: str, bucket: datetime) -> bool:
+    """Rebuild one bucket's roll-up; False when another builder holds it or has just built it.
+    `conn` must be in autocommit mode (each build is a transaction of its own)."""
+    params = _params(site, grain, bucket)
     async with conn.transaction():
         # named in UTC: every replica, whatever its session's TimeZone, names it alike
         key = f"{site}\x1f{grain}\x1f{bucket.astimezone(UTC).isoformat()}"
@@ -164,33 +179,35 @@ async def build(conn: Conn, site: str, grain: Grain, bucket: datetime) -> bool:
             await conn.execute(_record("true"), params)
             return True
         await conn.execute(_DELETE, params)
-        await conn.execute(_BUILD_HOUR if grain == "hour" else _BUILD_DAY, params)
+        await conn.execute(_BUILD_HOUR if grain == "hour" else _BUILD_COARSE, params)
     return True
 
 
-async def _pending(conn: Conn, sql: str, closed: datetime, limit: int) -> list[tuple[str, Any]]:
-    cursor = await conn.execute(sql, {"closed": closed, "limit": limit})
+async def _pending(conn: Conn, grain: str, closed: datetime, limit: int) -> list[tuple[str, Any]]:
+    sql = _PENDING_HOURS if grain == "hour" else _PENDING_COARSE
+    params = _params("", grain, closed) | {"closed": closed, "limit": limit}
+    cursor = await conn.execute(sql, params)
     return [(site, bucket) for site, bucket in await cursor.fetchall()]
 
 
 async def build_pending(conn: Conn, now: datetime, limit: int | None = None) -> Built:
     """Build up to `limit` (else every) pending hour roll-ups closed by `now`, then the
-    days those make whole."""
+    coarser buckets those make whole, finer grains first."""
     closed = now - GRACE
     budget = limit
-    counts: dict[Grain, int] = {"hour": 0, "day": 0}
-    passes: tuple[tuple[Grain, str], ...] = (("hour", _PENDING_HOURS), ("day", _PENDING_DAYS))
-    for grain, sql in passes:
+    counts = dict.fromkeys(_STEP, 0)
+    for grain in _STEP:
         while budget is None or budget > 0:
             batch = BUILDS_PER_PASS if budget is None else budget
-            found = await _pending(conn, sql, closed, batch)
+            found = await _pending(conn, grain, closed, batch)
             built = [await build(conn, site, grain, bucket) for site, bucket in found]
             counts[grain] += sum(built)
             if budget is not None:
                 budget -= len(found)
             if len(found) < batch or not any(built):
                 break  # none left, or the rest is another builder's
-    return Built(counts["hour"], counts["day"])
+    hours, days = counts.pop("hour"), counts.pop("day")
+    return Built(hours, days, sum(counts.values()))
 
 
 class Roller(Periodic):

@@ -1,12 +1,14 @@
 """Unfiltered breakdowns and visit KPIs from the report roll-ups (migration 0013), in ONE
 statement each.
 
-The window is cut into runs (functions/core/spans.py): a whole day reads its day roll-up
-while that is current, else each of its hours; an hour reads its hour roll-up while that is
-current, else its raw events and visits; minutes at the edges read raw. "Current" means
-built at the version the hour (or the sum of its day's hours) has now, checked in the same
-snapshot as the rows, so an answer is as right as the raw one (functions/query/reports.py)
-whenever the roller last ran. Raw parts are computed in the roll-ups' shape
+The window is cut into runs (functions/core/spans.py). Its whole days read the longest
+buckets (64, 16 or 4 days, or a day: report_rows.GRAINS) that fit inside them and are
+current, and none longer holding them is; the hours left read their hour roll-up while that
+is current, else their raw events and visits; minutes at the edges read raw. "Current" means
+built at the sum of its hours' versions now, checked in the same snapshot as the rows, so an
+answer is as right as the raw one (functions/query/reports.py) whenever the roller last ran;
+a late event makes only the buckets holding it stale, and the finer ones around it still
+serve. Raw parts are computed in the roll-ups' shape
 (functions/query/report_rows.py), and all parts merge alike: events summed, sketches
 unioned, then estimated.
 
@@ -29,42 +31,51 @@ is shortlisted by fewer events than it has (its answer row is exact all the same
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
 from functions.core.spans import Run, runs
 from functions.query.dimensions import Dimension
 from functions.query.parts import Connection
-from functions.query.report_rows import ALL_VISITS, ROLLED_UP, raw_rows
+from functions.query.report_rows import ALL_VISITS, EPOCH, GRAINS, ROLLED_UP, raw_rows
 from functions.query.validate import Window
 
 SHORTLIST_FACTOR = 5
 SHORTLIST_MIN = 50
 RANKED = 100  # the ranks of each bucket a shortlist of up to as many values sums
 EVERY_RANK = 2**31 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # the buckets of a window (`%(site)s`): the stored roll-ups current for it (`rolled`), and
 # the time ranges no current roll-up holds, read raw (`ranges`)
-_BUCKETS = """
+_BUCKETS = f"""
 WITH hours AS (  -- every hour of the day and hour runs, its version now and as built
     SELECT h.bucket, coalesce(v.version, 0) AS version, b.version AS built
     FROM unnest(%(coarse_lo)s::timestamptz[], %(coarse_hi)s::timestamptz[]) AS c(lo, hi)
     CROSS JOIN generate_series(c.lo, c.hi - interval '1 hour', interval '1 hour') AS h(bucket)
     LEFT JOIN rollup_versions AS v ON v.site = %(site)s AND v.bucket = h.bucket
     LEFT JOIN rollup_builds AS b ON b.site = %(site)s AND b.grain = 'hour' AND b.bucket = h.bucket
-), days AS (  -- the whole days whose roll-up is current
-    SELECT b.bucket
-    FROM unnest(%(day_lo)s::timestamptz[], %(day_hi)s::timestamptz[]) AS r(lo, hi)
-    CROSS JOIN generate_series(r.lo, r.hi - interval '24 hours', interval '24 hours') AS d(bucket)
-    JOIN rollup_builds AS b ON b.site = %(site)s AND b.grain = 'day' AND b.bucket = d.bucket
-    WHERE b.version = (SELECT sum(h.version) FROM hours AS h
-                       WHERE h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours')
+), days AS MATERIALIZED (  -- each day's version now: the sum of its hours' (summed once)
+    SELECT date_bin(interval '1 day', bucket, {EPOCH}) AS bucket, sum(version) AS version
+    FROM hours GROUP BY 1
+), current AS (  -- the buckets of a day or more inside the window whose roll-up is current
+    SELECT c.grain, c.lo, c.hi
+    FROM unnest(%(span_grain)s::text[], %(span_lo)s::timestamptz[], %(span_hi)s::timestamptz[])
+         AS c(grain, lo, hi)
+    JOIN rollup_builds AS b ON b.site = %(site)s AND b.grain = c.grain AND b.bucket = c.lo
+    WHERE b.version = (SELECT sum(d.version) FROM days AS d
+                       WHERE d.bucket >= c.lo AND d.bucket < c.hi)
+), coarse AS (  -- of those, the ones inside no longer one: the fewest that cover them
+    SELECT c.grain, c.lo, c.hi FROM current AS c
+    WHERE NOT EXISTS (SELECT FROM current AS p
+                      WHERE p.hi - p.lo > c.hi - c.lo AND c.lo >= p.lo AND c.lo < p.hi)
 ), loose AS (  -- the hours outside those that hold anything (an hour never written holds none)
     SELECT h.bucket, h.built = h.version AS up_to_date FROM hours AS h
     WHERE h.version > 0 AND NOT EXISTS (
-        SELECT FROM days AS d
-        WHERE h.bucket >= d.bucket AND h.bucket < d.bucket + interval '24 hours')
+        SELECT FROM coarse AS c WHERE h.bucket >= c.lo AND h.bucket < c.hi)
 ), rolled AS (  -- read from their roll-ups
-    SELECT 'day' AS grain, bucket FROM days
+    SELECT grain, lo AS bucket FROM coarse
     UNION ALL
     SELECT 'hour', bucket FROM loose WHERE up_to_date
 ), ranges AS (  -- read raw
@@ -127,6 +138,12 @@ def rolled_up(dimension: Dimension) -> bool:
     return dimension in ROLLED_UP
 
 
+def _aligned(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
+    """The starts of the buckets of `step`, aligned on the epoch, inside [start, end)."""
+    first = _EPOCH + -((_EPOCH - start) // step) * step  # the ceiling
+    return [first + n * step for n in range((end - first) // step)] if first < end else []
+
+
 def _parameters(window: Window, dimension: Dimension) -> dict[str, object]:
     cut = runs(window.start, window.end)
 
@@ -134,15 +151,22 @@ def _parameters(window: Window, dimension: Dimension) -> dict[str, object]:
         return [run.start for run in selected], [run.end for run in selected]
 
     coarse_lo, coarse_hi = bounds([run for run in cut if run.grain != "minute"])
-    day_lo, day_hi = bounds([run for run in cut if run.grain == "day"])
     minute_lo, minute_hi = bounds([run for run in cut if run.grain == "minute"])
+    spans = [
+        (grain, start, start + step)
+        for run in cut
+        if run.grain == "day"
+        for grain, step in GRAINS[1:]
+        for start in _aligned(run.start, run.end, step)
+    ]
     return {
         "site": window.site,
         "dimension": dimension.name,
         "coarse_lo": coarse_lo,
         "coarse_hi": coarse_hi,
-        "day_lo": day_lo,
-        "day_hi": day_hi,
+        "span_grain": [grain for grain, _, _ in spans],
+        "span_lo": [start for _, start, _ in spans],
+        "span_hi": [end for _, _, end in spans],
         "minute_lo": minute_lo,
         "minute_hi": minute_hi,
     }

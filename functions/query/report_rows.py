@@ -14,10 +14,24 @@ them (as functions/query/reports.py does); visit-level ones the visits started i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from functions.query.dimensions import DIMENSIONS, Dimension
 from functions.query.filters import VISIT_OF_EACH_EVENT
 
+# The roll-ups' grains, finest first, each a whole number of the one before, their buckets
+# aligned on the Unix epoch (EPOCH, date_bin's origin). An hour is built from raw events and
+# visits, each coarser bucket from its finer roll-ups; a read takes the coarsest current
+# buckets that fit its range. A read unions each value's sketches of every bucket it takes,
+# which is most of its work: 30 days take about 10 day, 4-day and 16-day buckets, not 29 days.
+GRAINS: tuple[tuple[str, timedelta], ...] = (
+    ("hour", timedelta(hours=1)),
+    ("day", timedelta(days=1)),
+    ("4 days", timedelta(days=4)),
+    ("16 days", timedelta(days=16)),
+    ("64 days", timedelta(days=64)),
+)
+EPOCH = "timestamptz '1970-01-01 00:00:00+00'"
 # every sketch's parameters: migration 0017's hll(14, 5, 256, 1), whose unions stay cheap
 SKETCH = "14, 5, 256"
 # A pseudo-dimension of every visit started in a bucket, whose one row holds the visit KPIs

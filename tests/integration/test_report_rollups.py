@@ -150,9 +150,10 @@ def test_reads_agree_with_raw_before_and_after_builds_and_a_late_event(world: st
     pages = asyncio.run(_breakdown(world, "page"))
     assert ("/late", 1, 1, 1) in pages
 
-    assert asyncio.run(_build(world)) == Built(hours=1, days=1)
+    # and the 4, 16 and 64 days holding it
+    assert asyncio.run(_build(world)) == Built(hours=1, days=1, longer=3)
     asyncio.run(_same_answers(world))
-    assert asyncio.run(_build(world)) == Built(hours=0, days=0)  # nothing moved since
+    assert asyncio.run(_build(world)) == Built(hours=0, days=0, longer=0)  # nothing moved since
 
 
 async def _breakdown(url: str, name: str) -> list[tuple[str, int, int, int]]:
@@ -199,10 +200,12 @@ def test_open_hours_wait_for_the_grace_and_days_for_their_hours(world: str) -> N
     asyncio.run(_build(world, hour - timedelta(days=1)))  # what other tests left pending
     asyncio.run(_write(world, [event]))
     # the hour ended a minute ago: within the grace, so not built yet
-    assert asyncio.run(_build(world, hour + timedelta(hours=1, minutes=1))) == Built(0, 0)
+    assert asyncio.run(_build(world, hour + timedelta(hours=1, minutes=1))) == Built(0, 0, 0)
     # closed, but its day is not over
-    assert asyncio.run(_build(world, hour + timedelta(hours=2))) == Built(1, 0)
-    assert asyncio.run(_build(world, hour + timedelta(days=1))) == Built(0, 1)
+    assert asyncio.run(_build(world, hour + timedelta(hours=2))) == Built(1, 0, 0)
+    # its day is over, its 4 days (from 2025-07-19) are not
+    assert asyncio.run(_build(world, hour + timedelta(days=1))) == Built(0, 1, 0)
+    assert asyncio.run(_build(world, hour + timedelta(days=3))) == Built(0, 0, 1)
 
 
 def test_concurrent_builders_build_each_bucket_once(world: str) -> None:
@@ -212,6 +215,11 @@ def test_concurrent_builders_build_each_bucket_once(world: str) -> None:
         _rows(world, "SELECT count(DISTINCT (site, date_trunc('day', bucket, 'UTC')))"
                      " FROM rollup_versions")
     )[0][0]  # fmt: skip
+    longer = asyncio.run(
+        _rows(world, "SELECT count(DISTINCT (site, g, date_bin(g, bucket, 'epoch')))"
+                     " FROM rollup_versions CROSS JOIN unnest(%s::interval[]) AS g",
+              ["4 days", "16 days", "64 days"])
+    )[0][0]  # fmt: skip
 
     async def both() -> tuple[Built, Built]:
         return await asyncio.gather(_build(world), _build(world))
@@ -219,6 +227,7 @@ def test_concurrent_builders_build_each_bucket_once(world: str) -> None:
     first, second = asyncio.run(both())
     assert first.hours + second.hours == hours
     assert first.days + second.days == days
+    assert first.longer + second.longer == longer
     asyncio.run(_same_answers(world))
 
 
@@ -301,4 +310,4 @@ def test_the_admin_command_builds_what_is_pending(world: str) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"hours": 1, "days": 1}
+    assert json.loads(done.stdout) == {"hours": 1, "days": 1, "longer": 3}

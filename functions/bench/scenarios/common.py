@@ -149,4 +149,4 @@ async def settle(database_url: str) -> tuple[float, str]:
         seconds = time.perf_counter() - started
         # as autovacuum would soon after: the roll-up tables were empty at the first ANALYZE
         await conn.execute("ANALYZE report_rollups, rollup_builds, rollup_versions")
-    return seconds, f"{built.hours} hour and {built.days} day roll-ups"
+    return seconds, f"{built.hours} hour, {built.days} day and {built.longer} longer roll-ups"
