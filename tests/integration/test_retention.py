@@ -423,7 +423,7 @@ def test_the_migration_moves_the_stored_events(monkeypatch: pytest.MonkeyPatch) 
                 rows,
             )
         monkeypatch.undo()
-        assert migrate.apply_migrations(url) == ["0018_retention"]
+        assert migrate.apply_migrations(url) == [v for v, _ in every if v >= "0018_retention"]
         with psycopg.connect(url) as conn:
             stored = conn.execute(f"SELECT {columns} FROM click_events ORDER BY event_id")
             assert stored.fetchall() == sorted(rows, key=lambda row: row[1])
