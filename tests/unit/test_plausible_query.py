@@ -116,6 +116,8 @@ def test_time_buckets_of_each_grain() -> None:
 @pytest.mark.parametrize("dimension", V2_DIMENSIONS)
 def test_the_benchmarks_v2_breakdowns_are_30_day_breakdowns(dimension: str) -> None:
     start, end = day("2026-11-06T12:01"), day("2026-12-06T12:00")
-    query = parse(v2_breakdown("reports-1.bench", start, end, dimension), NOW)
-    assert (query.start, query.end, query.grain) == (start, end, None)
+    query = parse(v2_breakdown("reports-1.bench", start, end, dimension, 10), NOW)
+    assert (query.start, query.end, query.grain, query.limit) == (start, end, None, 10)
+    every = parse(v2_breakdown("reports-1.bench", start, end, dimension, None), NOW)
+    assert every.limit == 10_000
     assert query.dimension is not None
