@@ -102,7 +102,7 @@ def _estimate(sketches: str) -> str:
 
 # The shortlist sums each rolled bucket's RANKED most eventful values (the index
 # report_rollups_ranked, migration 0017) and every raw value, then reads the sketches of the
-# shortlisted values only.
+# shortlisted values only: `{shortlisted}` is one of the two conditions below.
 _BREAKDOWN = f"""
 , raw AS MATERIALIZED (SELECT {_SKETCHED} FROM ({{raw}}) AS raw)
 , candidates AS (
@@ -113,7 +113,7 @@ _BREAKDOWN = f"""
     SELECT value FROM candidates GROUP BY value
     ORDER BY sum(events) DESC, value LIMIT %(shortlist)s
 ), parts AS (
-    {_ROLLED.format(columns=_SKETCHED, only="value = ANY(ARRAY(SELECT value FROM shortlist))")}
+    {_ROLLED.format(columns=_SKETCHED, only="{shortlisted}")}
     UNION ALL
     SELECT * FROM raw WHERE value IN (SELECT value FROM shortlist)
 )
@@ -172,8 +172,15 @@ def _parameters(window: Window, dimension: Dimension) -> dict[str, object]:
     }
 
 
-def _statement(dimension: Dimension, rest: str) -> str:
-    return _BUCKETS + rest.format(raw=raw_rows([dimension]))
+# A short shortlist is read by an index probe per value and bucket; a long one (a breakdown
+# of every value, as Stats API v2 asks by default: up to 5,000) by a hashed test of each
+# row of the bucket, where a probe per value would make thousands of probes per bucket.
+_SHORTLISTED = "value = ANY(ARRAY(SELECT value FROM shortlist))"
+_IN_LONG_SHORTLIST = "value IN (SELECT value FROM shortlist)"
+
+
+def _statement(dimension: Dimension, rest: str, shortlisted: str = _SHORTLISTED) -> str:
+    return _BUCKETS + rest.format(raw=raw_rows([dimension]), shortlisted=shortlisted)
 
 
 async def breakdown(
@@ -187,7 +194,8 @@ async def breakdown(
         # a shortlist longer than the ranks kept sums every value of every bucket
         "ranked": RANKED if size <= RANKED else EVERY_RANK,
     }
-    cursor = await conn.execute(_statement(dimension, _BREAKDOWN), params)
+    shortlisted = _SHORTLISTED if size <= RANKED else _IN_LONG_SHORTLIST
+    cursor = await conn.execute(_statement(dimension, _BREAKDOWN, shortlisted), params)
     return [
         pb.BreakdownRow(value=str(value), events=int(events), visitors=int(users), visits=int(n))
         for value, events, users, n in await cursor.fetchall()
