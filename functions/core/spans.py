@@ -41,6 +41,13 @@ def ceil(moment: datetime, grain: Grain) -> datetime:
     return start if start == moment else start + STEP[grain]
 
 
+def aligned(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
+    """The starts of the buckets of any `step` (aligned on the epoch, as the grains' are)
+    that lie inside [start, end)."""
+    first = _EPOCH - ((_EPOCH - start.astimezone(UTC)) // step) * step  # the ceiling
+    return [first + n * step for n in range((end - first) // step)] if first < end else []
+
+
 # remembered: one read cuts its range several times (SQL, cache tags), and datetime
 # arithmetic made cutting a 30-day range a tenth of a read's CPU
 @functools.lru_cache(maxsize=1024)

@@ -8,9 +8,8 @@ is current, else their raw events and visits; minutes at the edges read raw. "Cu
 built at the sum of its hours' versions now, checked in the same snapshot as the rows, so an
 answer is as right as the raw one (functions/query/reports.py) whenever the roller last ran;
 a late event makes only the buckets holding it stale, and the finer ones around it still
-serve. Raw parts are computed in the roll-ups' shape
-(functions/query/report_rows.py), and all parts merge alike: events summed, sketches
-unioned, then estimated.
+serve. Raw parts are computed in the roll-ups' shape (functions/query/report_rows.py), and
+all parts merge alike: events summed, sketches unioned, then estimated.
 
 Sketches estimate: hll counts exactly while a union holds up to 256 distinct values
 (explicit mode, kept small as its unions re-sort every id: migration 0017), and within about
@@ -31,11 +30,9 @@ is shortlisted by fewer events than it has (its answer row is exact all the same
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
-from functions.core.spans import Run, runs
+from functions.core.spans import Run, aligned, runs
 from functions.query.dimensions import Dimension
 from functions.query.parts import Connection
 from functions.query.report_rows import ALL_VISITS, EPOCH, GRAINS, ROLLED_UP, raw_rows
@@ -45,7 +42,6 @@ SHORTLIST_FACTOR = 5
 SHORTLIST_MIN = 50
 RANKED = 100  # the ranks of each bucket a shortlist of up to as many values sums
 EVERY_RANK = 2**31 - 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # the buckets of a window (`%(site)s`): the stored roll-ups current for it (`rolled`), and
 # the time ranges no current roll-up holds, read raw (`ranges`)
@@ -138,12 +134,6 @@ def rolled_up(dimension: Dimension) -> bool:
     return dimension in ROLLED_UP
 
 
-def _aligned(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
-    """The starts of the buckets of `step`, aligned on the epoch, inside [start, end)."""
-    first = _EPOCH + -((_EPOCH - start) // step) * step  # the ceiling
-    return [first + n * step for n in range((end - first) // step)] if first < end else []
-
-
 def _parameters(window: Window, dimension: Dimension) -> dict[str, object]:
     cut = runs(window.start, window.end)
 
@@ -157,7 +147,7 @@ def _parameters(window: Window, dimension: Dimension) -> dict[str, object]:
         for run in cut
         if run.grain == "day"
         for grain, step in GRAINS[1:]
-        for start in _aligned(run.start, run.end, step)
+        for start in aligned(run.start, run.end, step)
     ]
     return {
         "site": window.site,

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from functions.core.cache import range_tags, site_scope, stale_tags, visit_start_tags
-from functions.core.spans import STEP, floor, runs
+from functions.core.spans import STEP, aligned, floor, runs
 
 MINUTES = st.integers(min_value=0, max_value=90 * 1440)
 ORIGIN = datetime(2025, 3, 1, tzinfo=UTC)
@@ -38,6 +38,20 @@ def test_runs_tile_the_range_with_aligned_buckets(offset: int, length: int) -> N
     for run in cut:
         assert floor(run.start, run.grain) == run.start
         assert (run.end - run.start) % STEP[run.grain] == timedelta(0)
+
+
+@given(MINUTES, st.integers(min_value=0, max_value=40 * 1440), st.sampled_from([1, 4, 16, 64]))
+def test_aligned_lists_every_bucket_inside_the_range_and_no_other(
+    offset: int, length: int, days: int
+) -> None:
+    start = ORIGIN + timedelta(minutes=offset)
+    end = start + timedelta(minutes=length)
+    step = timedelta(days=days)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    # every aligned bucket near the range, tested one by one against the definition
+    first = epoch + ((start - epoch) // step - 1) * step
+    near = [first + n * step for n in range(length // (days * 1440) + 4)]
+    assert aligned(start, end, step) == [b for b in near if start <= b and b + step <= end]
 
 
 @given(MINUTES, st.integers(min_value=1, max_value=40 * 1440), MINUTES, st.integers(0, 59))
