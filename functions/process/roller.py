@@ -172,7 +172,6 @@ def _params(site: str, grain: str, bucket: datetime) -> dict[str, object]:
         "grain": grain,
         "bucket": bucket,
         "end": bucket + _STEP[grain],
-        "step": _STEP[grain],
         "finer": finer,
         "finer_step": finer and _STEP[finer],
     }

@@ -178,13 +178,14 @@ async def breakdown(
 ) -> list[pb.BreakdownRow]:
     """As `reports.breakdown` without filters, for a dimension the roll-ups hold."""
     size = max(limit * SHORTLIST_FACTOR, SHORTLIST_MIN)
+    long = size > RANKED
     params = _parameters(window, dimension) | {
         "limit": limit,
         "shortlist": size,
         # a shortlist longer than the ranks kept sums every value of every bucket
-        "ranked": RANKED if size <= RANKED else EVERY_RANK,
+        "ranked": EVERY_RANK if long else RANKED,
     }
-    shortlisted = _SHORTLISTED if size <= RANKED else _IN_LONG_SHORTLIST
+    shortlisted = _IN_LONG_SHORTLIST if long else _SHORTLISTED
     cursor = await conn.execute(_statement(dimension, _BREAKDOWN, shortlisted), params)
     return [
         pb.BreakdownRow(value=str(value), events=int(events), visitors=int(users), visits=int(n))
