@@ -15,17 +15,18 @@ from functions.core.retention import UNSEALED
 from functions.process.visits import LOCK_VISITS, VISITS_CTES, lock_parameters
 
 
-def _raw_insert(events: str, conflict: str) -> str:
-    """The insert into `click_events` of `events` (rows `e`), answering the rows it added."""
+def _raw_insert(events: str, visit_start: str, conflict: str = "") -> str:
+    """The insert into `click_events` of `events` (rows `e`), each in the visit starting at
+    `visit_start`, answering the rows it added."""
     return f"""
     INSERT INTO click_events (site, event_id, user_id, event_type, page_url, time_stamp,
                               source, referrer, session_id, properties,
                               browser, os, device, country, referrer_host,
-                              utm_source, utm_medium, utm_campaign)
+                              utm_source, utm_medium, utm_campaign, visit_started_at)
     SELECT e.site, e.event_id, e.user_id, e.event_type, e.page_url, e.time_stamp,
            e.source, e.referrer, e.session_id, e.properties::jsonb,
            e.browser, e.os, e.device, e.country, e.referrer_host,
-           e.utm_source, e.utm_medium, e.utm_campaign
+           e.utm_source, e.utm_medium, e.utm_campaign, {visit_start}
     FROM {events}
     ORDER BY e.site, e.event_id
     ON CONFLICT {conflict} DO NOTHING
@@ -34,8 +35,25 @@ def _raw_insert(events: str, conflict: str) -> str:
 """
 
 
-def _keyed(source: str) -> str:
-    """The CTEs storing the events of `source` (rows `e`) whose key is new, ending in `new`."""
+# the new events with the start of their visit (`event_visits`, functions/process/visits.py)
+_IN_VISITS = (
+    "arriving AS e LEFT JOIN event_visits AS v"
+    " ON NOT v.stored AND (v.site, v.event_id) = (e.site, e.event_id)",
+    "v.visit_started_at",
+)
+
+
+def _keyed(source: str, placed: bool = True) -> str:
+    """The CTEs taking the keys of the events of `source` (rows `e`), ending in `arriving`:
+    the events whose key is new. To be `placed` in visits before the raw insert stores them,
+    they must be the very events it stores: once each (a copy repeated in one group joins its
+    one key twice), and not stored already (a key deleted by retention while its raw event
+    still waits in a partition to be dropped); else the insert's ON CONFLICT skips those."""
+    checked = """
+    WHERE NOT EXISTS (SELECT FROM click_events AS c
+                      WHERE (c.site, c.event_id, c.time_stamp)
+                            = (e.site, e.event_id, e.time_stamp))
+    ORDER BY e.site, e.event_id"""
     return f"""given AS (
     SELECT * FROM {source}
 ), keys AS (
@@ -46,7 +64,10 @@ def _keyed(source: str) -> str:
     ORDER BY e.site, e.event_id
     ON CONFLICT (site, event_id) DO NOTHING
     RETURNING site, event_id, time_stamp
-), new AS ({_raw_insert("given AS e JOIN keys USING (site, event_id, time_stamp)", "")})"""
+), arriving AS (
+    SELECT {"DISTINCT ON (e.site, e.event_id)" if placed else ""} e.*
+    FROM given AS e JOIN keys USING (site, event_id, time_stamp){checked if placed else ""}
+)"""
 
 
 # One statement, one round trip. Raw events are partitioned by time (migration 0018), so
@@ -55,14 +76,12 @@ def _keyed(source: str) -> str:
 # raw insert's RETURNING holds only those, so every aggregate below moves exactly once per
 # event_id, whatever is redelivered and whatever time ingest stamped on the retry. An event
 # older than its site's dropped raw events (functions/core/retention.py) has no key left to
-# compare with: it is not stored. The raw insert's own ON CONFLICT covers a copy repeated in
-# one group (one key inserted, both joined) and a key deleted by retention while its raw
-# event still waits in a partition to be dropped.
+# compare with: it is not stored.
 # ORDER BY keeps lock order stable across concurrent writers (no deadlocks between replicas).
-# `{new}` stores the events and yields the new ones (`_keyed`); `{result}` is what the
-# statement answers.
+# `{arriving}` yields the events to store (`_keyed`), `{visits}` places them in visits, `{new}`
+# stores them and yields the new ones; `{result}` is what the statement answers.
 _STATEMENT = """
-WITH {new}, sites_up AS (
+WITH {arriving}{visits}, new AS ({new}), sites_up AS (
     -- a site named for the first time registers itself (DESIGN.md: "Sites"); a site already
     -- there costs one index probe, and writes nothing
     INSERT INTO sites (name) SELECT DISTINCT site FROM new ORDER BY 1 ON CONFLICT DO NOTHING
@@ -102,7 +121,7 @@ WITH {new}, sites_up AS (
     FROM new CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain)
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (site, grain, bucket) DO UPDATE SET users = hll_union(t.users, EXCLUDED.users)
-){visits}{versions}
+){versions}
 {result}
 """
 # Migration 0013: one version bump per (site, hour) whose report roll-ups this write makes
@@ -153,16 +172,18 @@ UNION ALL
 SELECT site, NULL, NULL, NULL, started_at, NULL FROM visit_starts"""
 )
 WRITE_EVENTS = _STATEMENT.format(
-    new=_keyed(_PARAMETERS),
+    arriving=_keyed(_PARAMETERS),
     visits=VISITS_CTES,
+    new=_raw_insert(*_IN_VISITS),
     versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
     result=_INSERTED_AND_VISIT_STARTS,
 )
 # `WRITE_EVENTS` without visits, run by the benchmark only (functions/bench/without_visits.py):
 # the same run's baseline of what keeping visits costs the pipeline
 WRITE_EVENTS_WITHOUT_VISITS = _STATEMENT.format(
-    new=_keyed(_PARAMETERS),
+    arriving=_keyed(_PARAMETERS, placed=False),
     visits="",
+    new=_raw_insert("arriving AS e", "NULL"),
     versions=_VERSIONS.format(hours=_EVENT_HOURS, unsealed=_UNSEALED),
     result=_INSERTED,
 )
@@ -170,8 +191,14 @@ WRITE_EVENTS_WITHOUT_VISITS = _STATEMENT.format(
 # (site, event_id), run by the benchmark only (functions/bench/unpartitioned.py): the same
 # run's baseline of what partitioning raw events and keeping their keys apart cost
 WRITE_EVENTS_UNPARTITIONED = _STATEMENT.format(
-    new=f"new AS ({_raw_insert(_PARAMETERS, '(site, event_id)')})",
+    arriving=f"""arriving AS (
+    SELECT DISTINCT ON (e.site, e.event_id) e.* FROM {_PARAMETERS}
+    WHERE NOT EXISTS (SELECT FROM click_events AS c
+                      WHERE (c.site, c.event_id) = (e.site, e.event_id))
+    ORDER BY e.site, e.event_id
+)""",
     visits=VISITS_CTES,
+    new=_raw_insert(*_IN_VISITS, "(site, event_id)"),
     versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
     result=_INSERTED_AND_VISIT_STARTS,
 )
@@ -186,8 +213,9 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (
 ) ON COMMIT DELETE ROWS
 """
 WRITE_STAGED = _STATEMENT.format(
-    new=_keyed(f"{_STAGED} AS e"),
+    arriving=_keyed(f"{_STAGED} AS e"),
     visits=VISITS_CTES,
+    new=_raw_insert(*_IN_VISITS),
     versions=_VERSIONS.format(hours=_EVENT_HOURS + _VISIT_HOURS, unsealed=_UNSEALED),
     result="SELECT count(*) FROM new",
 )

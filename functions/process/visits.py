@@ -3,7 +3,9 @@
 A visit is a pure function of the stored events, so the statement recomputes, rather than
 patches, the visits of exactly the keys its newly inserted events touch: a redelivered event
 inserts nothing, touches nothing and so changes nothing. `VISITS_CTES` continues the WITH
-list of `functions.process.store` after its `new` CTE (the inserted events).
+list of `functions.process.store` after its `arriving` CTE (the events about to be stored),
+and ends in `event_visits`: the start of the visit of each event it placed, which the new
+events are stored with (migration 0020) and the stored ones it moved are updated to.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ _VISIT_COLUMNS = """started_at, ended_at, user_id, events, entry_page, exit_page
            referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country"""
 VISITS_CTES = f"""
 , arrived AS (  -- the new events with their visit key (`lock_buckets` hashes the same key)
-    SELECT *, COALESCE('s:' || session_id, 'u:' || user_id) AS visit_key FROM new
+    SELECT *, COALESCE('s:' || session_id, 'u:' || user_id) AS visit_key FROM arriving
 ), clustered AS (
     -- a user's new events over an hour apart cannot share a visit or touch the same ones:
     -- each run of them closer than that is a cluster with a span of its own, so a group
@@ -115,30 +117,33 @@ VISITS_CTES = f"""
     -- and the kept visits as their first event (`part` 0, before any event of its time) and
     -- their last, which stands for all the others. A `joined` row is in the visit of the row
     -- before it, however long ago that was: a kept visit's last, and an event inside a
-    -- stored visit (whose stored events, when read, leave no gap over 30 minutes anyway)
+    -- stored visit (whose stored events, when read, leave no gap over 30 minutes anyway).
+    -- `stored`: an event read back, whose visit start may have moved
     SELECT s.site, s.visit_key, c.event_id, c.user_id, c.page_url, c.time_stamp,
            c.referrer_host, c.utm_source, c.utm_medium, c.utm_campaign,
-           c.browser, c.os, c.device, c.country, 1 AS part, 1 AS weight, false AS joined
+           c.browser, c.os, c.device, c.country, 1 AS part, 1 AS weight, false AS joined,
+           true AS stored, c.visit_started_at
     FROM spans AS s JOIN click_events AS c ON c.site = s.site AND c.session_id = s.session_id
     UNION ALL
     SELECT s.site, s.visit_key, c.event_id, c.user_id, c.page_url, c.time_stamp,
            c.referrer_host, c.utm_source, c.utm_medium, c.utm_campaign,
-           c.browser, c.os, c.device, c.country, 1, 1, false
+           c.browser, c.os, c.device, c.country, 1, 1, false, true, c.visit_started_at
     FROM spans AS s JOIN click_events AS c
       ON c.site = s.site AND c.user_id = s.user_id AND c.session_id IS NULL
      AND c.time_stamp BETWEEN s.lo AND s.hi
     UNION ALL
     SELECT a.site, a.visit_key, a.event_id, a.user_id, a.page_url, a.time_stamp,
            a.referrer_host, a.utm_source, a.utm_medium, a.utm_campaign,
-           a.browser, a.os, a.device, a.country, 1, 1, p.inside
+           a.browser, a.os, a.device, a.country, 1, 1, p.inside, false, NULL
     FROM arrived AS a JOIN placed AS p USING (site, visit_key, event_id)
     UNION ALL
     SELECT site, visit_key, NULL, user_id, entry_page, started_at, referrer_host,
-           utm_source, utm_medium, utm_campaign, browser, os, device, country, 0, 1, false
+           utm_source, utm_medium, utm_campaign, browser, os, device, country, 0, 1, false,
+           false, NULL
     FROM kept
     UNION ALL
     SELECT site, visit_key, NULL, user_id, exit_page, ended_at,
-           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, events - 1, true
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, events - 1, true, false, NULL
     FROM kept WHERE events > 1
 ), marked AS (  -- a user's event over 30 minutes after the previous one starts a visit
     SELECT *, CASE WHEN left(visit_key, 2) = 'u:' AND NOT joined
@@ -151,8 +156,8 @@ VISITS_CTES = f"""
     FROM marked
 ), fresh AS (  -- the visits as the events now stand: each one's first row, with its totals
     SELECT DISTINCT ON (site, visit_key, visit)
-           site, visit_key, time_stamp AS started_at, last_value(time_stamp) OVER v AS ended_at,
-           user_id, sum(weight) OVER v AS events,
+           site, visit_key, visit, time_stamp AS started_at,
+           last_value(time_stamp) OVER v AS ended_at, user_id, sum(weight) OVER v AS events,
            page_url AS entry_page, last_value(page_url) OVER v AS exit_page,
            referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device, country
     FROM numbered
@@ -190,6 +195,15 @@ VISITS_CTES = f"""
     RETURNING t.site, t.started_at, t.ended_at
 ), visit_starts AS (  -- the old and new start of every visit changed: its reports' ranges
     SELECT site, started_at FROM visits_up UNION SELECT site, started_at FROM visits_gone
+), event_visits AS (  -- each event placed, and the start of the visit it now is in
+    SELECT n.site, n.event_id, n.time_stamp, n.stored, f.started_at AS visit_started_at
+    FROM numbered AS n JOIN fresh AS f USING (site, visit_key, visit)
+    WHERE n.event_id IS NOT NULL
+      AND (NOT n.stored OR n.visit_started_at IS DISTINCT FROM f.started_at)
+), events_moved AS (  -- the stored events whose visit now starts at another time
+    UPDATE click_events AS c SET visit_started_at = m.visit_started_at
+    FROM event_visits AS m
+    WHERE m.stored AND (c.site, c.event_id, c.time_stamp) = (m.site, m.event_id, m.time_stamp)
 )"""
 
 # Two transactions writing events of one key at once would each recompute its visits blind

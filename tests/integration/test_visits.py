@@ -84,7 +84,9 @@ def versions(url: str) -> dict[datetime, int]:
 
 
 def as_from_scratch(url: str) -> bool:
-    return aggregate_differences(url)["visits"] == 0
+    """The visits, and each event's visit start, as sessionized from scratch."""
+    differences = aggregate_differences(url)
+    return differences["visits"] == differences["event_visits"] == 0
 
 
 def test_a_late_event_within_30_minutes_of_two_visits_merges_them(url: str) -> None:
