@@ -3,8 +3,8 @@
 A filter becomes a condition over its dimension's expression with the value bound as a
 parameter, never written into the SQL. Where a report counts events, an event-level filter
 tests the event and a visit-level one the event's visit; where it counts visits, a
-visit-level filter tests the visit and event-level ones ask for an event of the visit that
-passes them all.
+visit-level filter tests the visit and event-level ones ask for an event of the visit in the
+window that passes them all.
 """
 
 from __future__ import annotations
@@ -37,33 +37,14 @@ FIELD = "filter"
 
 # the visit key of an event `e` (migration 0012): its session, else its user
 VISIT_KEY = "coalesce('s:' || e.session_id, 'u:' || e.user_id)"
-# the visit `v` an event `e` belongs to
+# The visit of an event `e`, as the event names it (migration 0020: the start of its visit,
+# NULL for an event stored before visits were kept, which is in none): a visit's id in text,
+# its start as epoch seconds, not as timestamptz text, which would follow the session's
+# TimeZone and DateStyle (the roll-ups' sketches hash it: builder and reader must agree)...
+VISIT_ID = f"{VISIT_KEY} || '@' || extract(epoch FROM e.visit_started_at)::text"
+# ... and the visit `v` itself, by its primary key
 VISIT_OF_EVENT = (
-    f"v.site = e.site AND v.visit_key = {VISIT_KEY}"
-    " AND v.started_at <= e.time_stamp AND e.time_stamp <= v.ended_at"
-)
-# The visit `v` of an event `e` as a subquery to join LATERAL, one probe of the visits'
-# primary key per event: a key's visits never overlap, so it is the last one starting by the
-# event's time, if that one lasts until it. A nested-loop join on VISIT_OF_EVENT reads every
-# earlier visit of the key for each event (measured over 300,000 events: a filtered
-# breakdown read 1.9M buffers that way, 0.4M this way). Where the planner can filter the
-# visits first (EXISTS, the funnel's step events), a plain join on VISIT_OF_EVENT is cheaper.
-VISIT_OF_EACH_EVENT = f"""
-SELECT v.* FROM (
-    SELECT * FROM visits AS v
-    WHERE v.site = e.site AND v.visit_key = {VISIT_KEY}
-      AND v.started_at <= e.time_stamp
-    ORDER BY v.started_at DESC LIMIT 1
-) AS v WHERE {VISIT_OF_EVENT}"""
-# the events `e` of a visit `v`, one branch per kind of key, each a range of its own index
-# (click_events_site_session_time, click_events_site_user_time)
-_EVENTS_OF_VISIT = (
-    "e.site = v.site AND e.time_stamp >= v.started_at AND e.time_stamp <= v.ended_at AND ",
-    (
-        "starts_with(v.visit_key, 's:') AND e.session_id = substr(v.visit_key, 3)",
-        "starts_with(v.visit_key, 'u:') AND e.session_id IS NULL"
-        " AND e.user_id = substr(v.visit_key, 3)",
-    ),
+    f"v.site = e.site AND v.visit_key = {VISIT_KEY} AND v.started_at = e.visit_started_at"
 )
 
 
@@ -159,19 +140,21 @@ class Query:
         return sql, params
 
     def visits_where(self) -> tuple[str, list[object]]:
-        """The filters as a condition over a visit `v`: it passes them, and holds an event
-        that passes every event-level one."""
+        """The filters as a condition over a visit `v` started in the window: it passes them,
+        and holds an event of the window that passes every event-level one (as Plausible
+        reads sessions under event filters). The passing events name their visits
+        (migration 0020), so the visits are looked up from them, not each visit's events
+        searched for one."""
         sql, params = _all(self._level("visit"))
         event_level = self._level("event")
         if event_level:
             on_event, bound = _all(event_level)
-            common, branches = _EVENTS_OF_VISIT
-            held = " OR ".join(
-                f"EXISTS (SELECT 1 FROM click_events e WHERE {common}{branch} AND {on_event})"
-                for branch in branches
-            )
-            sql += f" AND ({held})"
-            params += bound * len(branches)
+            window = self.window
+            sql += f""" AND (v.visit_key, v.started_at) IN (
+                SELECT {VISIT_KEY}, e.visit_started_at FROM click_events e
+                WHERE e.site = %s AND e.time_stamp >= %s AND e.time_stamp < %s
+                  AND e.visit_started_at >= %s AND {on_event})"""
+            params += [window.site, window.start, window.end, window.start, *bound]
         return sql, params
 
 

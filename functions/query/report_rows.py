@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from functions.query.dimensions import DIMENSIONS, Dimension
-from functions.query.filters import VISIT_OF_EACH_EVENT
+from functions.query.filters import VISIT_ID
 
 # The roll-ups' grains, finest first, each a whole number of the one before, their buckets
 # aligned on the Unix epoch (EPOCH, date_bin's origin). An hour is built from raw events and
@@ -41,8 +41,7 @@ ALL_VISITS = Dimension("", "visit", "''")
 # are open-ended, so its reports read raw events), and the visit KPIs
 ROLLED_UP: tuple[Dimension, ...] = (*DIMENSIONS.values(), ALL_VISITS)
 
-# A visit's id in its sketches. Its start as epoch seconds, not as timestamptz text, which
-# would follow the session's TimeZone and DateStyle: builder and reader must hash the same.
+# A visit's id in its sketches, as an event names it (filters.VISIT_ID)
 _VISIT_ID = "v.visit_key || '@' || extract(epoch FROM v.started_at)::text"
 _EMPTY = f"hll_empty({SKETCH})"
 # Each range read on its own through the site-and-time index: the planner cannot know how few
@@ -78,10 +77,7 @@ def raw_rows(dimensions: Sequence[Dimension]) -> str:
                        {_sketch("e.user_id")} AS visitors, {_sketch("e.visit_id")} AS visits,
                        0::bigint AS bounces, 0::float8 AS duration_s
                 FROM ranges AS r CROSS JOIN LATERAL (
-                    SELECT e.*, {_VISIT_ID} AS visit_id
-                    FROM click_events AS e
-                    -- LEFT: an event whose visit is not written yet still counts as an event
-                    LEFT JOIN LATERAL ({VISIT_OF_EACH_EVENT}) AS v ON true
+                    SELECT e.*, {VISIT_ID} AS visit_id FROM click_events AS e
                     WHERE e.site = %(site)s AND e.time_stamp >= r.lo AND e.time_stamp < r.hi
                     {_EACH_RANGE}
                 ) AS e

@@ -14,17 +14,17 @@ from clickstream.analytics.v1 import analytics_pb2 as pb
 from functions.core.goals import Goal
 from functions.core.spans import STEP, Grain
 from functions.query.dimensions import Dimension
-from functions.query.filters import VISIT_OF_EACH_EVENT, Query
+from functions.query.filters import VISIT_KEY, Query
 from functions.query.loads import timestamp
 from functions.query.parts import Connection
 
 
-def _events(query: Query, join: str = "") -> tuple[str, list[object]]:
-    """The window's events `e` of the site that pass the filters (`join`ed to more rows)."""
+def _events(query: Query) -> tuple[str, list[object]]:
+    """The window's events `e` of the site that pass the filters."""
     where, params = query.events_where()
     window = query.window
     return (
-        f"click_events e {join} WHERE e.site = %s AND e.time_stamp >= %s AND e.time_stamp < %s"
+        f"click_events e WHERE e.site = %s AND e.time_stamp >= %s AND e.time_stamp < %s"
         f" AND {where}",
         [window.site, window.start, window.end, *params],
     )
@@ -58,12 +58,12 @@ async def breakdown(
                          count(DISTINCT v.user_id) AS visitors, count(*) AS visits
                   FROM {source} GROUP BY 1 {_ORDER}"""
     else:
-        # LEFT: an event whose visit is not written yet still counts as an event
-        source, params = _events(query, f"LEFT JOIN LATERAL ({VISIT_OF_EACH_EVENT}) AS v ON true")
+        # an event in no visit (stored before visits were kept) counts as an event only
+        source, params = _events(query)
         sql = f"""SELECT {dimension.sql} AS value, count(*) AS events,
                          count(DISTINCT e.user_id) AS visitors,
-                         count(DISTINCT (v.visit_key, v.started_at))
-                             FILTER (WHERE v.visit_key IS NOT NULL) AS visits
+                         count(DISTINCT ({VISIT_KEY}, e.visit_started_at))
+                             FILTER (WHERE e.visit_started_at IS NOT NULL) AS visits
                   FROM {source} GROUP BY 1 {_ORDER}"""
     cursor = await conn.execute(sql, [*dimension.params, *params, limit])
     return [
