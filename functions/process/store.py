@@ -43,17 +43,12 @@ _IN_VISITS = (
 )
 
 
-def _keyed(source: str, placed: bool = True) -> str:
+def _keyed(source: str) -> str:
     """The CTEs taking the keys of the events of `source` (rows `e`), ending in `arriving`:
-    the events whose key is new. To be `placed` in visits before the raw insert stores them,
-    they must be the very events it stores: once each (a copy repeated in one group joins its
-    one key twice), and not stored already (a key deleted by retention while its raw event
-    still waits in a partition to be dropped); else the insert's ON CONFLICT skips those."""
-    checked = """
-    WHERE NOT EXISTS (SELECT FROM click_events AS c
-                      WHERE (c.site, c.event_id, c.time_stamp)
-                            = (e.site, e.event_id, e.time_stamp))
-    ORDER BY e.site, e.event_id"""
+    the events whose key is new, once each (a copy repeated in one group joins its one key
+    twice). Those are exactly the events the raw insert stores, so their visits are computed
+    before it and stored with them: a new key has no raw event, since keys are deleted only
+    before a site's `raw_dropped_before`, and no event before it is keyed again."""
     return f"""given AS (
     SELECT * FROM {source}
 ), keys AS (
@@ -65,8 +60,9 @@ def _keyed(source: str, placed: bool = True) -> str:
     ON CONFLICT (site, event_id) DO NOTHING
     RETURNING site, event_id, time_stamp
 ), arriving AS (
-    SELECT {"DISTINCT ON (e.site, e.event_id)" if placed else ""} e.*
-    FROM given AS e JOIN keys USING (site, event_id, time_stamp){checked if placed else ""}
+    SELECT DISTINCT ON (e.site, e.event_id) e.*
+    FROM given AS e JOIN keys USING (site, event_id, time_stamp)
+    ORDER BY e.site, e.event_id
 )"""
 
 
@@ -181,7 +177,7 @@ WRITE_EVENTS = _STATEMENT.format(
 # `WRITE_EVENTS` without visits, run by the benchmark only (functions/bench/without_visits.py):
 # the same run's baseline of what keeping visits costs the pipeline
 WRITE_EVENTS_WITHOUT_VISITS = _STATEMENT.format(
-    arriving=_keyed(_PARAMETERS, placed=False),
+    arriving=_keyed(_PARAMETERS),
     visits="",
     new=_raw_insert("arriving AS e", "NULL"),
     versions=_VERSIONS.format(hours=_EVENT_HOURS, unsealed=_UNSEALED),
@@ -191,10 +187,13 @@ WRITE_EVENTS_WITHOUT_VISITS = _STATEMENT.format(
 # (site, event_id), run by the benchmark only (functions/bench/unpartitioned.py): the same
 # run's baseline of what partitioning raw events and keeping their keys apart cost
 WRITE_EVENTS_UNPARTITIONED = _STATEMENT.format(
+    # the events not stored yet, once each; the key compared as rows, which only the
+    # primary key can serve (as in functions/process/visits.py)
     arriving=f"""arriving AS (
     SELECT DISTINCT ON (e.site, e.event_id) e.* FROM {_PARAMETERS}
     WHERE NOT EXISTS (SELECT FROM click_events AS c
-                      WHERE (c.site, c.event_id) = (e.site, e.event_id))
+                      WHERE (c.site, c.event_id) >= (e.site, e.event_id)
+                        AND (c.site, c.event_id) <= (e.site, e.event_id))
     ORDER BY e.site, e.event_id
 )""",
     visits=VISITS_CTES,
