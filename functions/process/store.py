@@ -187,13 +187,11 @@ WRITE_EVENTS_WITHOUT_VISITS = _STATEMENT.format(
 # (site, event_id), run by the benchmark only (functions/bench/unpartitioned.py): the same
 # run's baseline of what partitioning raw events and keeping their keys apart cost
 WRITE_EVENTS_UNPARTITIONED = _STATEMENT.format(
-    # the events not stored yet, once each; the key compared as rows, which only the
-    # primary key can serve (as in functions/process/visits.py)
+    # the events not stored yet, once each
     arriving=f"""arriving AS (
     SELECT DISTINCT ON (e.site, e.event_id) e.* FROM {_PARAMETERS}
     WHERE NOT EXISTS (SELECT FROM click_events AS c
-                      WHERE (c.site, c.event_id) >= (e.site, e.event_id)
-                        AND (c.site, c.event_id) <= (e.site, e.event_id))
+                      WHERE (c.site, c.event_id) = (e.site, e.event_id))
     ORDER BY e.site, e.event_id
 )""",
     visits=VISITS_CTES,
