@@ -30,6 +30,8 @@ is shortlisted by fewer events than it has (its answer row is exact all the same
 
 from __future__ import annotations
 
+from typing import Any
+
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
 from functions.core.spans import Run, aligned, runs
@@ -173,6 +175,22 @@ def _statement(dimension: Dimension, rest: str, shortlisted: str = _SHORTLISTED)
     return _BUCKETS + rest.format(raw=raw_rows([dimension]), shortlisted=shortlisted)
 
 
+# Every aggregate here groups by sorting, not hashing: a group's sketch state grows to tens of
+# kB, and the planner, which cannot know how few raw ranges a read has left (see
+# report_rows._EACH_RANGE), plans the raw rows' hash aggregate to spill in partitions to
+# disk. Measured over 1 M events, a 30-day `page` read: the raw rows 12.5 ms hashed (117
+# batches spilled) against 2.2 ms sorted, the read 58-86 ms against 40-46. A setting of the
+# transaction, so that it ends with the read.
+_SORTED_GROUPS = "SET LOCAL enable_hashagg = off"
+
+
+async def _read(conn: Connection, sql: str, params: dict[str, object]) -> list[tuple[Any, ...]]:
+    async with conn.transaction():
+        await conn.execute(_SORTED_GROUPS)
+        cursor = await conn.execute(sql, params)
+        return await cursor.fetchall()
+
+
 async def breakdown(
     conn: Connection, window: Window, dimension: Dimension, limit: int
 ) -> list[pb.BreakdownRow]:
@@ -186,18 +204,17 @@ async def breakdown(
         "ranked": EVERY_RANK if long else RANKED,
     }
     shortlisted = _IN_LONG_SHORTLIST if long else _SHORTLISTED
-    cursor = await conn.execute(_statement(dimension, _BREAKDOWN, shortlisted), params)
+    rows = await _read(conn, _statement(dimension, _BREAKDOWN, shortlisted), params)
     return [
         pb.BreakdownRow(value=str(value), events=int(events), visitors=int(users), visits=int(n))
-        for value, events, users, n in await cursor.fetchall()
+        for value, events, users, n in rows
     ]
 
 
 async def visits(conn: Connection, window: Window) -> pb.GetVisitsResponse:
     """As `reports.visits` without filters."""
-    cursor = await conn.execute(_statement(ALL_VISITS, _VISITS), _parameters(window, ALL_VISITS))
-    row = await cursor.fetchone()
-    assert row is not None  # an aggregate without GROUP BY answers one row
+    # an aggregate without GROUP BY answers one row
+    [row] = await _read(conn, _statement(ALL_VISITS, _VISITS), _parameters(window, ALL_VISITS))
     count, users, bounces, duration, events = row
     return pb.GetVisitsResponse(
         visits=count,

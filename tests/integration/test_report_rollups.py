@@ -123,6 +123,10 @@ async def _same_answers(url: str) -> None:
         assert rolled_visits.views_per_visit == raw_visits.views_per_visit
         # summed per hour, then divided, rather than averaged at once: the last bits differ
         assert rolled_visits.mean_duration_s == pytest.approx(raw_visits.mean_duration_s)
+        # the roll-up reads group by sorting for themselves only: the pooled connection goes
+        # back as it came
+        cursor = await conn.execute("SHOW enable_hashagg")
+        assert await cursor.fetchone() == ("on",)
 
 
 def _hour(moment: datetime) -> datetime:
