@@ -27,6 +27,7 @@ from psycopg import AsyncConnection
 
 from functions.core.periodic import Periodic
 from functions.core.retention import UNSEALED
+from functions.query import rollup_spans
 from functions.query.report_rows import EPOCH, GRAINS, ROLLED_UP, raw_rows
 
 log = logging.getLogger("clickstream.process.roller")
@@ -120,7 +121,7 @@ def _record(condition: str) -> str:
     return f"""
 INSERT INTO rollup_builds AS t (site, grain, bucket, version)
 SELECT %(site)s, %(grain)s, %(bucket)s, version FROM ({_CURRENT}) AS latest WHERE {condition}
-ON CONFLICT (site, grain, bucket) DO UPDATE SET version = EXCLUDED.version
+ON CONFLICT (site, grain, bucket) DO UPDATE SET version = EXCLUDED.version, built_at = now()
 """
 
 
@@ -213,8 +214,10 @@ async def _pending(
 
 async def build_pending(conn: Conn, now: datetime, limit: int | None = None) -> Built:
     """Build up to `limit` (else every) pending hour roll-ups closed by `now`, then the
-    longer buckets those make whole, finer grains first."""
+    longer buckets those make whole, finer grains first; first drop the spans `query` built
+    (functions/query/rollup_spans.py) that expired by `now`."""
     closed = now - GRACE
+    await rollup_spans.expire(conn, now)
     budget = limit
     counts = dict.fromkeys(_STEP, 0)
     for longer in (False, True):

@@ -21,6 +21,7 @@ from functions.core.spans import STEP, Grain, Run, runs
 from functions.query import top_pages as top_pages_summaries
 from functions.query.minute_users import MinuteSketches
 from functions.query.parts import Bucket, Connect, Connection, PartCache, bucket_totals, by_run
+from functions.query.rollup_spans import Spans
 from functions.query.validate import Window
 
 Result = TypeVar("Result")
@@ -52,6 +53,7 @@ class Parts:
         self.minute_sketches: PartCache[bytes] = PartCache(MINUTE_SKETCHES_KEPT)
         self.run_sketches: PartCache[bytes] = PartCache(RUNS_KEPT)
         self.minutes = MinuteSketches(connect, self.minute_sketches)
+        self.spans = Spans(connect)
 
     def clear(self) -> None:
         """Forget every part (the database was restored or wiped: functions/core/epoch.py)."""
@@ -62,6 +64,7 @@ class Parts:
             self.run_sketches,
         ):
             cache.clear()
+        self.spans.forget()
 
 
 def timestamp(moment: datetime) -> Timestamp:

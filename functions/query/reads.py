@@ -91,6 +91,7 @@ class Reads:
     async def close(self) -> None:
         """Before the pool closes: nothing started here may still hold a connection."""
         await self._parts.minutes.close()
+        await self._parts.spans.close()
 
     async def ranged(
         self, key: str, tags: Sequence[str], kind: str, load: Callable[[], Awaitable[bytes]]
@@ -279,6 +280,7 @@ class Reads:
                 rows = await reports.breakdown(conn, query, dimension, limit)
             else:
                 rows = await report_rollups.breakdown(conn, query.window, dimension, limit)
+                self._parts.spans.ask(query.window)
             return pb.GetBreakdownResponse(dimension=dimension.name, rows=rows)
 
         params = (dimension.name, str(limit))
@@ -291,7 +293,9 @@ class Reads:
         async def build(conn: Connection) -> pb.GetVisitsResponse:
             if query.filters:
                 return await reports.visits(conn, query)
-            return await report_rollups.visits(conn, query.window)
+            answer = await report_rollups.visits(conn, query.window)
+            self._parts.spans.ask(query.window)
+            return answer
 
         return await self._report(
             "visits", query, (), pb.GetVisitsResponse, build, reads_visits=True

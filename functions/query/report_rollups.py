@@ -1,7 +1,8 @@
 """Unfiltered breakdowns and visit KPIs from the report roll-ups (migration 0013), in ONE
 statement each.
 
-The window is cut into runs (functions/core/spans.py). Its whole days read the longest
+The window is cut into runs (functions/core/spans.py). Its whole days read their span (all of
+them as one bucket: functions/query/rollup_spans.py) while that is current, else the longest
 buckets (64, 16 or 4 days, or a day: report_rows.GRAINS) that fit inside them and are
 current, and none longer holding them is; the hours left read their hour roll-up while that
 is current, else their raw events and visits; minutes at the edges read raw. "Current" means
@@ -30,6 +31,7 @@ is shortlisted by fewer events than it has (its answer row is exact all the same
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from clickstream.analytics.v1 import analytics_pb2 as pb
@@ -43,11 +45,14 @@ from functions.query.validate import Window
 SHORTLIST_FACTOR = 5
 SHORTLIST_MIN = 50
 RANKED = 100  # the ranks of each bucket a shortlist of up to as many values sums
+# a range's whole days read as a span when they are this many at least: fewer take two
+# aligned buckets at most, and a span would cost a build for little
+SPAN_MIN_DAYS = timedelta(days=3)
 EVERY_RANK = 2**31 - 1
 
 # the buckets of a window (`%(site)s`): the stored roll-ups current for it (`rolled`), and
 # the time ranges no current roll-up holds, read raw (`ranges`)
-_BUCKETS = f"""
+BUCKETS = f"""
 WITH hours AS (  -- every hour of the day and hour runs, its version now and as built
     SELECT h.bucket, coalesce(v.version, 0) AS version, b.version AS built
     FROM unnest(%(coarse_lo)s::timestamptz[], %(coarse_hi)s::timestamptz[]) AS c(lo, hi)
@@ -136,7 +141,26 @@ def rolled_up(dimension: Dimension) -> bool:
     return dimension in ROLLED_UP
 
 
-def _parameters(window: Window, dimension: Dimension) -> dict[str, object]:
+def span_grain(days: Run) -> str:
+    """The grain naming the span of the whole days `days` (functions/query/rollup_spans.py)."""
+    return f"{(days.end - days.start).days}-day span"
+
+
+def whole_days(window: Window) -> Run | None:
+    """The whole days of `window` when a span of them would save a read buckets: at least
+    SPAN_MIN_DAYS, and not one aligned bucket already."""
+    days = next((run for run in runs(window.start, window.end) if run.grain == "day"), None)
+    if days is None or days.end - days.start < SPAN_MIN_DAYS:
+        return None
+    length = days.end - days.start
+    if any(step == length and aligned(days.start, days.end, step) for _, step in GRAINS[1:]):
+        return None
+    return days
+
+
+def parameters(window: Window, dimension: Dimension, span: bool = True) -> dict[str, object]:
+    """BUCKETS' parameters: the window's runs, and the buckets of a day or more that may hold
+    its whole days (the aligned ones inside them, and their span unless `span` is False)."""
     cut = runs(window.start, window.end)
 
     def bounds(selected: list[Run]) -> tuple[list[object], list[object]]:
@@ -144,21 +168,24 @@ def _parameters(window: Window, dimension: Dimension) -> dict[str, object]:
 
     coarse_lo, coarse_hi = bounds([run for run in cut if run.grain != "minute"])
     minute_lo, minute_hi = bounds([run for run in cut if run.grain == "minute"])
-    spans = [
+    buckets = [
         (grain, start, start + step)
         for run in cut
         if run.grain == "day"
         for grain, step in GRAINS[1:]
         for start in aligned(run.start, run.end, step)
     ]
+    days = whole_days(window) if span else None
+    if days is not None:
+        buckets.append((span_grain(days), days.start, days.end))
     return {
         "site": window.site,
         "dimension": dimension.name,
         "coarse_lo": coarse_lo,
         "coarse_hi": coarse_hi,
-        "span_grain": [grain for grain, _, _ in spans],
-        "span_lo": [start for _, start, _ in spans],
-        "span_hi": [end for _, _, end in spans],
+        "span_grain": [grain for grain, _, _ in buckets],
+        "span_lo": [start for _, start, _ in buckets],
+        "span_hi": [end for _, _, end in buckets],
         "minute_lo": minute_lo,
         "minute_hi": minute_hi,
     }
@@ -172,7 +199,7 @@ _IN_LONG_SHORTLIST = "value IN (SELECT value FROM shortlist)"
 
 
 def _statement(dimension: Dimension, rest: str, shortlisted: str = _SHORTLISTED) -> str:
-    return _BUCKETS + rest.format(raw=raw_rows([dimension]), shortlisted=shortlisted)
+    return BUCKETS + rest.format(raw=raw_rows([dimension]), shortlisted=shortlisted)
 
 
 # Every aggregate here groups by sorting, not hashing: a group's sketch state grows to tens of
@@ -183,12 +210,12 @@ def _statement(dimension: Dimension, rest: str, shortlisted: str = _SHORTLISTED)
 # transaction, so that it ends with the read (three more round trips, against tens of ms). The
 # roller's hour builds, one range of every dimension, keep the planner's choice: over the
 # same events, an hour's build took 25 ms hashed against 31-33 sorted.
-_SORTED_GROUPS = "SET LOCAL enable_hashagg = off"
+SORTED_GROUPS = "SET LOCAL enable_hashagg = off"
 
 
 async def _read(conn: Connection, sql: str, params: dict[str, object]) -> list[tuple[Any, ...]]:
     async with conn.transaction():
-        await conn.execute(_SORTED_GROUPS)
+        await conn.execute(SORTED_GROUPS)
         cursor = await conn.execute(sql, params)
         return await cursor.fetchall()
 
@@ -199,7 +226,7 @@ async def breakdown(
     """As `reports.breakdown` without filters, for a dimension the roll-ups hold."""
     size = max(limit * SHORTLIST_FACTOR, SHORTLIST_MIN)
     long = size > RANKED
-    params = _parameters(window, dimension) | {
+    params = parameters(window, dimension) | {
         "limit": limit,
         "shortlist": size,
         # a shortlist longer than the ranks kept sums every value of every bucket
@@ -216,7 +243,7 @@ async def breakdown(
 async def visits(conn: Connection, window: Window) -> pb.GetVisitsResponse:
     """As `reports.visits` without filters."""
     # an aggregate without GROUP BY answers one row
-    [row] = await _read(conn, _statement(ALL_VISITS, _VISITS), _parameters(window, ALL_VISITS))
+    [row] = await _read(conn, _statement(ALL_VISITS, _VISITS), parameters(window, ALL_VISITS))
     count, users, bounces, duration, events = row
     return pb.GetVisitsResponse(
         visits=count,
