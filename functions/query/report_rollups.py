@@ -150,9 +150,11 @@ def whole_days(window: Window) -> Run | None:
     """The whole days of `window` when a span of them would save a read buckets: at least
     SPAN_MIN_DAYS, and not one aligned bucket already."""
     days = next((run for run in runs(window.start, window.end) if run.grain == "day"), None)
-    if days is None or days.end - days.start < SPAN_MIN_DAYS:
+    if days is None:
         return None
     length = days.end - days.start
+    if length < SPAN_MIN_DAYS:
+        return None
     if any(step == length and aligned(days.start, days.end, step) for _, step in GRAINS[1:]):
         return None
     return days
