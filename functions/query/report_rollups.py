@@ -31,12 +31,12 @@ is shortlisted by fewer events than it has (its answer row is exact all the same
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
-from functions.core.spans import Run, aligned, runs
+from functions.core.spans import Run, aligned, floor, runs
 from functions.query.dimensions import Dimension
 from functions.query.parts import Connection
 from functions.query.report_rows import ALL_VISITS, EPOCH, GRAINS, ROLLED_UP, raw_rows
@@ -146,12 +146,15 @@ def span_grain(days: Run) -> str:
     return f"{(days.end - days.start).days}-day span"
 
 
-def whole_days(window: Window) -> Run | None:
-    """The whole days of `window` when a span of them would save a read buckets: at least
-    SPAN_MIN_DAYS, and not one aligned bucket already."""
+def whole_days(window: Window, now: datetime) -> Run | None:
+    """The whole days of `window` ended by `now` when a span of them would save a read
+    buckets: at least SPAN_MIN_DAYS, and not one aligned bucket already. A day still under
+    way is left to its hours: events keep arriving in it, and each would make a span holding
+    it stale (Plausible's "30d" and "month" end tomorrow or later)."""
     days = next((run for run in runs(window.start, window.end) if run.grain == "day"), None)
     if days is None:
         return None
+    days = Run("day", days.start, min(days.end, floor(now, "day")))
     length = days.end - days.start
     if length < SPAN_MIN_DAYS:
         return None
@@ -160,9 +163,9 @@ def whole_days(window: Window) -> Run | None:
     return days
 
 
-def parameters(window: Window, dimension: Dimension, span: bool = True) -> dict[str, object]:
+def parameters(window: Window, dimension: Dimension, days: Run | None) -> dict[str, object]:
     """BUCKETS' parameters: the window's runs, and the buckets of a day or more that may hold
-    its whole days (the aligned ones inside them, and their span unless `span` is False)."""
+    its whole days (the aligned ones inside them, and the span of `days` if given)."""
     cut = runs(window.start, window.end)
 
     def bounds(selected: list[Run]) -> tuple[list[object], list[object]]:
@@ -177,7 +180,6 @@ def parameters(window: Window, dimension: Dimension, span: bool = True) -> dict[
         for grain, step in GRAINS[1:]
         for start in aligned(run.start, run.end, step)
     ]
-    days = whole_days(window) if span else None
     if days is not None:
         buckets.append((span_grain(days), days.start, days.end))
     return {
@@ -223,12 +225,18 @@ async def _read(conn: Connection, sql: str, params: dict[str, object]) -> list[t
 
 
 async def breakdown(
-    conn: Connection, window: Window, dimension: Dimension, limit: int
+    conn: Connection,
+    window: Window,
+    dimension: Dimension,
+    limit: int,
+    now: datetime | None = None,
 ) -> list[pb.BreakdownRow]:
-    """As `reports.breakdown` without filters, for a dimension the roll-ups hold."""
+    """As `reports.breakdown` without filters, for a dimension the roll-ups hold, read at
+    `now` (the clock's, unless given)."""
     size = max(limit * SHORTLIST_FACTOR, SHORTLIST_MIN)
     long = size > RANKED
-    params = parameters(window, dimension) | {
+    days = whole_days(window, now or datetime.now(UTC))
+    params = parameters(window, dimension, days) | {
         "limit": limit,
         "shortlist": size,
         # a shortlist longer than the ranks kept sums every value of every bucket
@@ -242,10 +250,13 @@ async def breakdown(
     ]
 
 
-async def visits(conn: Connection, window: Window) -> pb.GetVisitsResponse:
-    """As `reports.visits` without filters."""
+async def visits(
+    conn: Connection, window: Window, now: datetime | None = None
+) -> pb.GetVisitsResponse:
+    """As `reports.visits` without filters, read at `now` (the clock's, unless given)."""
+    days = whole_days(window, now or datetime.now(UTC))
     # an aggregate without GROUP BY answers one row
-    [row] = await _read(conn, _statement(ALL_VISITS, _VISITS), parameters(window, ALL_VISITS))
+    [row] = await _read(conn, _statement(ALL_VISITS, _VISITS), parameters(window, ALL_VISITS, days))
     count, users, bounces, duration, events = row
     return pb.GetVisitsResponse(
         visits=count,

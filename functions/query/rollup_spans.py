@@ -111,7 +111,7 @@ async def build(conn: Connection, site: str, days: Run, now: datetime) -> bool:
     """Build the span of `days` (whole days) of `site` if it is not current, recorded as
     built at `now`; True when this call stored it. `conn` must be in autocommit mode: a build
     is a transaction of its own."""
-    params = parameters(Window(site, days.start, days.end), ALL_VISITS, span=False) | {
+    params = parameters(Window(site, days.start, days.end), ALL_VISITS, None) | {
         "grain": span_grain(days),
         "lo": days.start,
         "hi": days.end,
@@ -150,7 +150,7 @@ class Spans:
 
     def ask(self, window: Window) -> None:
         """A read of `window` went to the roll-ups: have its whole days' span current soon."""
-        days = whole_days(window)
+        days = whole_days(window, datetime.now(UTC))
         if days is None:
             return
         key = (window.site, days)

@@ -124,29 +124,30 @@ def world() -> Iterator[str]:
         yield url
 
 
-async def _same_answers(url: str) -> None:
-    """Every rolled-up dimension's breakdown and the visit KPIs, as the raw reads give them."""
+async def _same_answers(url: str, window: Window = WINDOW, now: datetime = LONG_AGO) -> None:
+    """Every rolled-up dimension's breakdown and the visit KPIs of `window` read at `now`, as
+    the raw reads give them."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         for dimension in ROLLED_UP:
             if not dimension.name:
                 continue
-            rolled = await report_rollups.breakdown(conn, WINDOW, dimension, 1000)
-            raw = await reports.breakdown(conn, Query(WINDOW), dimension, 1000)
+            rolled = await report_rollups.breakdown(conn, window, dimension, 1000, now)
+            raw = await reports.breakdown(conn, Query(window), dimension, 1000)
             assert rolled == raw, dimension.name
             assert rolled, dimension.name
-        rolled_visits = await report_rollups.visits(conn, WINDOW)
-        raw_visits = await reports.visits(conn, Query(WINDOW))
+        rolled_visits = await report_rollups.visits(conn, window, now)
+        raw_visits = await reports.visits(conn, Query(window))
         assert rolled_visits.visits == raw_visits.visits > 50
         assert rolled_visits.visitors == raw_visits.visitors
         assert rolled_visits.bounce_rate == raw_visits.bounce_rate
         assert rolled_visits.mean_duration_s == pytest.approx(raw_visits.mean_duration_s)
 
 
-def _docs_events(url: str) -> int:
+def _docs_events(url: str, window: Window = WINDOW, now: datetime = LONG_AGO) -> int:
     async def read() -> int:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             page = next(each for each in ROLLED_UP if each.name == "page")
-            rows = await report_rollups.breakdown(conn, WINDOW, page, 1000)
+            rows = await report_rollups.breakdown(conn, window, page, 1000, now)
         return next(row.events for row in rows if row.value == "/docs")
 
     return asyncio.run(read())
@@ -159,16 +160,21 @@ AND bucket = %s AND dimension = 'page' AND value = '/docs' RETURNING 1"""
 
 def test_the_whole_days_worth_a_span() -> None:
     day = timedelta(days=1)
-    assert report_rollups.whole_days(WINDOW) == DAYS
+    assert report_rollups.whole_days(WINDOW, LONG_AGO) == DAYS
     # two whole days: a span would save nothing
-    assert report_rollups.whole_days(Window(SITE, DAY0, DAY0 + 2 * day)) is None
+    assert report_rollups.whole_days(Window(SITE, DAY0, DAY0 + 2 * day), LONG_AGO) is None
     # four days that are one aligned bucket already (2025-06-09 is a 4-day boundary)
     aligned = DAY0 - day
-    assert report_rollups.whole_days(Window(SITE, aligned, aligned + 4 * day)) is None
-    assert report_rollups.whole_days(Window(SITE, DAY0, DAY0 + 4 * day)) == Run(
+    assert report_rollups.whole_days(Window(SITE, aligned, aligned + 4 * day), LONG_AGO) is None
+    assert report_rollups.whole_days(Window(SITE, DAY0, DAY0 + 4 * day), LONG_AGO) == Run(
         "day", DAY0, DAY0 + 4 * day
     )
     assert report_rollups.span_grain(DAYS) == "6-day span"
+    # the days ended by now only: today and the days after it are left to their hours
+    to_tomorrow = Window(SITE, DAY0, DAY0 + 8 * day)
+    assert report_rollups.whole_days(to_tomorrow, DAY0 + 6 * day + timedelta(hours=10)) == DAYS
+    assert report_rollups.whole_days(to_tomorrow, DAY0 + 6 * day) == DAYS
+    assert report_rollups.whole_days(to_tomorrow, DAY0 + 2 * day) is None
 
 
 def test_a_span_answers_as_raw_events_do_and_goes_stale_with_a_late_event(world: str) -> None:
@@ -198,6 +204,32 @@ def test_a_span_answers_as_raw_events_do_and_goes_stale_with_a_late_event(world:
     asyncio.run(_same_answers(world))
     # the build grouped by sorting for itself only
     assert asyncio.run(_rows(world, "SHOW enable_hashagg")) == [("on",)]
+
+
+def test_a_range_ending_tomorrow_reads_its_ended_days_from_a_span_while_today_fills(
+    world: str,
+) -> None:
+    """Plausible's "30d": today and the days before, to tomorrow. The span holds the days
+    ended; today's events, arriving all day, read from today's hours and leave it current."""
+    asyncio.run(_span(world))
+    assert ("6-day span", DAY0) in _spans(world)
+    now = DAY0 + timedelta(days=6, hours=10)
+    to_tomorrow = Window(SITE, WINDOW.start, DAY0 + timedelta(days=7))
+    asyncio.run(_same_answers(world, to_tomorrow, now))
+    docs = _docs_events(world, to_tomorrow, now)
+    asyncio.run(_rows(world, _TAMPER, 1_000, SITE, "6-day span", DAY0))
+    try:
+        assert _docs_events(world, to_tomorrow, now) == docs + 1_000  # the span was read
+        live = ClickEvent(
+            event_id="live", user_id="live-user", event_type="pageview", page_url="/docs",
+            time_stamp=now - timedelta(minutes=1), site=SITE, country="JP",
+        )  # fmt: skip
+        asyncio.run(_write(world, [live]))
+        # today's new event counts, and the span of the days before is still read
+        assert _docs_events(world, to_tomorrow, now) == docs + 1_000 + 1
+    finally:
+        asyncio.run(_rows(world, _TAMPER, -1_000, SITE, "6-day span", DAY0))
+    asyncio.run(_same_answers(world, to_tomorrow, now))
 
 
 def test_the_roller_drops_spans_a_day_old_and_a_site_keeps_a_bounded_number(
