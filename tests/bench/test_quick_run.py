@@ -5,6 +5,7 @@ Checks the schema only: no test asserts a speed."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,7 @@ KNOWN = {
     "history_partitions_ratio",
     "distinct_users_error_pct",
     "peak_rss_mb",
+    "stats_v2_live_30d_p99_ms",
 }
 
 
@@ -82,6 +84,13 @@ def test_quick_run_writes_results(tmp_path: Path, redis_url: str) -> None:
         assert figure["runs"]
         assert all(isinstance(run, float | int) for run in figure["runs"])
         assert (figure["ceiling"] is None) == (figure["ratio"] is None)
+    # on the site made live, an event arrives before each ask: every answer read PostgreSQL
+    # (the count includes the ramps' requests, which the tally leaves out)
+    [live] = [f for f in document["figures"] if f["name"] == "stats_v2_live_30d_p99_ms"]
+    found = re.search(r"([\d,]+) answered 200.* PostgreSQL ([\d,]+) times", live["note"])
+    assert found is not None, live["note"]
+    answered, reads = (int(text.replace(",", "")) for text in found.groups())
+    assert reads >= answered > 10
     for omitted in document["omitted"]:
         assert omitted["reason"]
     for ceiling in document["ceilings"]:

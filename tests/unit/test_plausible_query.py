@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from functions.bench.scenarios.reports import V2_DIMENSIONS, v2_breakdown
+from functions.bench.scenarios.reports import V2_DIMENSIONS, datetimes, v2_breakdown
 from functions.gateway.plausible_query import Unsupported, date_range, parse, time_buckets
 
 NOW = datetime(2026, 12, 6, 12, 30, tzinfo=UTC)
@@ -116,8 +116,12 @@ def test_time_buckets_of_each_grain() -> None:
 @pytest.mark.parametrize("dimension", V2_DIMENSIONS)
 def test_the_benchmarks_v2_breakdowns_are_30_day_breakdowns(dimension: str) -> None:
     start, end = day("2026-11-06T12:01"), day("2026-12-06T12:00")
-    query = parse(v2_breakdown("reports-1.bench", start, end, dimension, 10), NOW)
+    query = parse(v2_breakdown("reports-1.bench", datetimes(start, end), dimension, 10), NOW)
     assert (query.start, query.end, query.grain, query.limit) == (start, end, None, 10)
-    every = parse(v2_breakdown("reports-1.bench", start, end, dimension, None), NOW)
+    every = parse(v2_breakdown("reports-1.bench", datetimes(start, end), dimension, None), NOW)
     assert every.limit == 10_000
     assert query.dimension is not None
+    # the live site's: today and the 30 days before
+    days = parse(v2_breakdown("reports-1.bench", "30d", dimension, 10), NOW)
+    tomorrow = day(NOW.date().isoformat()) + timedelta(days=1)
+    assert (days.start, days.end, days.limit) == (tomorrow - timedelta(days=31), tomorrow, 10)

@@ -2,7 +2,8 @@
 by COPY through `process`'s own statement (`write_bulk`, so visits and versions are kept as
 delivery keeps them) on a site of their own, the report roll-ups built (timed), then uncached
 30-day reads through the gateway: unfiltered breakdowns and visit KPIs, filtered ones, a
-4-step funnel, realtime, and Plausible's Stats API v2 breakdowns over the same data."""
+4-step funnel, realtime, and Plausible's Stats API v2 breakdowns over the same data; last,
+Plausible's own "30d" on the site made live (functions/bench/live_site.py)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ import aiohttp
 import psycopg
 from multidict import MultiDict
 
+from functions.bench import live_site
 from functions.bench.http import TRANSPORT_ERRORS, session
 from functions.bench.loadgen import ClosedModel, Request
 from functions.bench.report_workload import ReportMix, visits
 from functions.bench.results import figure
-from functions.bench.scenarios.common import Context, load, say, settle
+from functions.bench.scenarios.common import Context, load, metric_sum, say, settle
+from functions.bench.scenarios.query import DB_READS_METRIC
+from functions.core.cache import Cache
 from functions.process.store import write_bulk
 
 DAYS = 30
@@ -41,6 +45,8 @@ FILTERS = (
 # without pagination, as a client that asks every row does (Plausible's default limit,
 # 10,000; we answer at most 1,000)
 V2_FIGURES = {"stats_v2_breakdown_30d_p99_ms": 10, "stats_v2_all_rows_30d_p99_ms": None}
+# ... and of Plausible's own date range, "30d", on a live site (functions/bench/live_site.py)
+V2_LIVE_FIGURE = "stats_v2_live_30d_p99_ms"
 V2_DIMENSIONS = ("event:page", "visit:source", "visit:country", "visit:entry_page", "event:name")
 FUNNEL = ("page:/page/0", "page:/page/1", "page:/page/2", "event_type:signup")
 # (path, its parameters) asked in turn
@@ -67,9 +73,10 @@ def _rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-async def _load(database_url: str, run: str, site: str, events: int, budget_s: float) -> int:
-    """Write up to `events` over the last 30 days, stopping after `budget_s`."""
-    end = datetime.now(UTC)
+async def _load(
+    database_url: str, run: str, site: str, events: int, end: datetime, budget_s: float
+) -> int:
+    """Write up to `events` over the 30 days before `end`, stopping after `budget_s`."""
     stream = visits(
         run, site, events, end - timedelta(days=DAYS), timedelta(days=DAYS), ReportMix(), 24
     )
@@ -117,19 +124,33 @@ def _asking(
 
 
 def v2_breakdown(
-    site: str, start: datetime, end: datetime, dimension: str, limit: int | None
+    site: str, date_range: str | list[str], dimension: str, limit: int | None
 ) -> dict[str, object]:
-    """A Stats API v2 breakdown over [start, end) with the native breakdown's metrics, of
+    """A Stats API v2 breakdown of `date_range` with the native breakdown's metrics, of
     `limit` rows (None: no pagination asked)."""
     query: dict[str, object] = {
         "site_id": site,
         "metrics": ["visitors", "visits", "events"],
-        "date_range": [_rfc3339(start), _rfc3339(end)],
+        "date_range": date_range,
         "dimensions": [dimension],
     }
     if limit is not None:
         query["pagination"] = {"limit": limit}
     return query
+
+
+def datetimes(start: datetime, end: datetime) -> list[str]:
+    """[start, end) as a Stats API v2 `date_range` of two datetimes."""
+    return [_rfc3339(start), _rfc3339(end)]
+
+
+async def _post(client: aiohttp.ClientSession, url: str, body: dict[str, object]) -> bool:
+    try:
+        async with client.post(url, json=body) as answer:
+            await answer.read()
+            return answer.status == 200
+    except TRANSPORT_ERRORS:
+        return False
 
 
 def _asking_v2(
@@ -141,13 +162,25 @@ def _asking_v2(
     async def request() -> bool:
         n = next(turn)
         start = end - timedelta(days=DAYS) + timedelta(minutes=n)
-        try:
-            body = v2_breakdown(site, start, end, V2_DIMENSIONS[n % len(V2_DIMENSIONS)], limit)
-            async with client.post(base + "/api/v2/query", json=body) as answer:
-                await answer.read()
-                return answer.status == 200
-        except TRANSPORT_ERRORS:
+        dimension = V2_DIMENSIONS[n % len(V2_DIMENSIONS)]
+        body = v2_breakdown(site, datetimes(start, end), dimension, limit)
+        return await _post(client, base + "/api/v2/query", body)
+
+    return request
+
+
+def _asking_v2_days(
+    client: aiohttp.ClientSession, base: str, site: str, cache: Cache, turn: Iterator[int]
+) -> Request:
+    """Stats API v2 breakdowns of "30d", each dimension in turn, each after an event arrived
+    (functions/bench/live_site.py: its cache invalidation, a Redis round trip, is timed with
+    the request)."""
+
+    async def request() -> bool:
+        dimension = V2_DIMENSIONS[next(turn) % len(V2_DIMENSIONS)]
+        if not await live_site.arrived(cache, site):  # Redis unreachable: it could be cached
             return False
+        return await _post(client, base + "/api/v2/query", v2_breakdown(site, "30d", dimension, 10))
 
     return request
 
@@ -155,14 +188,16 @@ def _asking_v2(
 async def measure(ctx: Context) -> None:
     plan = ctx.plan
     if plan.report_events <= 0:
-        for name in (*GROUPS, *V2_FIGURES):
+        for name in (*GROUPS, *V2_FIGURES, V2_LIVE_FIGURE):
             ctx.results.omit(name, "not in this plan")
         return
     site = f"{ctx.prefix('reports', 0)}.bench"
     started = time.perf_counter()
+    loaded_to = datetime.now(UTC)
     stored = await _load(
-        ctx.platform.database_url, ctx.run, site, plan.report_events, plan.report_budget_s
-    )
+        ctx.platform.database_url, ctx.run, site, plan.report_events, loaded_to,
+        plan.report_budget_s,
+    )  # fmt: skip
     rate = stored / (time.perf_counter() - started)
     say(f"reports: {stored:,} events loaded at {rate:,.0f} events/s")
     build_s, built = await settle(ctx.platform.database_url)
@@ -188,6 +223,35 @@ async def measure(ctx: Context) -> None:
             + "; Plausible's POST /api/v2/query, "
             + ("without pagination" if limit is None else f"{limit} rows"),
         )
+    await _live_days(ctx, site, base, stored, loaded_to, scale)
+
+
+async def _live_days(
+    ctx: Context, site: str, base: str, stored: int, loaded_to: datetime, scale: str
+) -> None:
+    """Stats API v2 breakdowns of Plausible's own "30d" (today and the 30 days before, as its
+    clients ask) on a live site: its events topped up to now, an event arriving before each
+    read."""
+    database_url, redis_url = ctx.platform.database_url, ctx.platform.redis_url
+    topped = await live_site.top_up(
+        database_url, ctx.run, site, stored, timedelta(days=DAYS), loaded_to
+    )
+    say(f"reports: {topped:,} events topped up to now")
+    cache = Cache(redis_url)
+    try:
+        await _group(
+            ctx,
+            V2_LIVE_FIGURE,
+            "<= 50 uncached, as the native breakdowns",
+            len(V2_DIMENSIONS),
+            functools.partial(
+                _asking_v2_days, base=base, site=site, cache=cache, turn=itertools.count()
+            ),
+            f"{scale}, topped up to now at that rate; Plausible's POST /api/v2/query,"
+            " date_range 30d, 10 rows, each after an event arrived",
+        )
+    finally:
+        await cache.close()
 
 
 async def _group(
@@ -200,6 +264,8 @@ async def _group(
 ) -> None:
     """One figure: the p99 of each repetition's closed-model load of `requests`."""
     model = ClosedModel(CONCURRENCY, ctx.plan.load_s, ctx.plan.ramp_s)
+    metrics = f"http://127.0.0.1:{ctx.platform.stack.ports.metrics['query']}/metrics"
+    reads_before = await _database_reads(metrics)
     runs: list[float] = []
     answered = failed = 0
     for _ in range(ctx.plan.repeat):
@@ -207,6 +273,8 @@ async def _group(
             tally = await load(f"reports {name}", model, requests(client))
         runs.append(tally.latency.percentile_ms(99))
         answered, failed = answered + tally.ok, failed + tally.errors
+    # the ramps' requests included: they are not in the tallies
+    reads = await _database_reads(metrics) - reads_before
     ctx.results.figures.append(
         figure(
             name,
@@ -214,6 +282,12 @@ async def _group(
             runs,
             target=target,
             note=f"{scale}; {kinds} kinds of request in turn, {CONCURRENCY} clients;"
-            f" {answered:,} answered 200, {failed:,} not",
+            f" {answered:,} answered 200, {failed:,} not; `query` read PostgreSQL"
+            f" {reads:,.0f} times, ramps included",
         )
     )
+
+
+async def _database_reads(metrics_url: str) -> float:
+    """The reads `query` has sent PostgreSQL so far (cache misses), every kind."""
+    return await metric_sum(metrics_url, DB_READS_METRIC, "kind=") or 0.0
