@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -28,13 +28,10 @@ from psycopg import AsyncConnection
 from functions.core.periodic import Periodic
 from functions.core.retention import UNSEALED
 from functions.query import rollup_spans
-from functions.query.report_rows import EPOCH, GRAINS, ROLLED_UP, raw_rows
+from functions.query.report_rows import BUILD_GRACE, EPOCH, GRAINS, ROLLED_UP, raw_rows
 
 log = logging.getLogger("clickstream.process.roller")
 
-# an hour is built once it ended this long ago: events arrive a little late, and an hour
-# built while it still fills is rebuilt at once
-GRACE = timedelta(minutes=5)
 PASS_INTERVAL_S = 5.0
 # buckets built per pass, so that a pass (and stopping) never waits long
 BUILDS_PER_PASS = 20
@@ -216,7 +213,7 @@ async def build_pending(conn: Conn, now: datetime, limit: int | None = None) -> 
     """Build up to `limit` (else every) pending hour roll-ups closed by `now`, then the
     longer buckets those make whole, finer grains first; first drop the spans `query` built
     (functions/query/rollup_spans.py) that expired by `now`."""
-    closed = now - GRACE
+    closed = now - BUILD_GRACE
     await rollup_spans.expire(conn, now)
     budget = limit
     counts = dict.fromkeys(_STEP, 0)

@@ -1,11 +1,12 @@
 """Unfiltered breakdowns and visit KPIs from the report roll-ups (migration 0013), in ONE
 statement each.
 
-The window is cut into runs (functions/core/spans.py). Its whole days read their span (all of
-them as one bucket: functions/query/rollup_spans.py) while that is current, else the longest
-buckets (64, 16 or 4 days, or a day: report_rows.GRAINS) that fit inside them and are
-current, and none longer holding them is; the hours left read their hour roll-up while that
-is current, else their raw events and visits; minutes at the edges read raw. "Current" means
+The window is cut into runs (functions/core/spans.py). Its whole days, with the built hours
+after them, read their span (all of them as one bucket: functions/query/rollup_spans.py)
+while that is current, else the longest buckets (64, 16 or 4 days, or a day:
+report_rows.GRAINS) that fit inside the days and are current, and none longer holding them
+is; the hours left read their hour roll-up while that is current, else their raw events and
+visits; minutes at the edges read raw. "Current" means
 built at the sum of its hours' versions now, checked in the same snapshot as the rows, so an
 answer is as right as the raw one (functions/query/reports.py) whenever the roller last ran;
 a late event makes only the buckets holding it stale, and the finer ones around it still
@@ -39,7 +40,14 @@ from clickstream.analytics.v1 import analytics_pb2 as pb
 from functions.core.spans import Run, aligned, floor, runs
 from functions.query.dimensions import Dimension
 from functions.query.parts import Connection
-from functions.query.report_rows import ALL_VISITS, EPOCH, GRAINS, ROLLED_UP, raw_rows
+from functions.query.report_rows import (
+    ALL_VISITS,
+    BUILD_GRACE,
+    EPOCH,
+    GRAINS,
+    ROLLED_UP,
+    raw_rows,
+)
 from functions.query.validate import Window
 
 SHORTLIST_FACTOR = 5
@@ -67,8 +75,10 @@ WITH hours AS (  -- every hour of the day and hour runs, its version now and as 
     FROM unnest(%(span_grain)s::text[], %(span_lo)s::timestamptz[], %(span_hi)s::timestamptz[])
          AS c(grain, lo, hi)
     JOIN rollup_builds AS b ON b.site = %(site)s AND b.grain = c.grain AND b.bucket = c.lo
-    WHERE b.version = (SELECT sum(d.version) FROM days AS d
-                       WHERE d.bucket >= c.lo AND d.bucket < c.hi)
+    WHERE b.version = CASE WHEN c.grain LIKE '%%-hour span'  -- ends within a day: its hours
+        THEN (SELECT sum(h.version) FROM hours AS h WHERE h.bucket >= c.lo AND h.bucket < c.hi)
+        ELSE (SELECT sum(d.version) FROM days AS d WHERE d.bucket >= c.lo AND d.bucket < c.hi)
+    END
 ), coarse AS (  -- of those, the ones inside no longer one: the fewest that cover them
     SELECT c.grain, c.lo, c.hi FROM current AS c
     WHERE NOT EXISTS (SELECT FROM current AS p
@@ -141,31 +151,42 @@ def rolled_up(dimension: Dimension) -> bool:
     return dimension in ROLLED_UP
 
 
-def span_grain(days: Run) -> str:
-    """The grain naming the span of the whole days `days` (functions/query/rollup_spans.py)."""
-    return f"{(days.end - days.start).days}-day span"
+def span_grain(span: Run) -> str:
+    """The grain naming the span `span` (functions/query/rollup_spans.py): by its days when
+    it ends at a midnight, else by its hours."""
+    length = span.end - span.start
+    if length % timedelta(days=1):
+        return f"{length // timedelta(hours=1)}-hour span"
+    return f"{length.days}-day span"
 
 
-def whole_days(window: Window, now: datetime) -> Run | None:
-    """The whole days of `window` ended by `now` when a span of them would save a read
-    buckets: at least SPAN_MIN_DAYS, and not one aligned bucket already. A day still under
-    way is left to its hours: events keep arriving in it, and each would make a span holding
-    it stale (Plausible's "30d" and "month" end tomorrow or later)."""
-    days = next((run for run in runs(window.start, window.end) if run.grain == "day"), None)
-    if days is None:
+def span_of(window: Window, now: datetime) -> Run | None:
+    """What of `window` a span may hold at `now`: its whole days and the whole hours after
+    them that the roller has built by now (BUILD_GRACE after they ended), when a span of them
+    would save a read buckets: at least SPAN_MIN_DAYS, and not one aligned bucket already.
+    Today's built hours are in it, so that a range running to now or to tomorrow (Plausible's
+    "30d") reads them as one bucket with the days; the hour still filling, where events keep
+    arriving, is not, as each would make the span stale."""
+    cut = runs(window.start, window.end)
+    first = next((n for n, run in enumerate(cut) if run.grain == "day"), None)
+    if first is None:
         return None
-    days = Run("day", days.start, min(days.end, floor(now, "day")))
-    length = days.end - days.start
+    end = cut[first].end
+    if first + 1 < len(cut) and cut[first + 1].grain == "hour":
+        end = cut[first + 1].end
+    end = min(end, floor(now - BUILD_GRACE, "hour"))
+    span = Run("day" if floor(end, "day") == end else "hour", cut[first].start, end)
+    length = span.end - span.start
     if length < SPAN_MIN_DAYS:
         return None
-    if any(step == length and aligned(days.start, days.end, step) for _, step in GRAINS[1:]):
+    if any(step == length and aligned(span.start, span.end, step) for _, step in GRAINS[1:]):
         return None
-    return days
+    return span
 
 
-def parameters(window: Window, dimension: Dimension, days: Run | None) -> dict[str, object]:
+def parameters(window: Window, dimension: Dimension, span: Run | None) -> dict[str, object]:
     """BUCKETS' parameters: the window's runs, and the buckets of a day or more that may hold
-    its whole days (the aligned ones inside them, and the span of `days` if given)."""
+    its whole days (the aligned ones inside them, and `span` if given)."""
     cut = runs(window.start, window.end)
 
     def bounds(selected: list[Run]) -> tuple[list[object], list[object]]:
@@ -180,8 +201,8 @@ def parameters(window: Window, dimension: Dimension, days: Run | None) -> dict[s
         for grain, step in GRAINS[1:]
         for start in aligned(run.start, run.end, step)
     ]
-    if days is not None:
-        buckets.append((span_grain(days), days.start, days.end))
+    if span is not None:
+        buckets.append((span_grain(span), span.start, span.end))
     return {
         "site": window.site,
         "dimension": dimension.name,
@@ -235,8 +256,8 @@ async def breakdown(
     `now` (the clock's, unless given)."""
     size = max(limit * SHORTLIST_FACTOR, SHORTLIST_MIN)
     long = size > RANKED
-    days = whole_days(window, now or datetime.now(UTC))
-    params = parameters(window, dimension, days) | {
+    span = span_of(window, now or datetime.now(UTC))
+    params = parameters(window, dimension, span) | {
         "limit": limit,
         "shortlist": size,
         # a shortlist longer than the ranks kept sums every value of every bucket
@@ -254,9 +275,9 @@ async def visits(
     conn: Connection, window: Window, now: datetime | None = None
 ) -> pb.GetVisitsResponse:
     """As `reports.visits` without filters, read at `now` (the clock's, unless given)."""
-    days = whole_days(window, now or datetime.now(UTC))
+    span = span_of(window, now or datetime.now(UTC))
     # an aggregate without GROUP BY answers one row
-    [row] = await _read(conn, _statement(ALL_VISITS, _VISITS), parameters(window, ALL_VISITS, days))
+    [row] = await _read(conn, _statement(ALL_VISITS, _VISITS), parameters(window, ALL_VISITS, span))
     count, users, bounces, duration, events = row
     return pb.GetVisitsResponse(
         visits=count,

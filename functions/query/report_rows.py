@@ -32,6 +32,9 @@ GRAINS: tuple[tuple[str, timedelta], ...] = (
     ("64 days", timedelta(days=64)),
 )
 EPOCH = "timestamptz '1970-01-01 00:00:00+00'"
+# an hour is built once it ended this long ago (functions/process/roller.py): events arrive a
+# little late, and an hour built while it still fills is rebuilt at once
+BUILD_GRACE = timedelta(minutes=5)
 # every sketch's parameters: migration 0017's hll(14, 5, 256, 1), whose unions stay cheap
 SKETCH = "14, 5, 256"
 # A pseudo-dimension of every visit started in a bucket, whose one row holds the visit KPIs

@@ -1,8 +1,9 @@
-"""Span roll-ups (migration 0021, functions/query/rollup_spans.py) over real PostgreSQL: a
-range's whole days read from their span answer what the raw reads answer; a late event makes
-the span stale (reads take the aligned buckets, and a build waits for the roller); the
-roller drops spans a day old, and a site keeps a bounded number; and `query` builds the span
-a read asks for."""
+"""Span roll-ups (migrations 0021 and 0022, functions/query/rollup_spans.py) over real
+PostgreSQL: a range's whole days, and the built hours after them, read from their span answer
+what the raw reads answer; a late event makes the span stale (reads take the aligned buckets,
+and a build waits for the roller), an event in the hour still filling does not; a span of
+hours replaces the shorter ones of its day; the roller drops spans a day old, and a site
+keeps a bounded number; and `query` builds the span a read asks for."""
 
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ def _spans(url: str) -> list[tuple[str, datetime]]:
                 "SELECT grain, bucket FROM rollup_builds WHERE site = %s AND grain LIKE %s"
                 " ORDER BY bucket",
                 SITE,
-                "%-day span",
+                "% span",
             )
         )
     ]
@@ -113,7 +114,7 @@ def _spans(url: str) -> list[tuple[str, datetime]]:
 
 def _forget_spans(url: str) -> None:
     for table in ("rollup_builds", "report_rollups"):
-        asyncio.run(_rows(url, f"DELETE FROM {table} WHERE grain LIKE '%%-day span' RETURNING 1"))
+        asyncio.run(_rows(url, f"DELETE FROM {table} WHERE grain LIKE '%% span' RETURNING 1"))
 
 
 @pytest.fixture(scope="module")
@@ -158,23 +159,31 @@ _TAMPER = """UPDATE report_rollups SET events = events + %s WHERE site = %s AND 
 AND bucket = %s AND dimension = 'page' AND value = '/docs' RETURNING 1"""
 
 
-def test_the_whole_days_worth_a_span() -> None:
-    day = timedelta(days=1)
-    assert report_rollups.whole_days(WINDOW, LONG_AGO) == DAYS
+def test_what_a_span_holds() -> None:
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    span_of = report_rollups.span_of
+    assert span_of(WINDOW, LONG_AGO) == DAYS
     # two whole days: a span would save nothing
-    assert report_rollups.whole_days(Window(SITE, DAY0, DAY0 + 2 * day), LONG_AGO) is None
+    assert span_of(Window(SITE, DAY0, DAY0 + 2 * day), LONG_AGO) is None
     # four days that are one aligned bucket already (2025-06-09 is a 4-day boundary)
     aligned = DAY0 - day
-    assert report_rollups.whole_days(Window(SITE, aligned, aligned + 4 * day), LONG_AGO) is None
-    assert report_rollups.whole_days(Window(SITE, DAY0, DAY0 + 4 * day), LONG_AGO) == Run(
-        "day", DAY0, DAY0 + 4 * day
-    )
+    assert span_of(Window(SITE, aligned, aligned + 4 * day), LONG_AGO) is None
+    assert span_of(Window(SITE, DAY0, DAY0 + 4 * day), LONG_AGO) == Run("day", DAY0, DAY0 + 4 * day)
     assert report_rollups.span_grain(DAYS) == "6-day span"
-    # the days ended by now only: today and the days after it are left to their hours
+    # the whole hours after the days, as far as the roller has built them by now (an hour is
+    # built 5 minutes after it ended): not the hour still filling
     to_tomorrow = Window(SITE, DAY0, DAY0 + 8 * day)
-    assert report_rollups.whole_days(to_tomorrow, DAY0 + 6 * day + timedelta(hours=10)) == DAYS
-    assert report_rollups.whole_days(to_tomorrow, DAY0 + 6 * day) == DAYS
-    assert report_rollups.whole_days(to_tomorrow, DAY0 + 2 * day) is None
+    ten_thirty = DAY0 + 6 * day + 10.5 * hour
+    to_ten = Run("hour", DAY0, DAY0 + 6 * day + 10 * hour)
+    assert span_of(to_tomorrow, ten_thirty) == to_ten
+    assert report_rollups.span_grain(to_ten) == "154-hour span"
+    at_ten = DAY0 + 6 * day + 10 * hour
+    assert span_of(to_tomorrow, at_ten) == Run("hour", DAY0, at_ten - hour)
+    assert span_of(to_tomorrow, DAY0 + 6 * day + timedelta(minutes=5)) == DAYS
+    assert span_of(to_tomorrow, DAY0 + 2 * day) is None
+    # a range ending within a day: its days and whole hours, not its minutes
+    to_ten_past = Window(SITE, WINDOW.start, at_ten + timedelta(minutes=10))
+    assert span_of(to_ten_past, LONG_AGO) == Run("hour", DAY0, at_ten)
 
 
 def test_a_span_answers_as_raw_events_do_and_goes_stale_with_a_late_event(world: str) -> None:
@@ -206,18 +215,21 @@ def test_a_span_answers_as_raw_events_do_and_goes_stale_with_a_late_event(world:
     assert asyncio.run(_rows(world, "SHOW enable_hashagg")) == [("on",)]
 
 
-def test_a_range_ending_tomorrow_reads_its_ended_days_from_a_span_while_today_fills(
+def test_a_range_to_tomorrow_reads_its_days_and_built_hours_from_a_span_while_today_fills(
     world: str,
 ) -> None:
-    """Plausible's "30d": today and the days before, to tomorrow. The span holds the days
-    ended; today's events, arriving all day, read from today's hours and leave it current."""
-    asyncio.run(_span(world))
-    assert ("6-day span", DAY0) in _spans(world)
-    now = DAY0 + timedelta(days=6, hours=10)
+    """Plausible's "30d": today and the days before, to tomorrow. The span holds the days and
+    today's built hours; events arriving in the hour still filling are read raw and leave it
+    current. An hour later, the span one hour longer replaces it."""
+    now = DAY0 + timedelta(days=6, hours=10, minutes=30)
     to_tomorrow = Window(SITE, WINDOW.start, DAY0 + timedelta(days=7))
+    span = report_rollups.span_of(to_tomorrow, now)
+    assert span is not None
+    assert asyncio.run(_span(world, span, now)) is True
+    assert ("154-hour span", DAY0) in _spans(world)
     asyncio.run(_same_answers(world, to_tomorrow, now))
     docs = _docs_events(world, to_tomorrow, now)
-    asyncio.run(_rows(world, _TAMPER, 1_000, SITE, "6-day span", DAY0))
+    asyncio.run(_rows(world, _TAMPER, 1_000, SITE, "154-hour span", DAY0))
     try:
         assert _docs_events(world, to_tomorrow, now) == docs + 1_000  # the span was read
         live = ClickEvent(
@@ -225,11 +237,22 @@ def test_a_range_ending_tomorrow_reads_its_ended_days_from_a_span_while_today_fi
             time_stamp=now - timedelta(minutes=1), site=SITE, country="JP",
         )  # fmt: skip
         asyncio.run(_write(world, [live]))
-        # today's new event counts, and the span of the days before is still read
+        # the new event counts, and the span is still read
         assert _docs_events(world, to_tomorrow, now) == docs + 1_000 + 1
     finally:
-        asyncio.run(_rows(world, _TAMPER, -1_000, SITE, "6-day span", DAY0))
+        asyncio.run(_rows(world, _TAMPER, -1_000, SITE, "154-hour span", DAY0))
     asyncio.run(_same_answers(world, to_tomorrow, now))
+
+    asyncio.run(_roll(world))
+    later = now + timedelta(hours=1)
+    longer = report_rollups.span_of(to_tomorrow, later)
+    assert longer is not None
+    assert asyncio.run(_span(world, longer, later)) is True
+    spans = _spans(world)
+    assert ("155-hour span", DAY0) in spans
+    assert ("154-hour span", DAY0) not in spans
+    assert ("6-day span", DAY0) in spans  # a span of days is no span of hours
+    asyncio.run(_same_answers(world, to_tomorrow, later))
 
 
 def test_the_roller_drops_spans_a_day_old_and_a_site_keeps_a_bounded_number(
