@@ -84,13 +84,14 @@ def test_quick_run_writes_results(tmp_path: Path, redis_url: str) -> None:
         assert figure["runs"]
         assert all(isinstance(run, float | int) for run in figure["runs"])
         assert (figure["ceiling"] is None) == (figure["ratio"] is None)
-    # on the site made live, an event arrives before each ask: every answer read PostgreSQL
-    # (the count includes the ramps' requests, which the tally leaves out)
+    # on the site made live, an event arrives before each ask: the answers read PostgreSQL,
+    # but for an ask that joined another's read of the same answer under way (`query`'s
+    # single flight); the count includes the ramps' requests, which the tally leaves out
     [live] = [f for f in document["figures"] if f["name"] == "stats_v2_live_30d_p99_ms"]
     found = re.search(r"([\d,]+) answered 200.* PostgreSQL ([\d,]+) times", live["note"])
     assert found is not None, live["note"]
     answered, reads = (int(text.replace(",", "")) for text in found.groups())
-    assert reads >= answered > 10
+    assert reads >= 0.9 * answered > 10
     for omitted in document["omitted"]:
         assert omitted["reason"]
     for ceiling in document["ceilings"]:
