@@ -6,10 +6,10 @@ after them, read their span (all of them as one bucket: functions/query/rollup_s
 while that is current, else the longest buckets (64, 16 or 4 days, or a day:
 report_rows.GRAINS) that fit inside the days and are current, and none longer holding them
 is; the hours left read their hour roll-up while that is current, else their raw events and
-visits; minutes at the edges read raw. "Current" means
-built at the sum of its hours' versions now, checked in the same snapshot as the rows, so an
-answer is as right as the raw one (functions/query/reports.py) whenever the roller last ran;
-a late event makes only the buckets holding it stale, and the finer ones around it still
+visits; minutes at the edges read raw. "Current" means built at the sum of its hours'
+versions now, checked in the same snapshot as the rows, so an answer is as right as the raw
+one (functions/query/reports.py) whenever the roller last ran; a late event makes only the
+buckets holding it stale, and the finer ones around it still
 serve. Raw parts are computed in the roll-ups' shape (functions/query/report_rows.py), and
 all parts merge alike: events summed, sketches unioned, then estimated.
 
@@ -37,7 +37,7 @@ from typing import Any
 
 from clickstream.analytics.v1 import analytics_pb2 as pb
 
-from functions.core.spans import Run, aligned, floor, runs
+from functions.core.spans import STEP, Run, aligned, floor, runs
 from functions.query.dimensions import Dimension
 from functions.query.parts import Connection
 from functions.query.report_rows import (
@@ -152,12 +152,9 @@ def rolled_up(dimension: Dimension) -> bool:
 
 
 def span_grain(span: Run) -> str:
-    """The grain naming the span `span` (functions/query/rollup_spans.py): by its days when
-    it ends at a midnight, else by its hours."""
-    length = span.end - span.start
-    if length % timedelta(days=1):
-        return f"{length // timedelta(hours=1)}-hour span"
-    return f"{length.days}-day span"
+    """The grain naming the span `span` (functions/query/rollup_spans.py): its length in its
+    own grain, days when it ends at a midnight, else hours (`span_of`)."""
+    return f"{(span.end - span.start) // STEP[span.grain]}-{span.grain} span"
 
 
 def span_of(window: Window, now: datetime) -> Run | None:
