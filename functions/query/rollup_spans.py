@@ -164,7 +164,8 @@ class Spans:
         self._building: dict[tuple[str, Run], asyncio.Task[None]] = {}
 
     def ask(self, window: Window) -> None:
-        """A read of `window` went to the roll-ups: have its whole days' span current soon."""
+        """A read of `window` went to the roll-ups: have its span (report_rollups.span_of)
+        current soon."""
         span = span_of(window, datetime.now(UTC))
         if span is None:
             return

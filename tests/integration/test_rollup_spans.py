@@ -92,9 +92,9 @@ async def _roll(url: str) -> None:
         await build_pending(conn, LONG_AGO)
 
 
-async def _span(url: str, days: Run = DAYS, now: datetime = LONG_AGO) -> bool:
+async def _span(url: str, span: Run = DAYS, now: datetime = LONG_AGO) -> bool:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        return await rollup_spans.build(conn, SITE, days, now)
+        return await rollup_spans.build(conn, SITE, span, now)
 
 
 def _spans(url: str) -> list[tuple[str, datetime]]:
