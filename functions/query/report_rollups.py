@@ -110,7 +110,8 @@ _SKETCHED = "value, events, visitors, visits, bounces, duration_s"
 
 
 def _estimate(sketches: str) -> str:
-    return f"coalesce(hll_cardinality(hll_union_agg({sketches})), 0)::bigint"
+    # the union's estimate without packing the union first (migration 0023)
+    return f"coalesce(hll_union_cardinality({sketches}), 0)::bigint"
 
 
 # The shortlist sums each rolled bucket's RANKED most eventful values (the index
